@@ -1,0 +1,455 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RegionCellSpec describes one AWS region's copy of the architecture: where tenants' DNS names
+// live, the load balancer in front of the app, the private network the databases and caches sit
+// in, what a new tenant gets by default, and the shared app that serves pooled tenants.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.notifications) || !has(self.notifications.webhooks) || size(self.notifications.webhooks) == 0 || has(self.notifications.hmacSecretRef)",message="spec.notifications.hmacSecretRef is required when webhooks are set: every webhook delivery is signed"
+type RegionCellSpec struct {
+	// Region is the AWS region this cell runs in, such as eu-west-1. Tenants whose
+	// spec.region equals it are served here; their data never leaves it. Immutable.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.region is immutable: a cell cannot move to another region"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$')",message="spec.region must be an AWS region name such as eu-west-1"
+	// +kubebuilder:validation:MaxLength=32
+	Region string `json:"region"`
+
+	// BaseDomain is the DNS zone tenants get their names in: a tenant with subdomain
+	// "acme" is served at acme.<baseDomain>.
+	// +kubebuilder:validation:MaxLength=190
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\\\.)+[a-z]{2,63}$')",message="spec.baseDomain must be a lower-case DNS name such as website.com"
+	BaseDomain string `json:"baseDomain"`
+
+	// HostedZoneID is the Route53 hosted zone of baseDomain, where tenant records are written.
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^Z[A-Z0-9]{1,31}$')",message="spec.hostedZoneID must be a Route53 hosted zone ID such as Z0123456789ABCDEFGHIJ"
+	HostedZoneID string `json:"hostedZoneID"`
+
+	// Ingress is the load balancer in front of the app (layer 1 of the design: 80 and 443 only).
+	Ingress CellIngress `json:"ingress"`
+
+	// Network is the private network tenant databases and caches live in; nothing outside it
+	// reaches them.
+	Network CellNetwork `json:"network"`
+
+	// Database holds the defaults every tenant database of this cell starts from.
+	// +kubebuilder:default={}
+	Database DatabaseDefaults `json:"database,omitempty"`
+
+	// Cache holds the shape of the cell's shared cache and the default for dedicated tenants'.
+	// +kubebuilder:default={}
+	Cache CacheDefaults `json:"cache,omitempty"`
+
+	// App is the multi-tenant app: the shared Deployment for pooled tenants, and the template
+	// for dedicated tenants' own.
+	App CellApp `json:"app"`
+
+	// Autoscaling sets when the app scales out and in. See AutoscalingPolicy.
+	// +kubebuilder:default={}
+	Autoscaling AutoscalingPolicy `json:"autoscaling,omitempty"`
+
+	// Spot places batch work (recommendation runs) on spot capacity first.
+	// +optional
+	Spot SpotScheduling `json:"spot,omitempty"`
+
+	// Capacity limits how many tenants this cell takes.
+	// +kubebuilder:default={}
+	Capacity CellCapacity `json:"capacity,omitempty"`
+
+	// Notifications receive lifecycle events of this cell's tenants (the design's signup flow
+	// to the control panel, CRM and billing).
+	// +optional
+	Notifications *Notifications `json:"notifications,omitempty"`
+
+	// Email is how the app sends tenants' mail through SES.
+	// +optional
+	Email *EmailSettings `json:"email,omitempty"`
+}
+
+// CellIngress is the load balancer tenants' DNS records alias and the Ingress the cell makes.
+type CellIngress struct {
+	// ClassName is the IngressClass of the cell's Ingress, such as alb.
+	// +kubebuilder:default=alb
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')",message="spec.ingress.className must be a lower-case Kubernetes name"
+	ClassName string `json:"className,omitempty"`
+
+	// LoadBalancerDNSName is the DNS name of the cell's load balancer; tenant records alias it.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?\\\\.)+[a-zA-Z]{2,63}\\\\.?$')",message="spec.ingress.loadBalancerDNSName must be a DNS name such as k8s-cell-1234.eu-west-1.elb.amazonaws.com"
+	LoadBalancerDNSName string `json:"loadBalancerDNSName"`
+
+	// LoadBalancerHostedZoneID is the canonical hosted zone of the load balancer, needed for
+	// Route53 alias records (for an ALB, the region's ELB zone).
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^Z[A-Z0-9]{1,31}$')",message="spec.ingress.loadBalancerHostedZoneID must be a Route53 hosted zone ID"
+	LoadBalancerHostedZoneID string `json:"loadBalancerHostedZoneID"`
+
+	// CertificateARN is the ACM certificate the load balancer terminates TLS with.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$')",message="spec.ingress.certificateARN must be an ACM certificate ARN"
+	CertificateARN string `json:"certificateARN,omitempty"`
+}
+
+// CellNetwork is the private network of the cell.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.dbSubnetGroupName) != (has(self.dbSubnetIDs) && size(self.dbSubnetIDs) > 0)",message="spec.network: set exactly one of dbSubnetGroupName and dbSubnetIDs"
+type CellNetwork struct {
+	// DBSubnetGroupName is an existing RDS DB subnet group for tenant databases.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-zA-Z0-9][-a-zA-Z0-9_. ]*$')",message="spec.network.dbSubnetGroupName must be an RDS DB subnet group name"
+	DBSubnetGroupName string `json:"dbSubnetGroupName,omitempty"`
+
+	// DBSubnetIDs are private subnets, in at least two availability zones, for a DB subnet
+	// group the operator makes. Multi-AZ databases need two zones.
+	// +optional
+	// +kubebuilder:validation:MinItems=2
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.matches('^subnet-[0-9a-f]{8,17}$'))",message="spec.network.dbSubnetIDs must be subnet IDs such as subnet-0123456789abcdef0"
+	// +listType=set
+	DBSubnetIDs []string `json:"dbSubnetIDs,omitempty"`
+
+	// DBSecurityGroupIDs guard the databases: they take MySQL only from the app's nodes.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=5
+	// +kubebuilder:validation:items:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.matches('^sg-[0-9a-f]{8,17}$'))",message="spec.network.dbSecurityGroupIDs must be security group IDs such as sg-0123456789abcdef0"
+	// +listType=set
+	DBSecurityGroupIDs []string `json:"dbSecurityGroupIDs"`
+
+	// CacheSubnetIDs are private subnets for the cache subnet group the operator makes.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.matches('^subnet-[0-9a-f]{8,17}$'))",message="spec.network.cacheSubnetIDs must be subnet IDs such as subnet-0123456789abcdef0"
+	// +listType=set
+	CacheSubnetIDs []string `json:"cacheSubnetIDs"`
+
+	// CacheSecurityGroupIDs guard the caches.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=5
+	// +kubebuilder:validation:items:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.matches('^sg-[0-9a-f]{8,17}$'))",message="spec.network.cacheSecurityGroupIDs must be security group IDs such as sg-0123456789abcdef0"
+	// +listType=set
+	CacheSecurityGroupIDs []string `json:"cacheSecurityGroupIDs"`
+}
+
+// DatabaseDefaults are what a tenant database of the cell gets unless the Tenant overrides it.
+type DatabaseDefaults struct {
+	// Engine of tenant databases. The app speaks MySQL.
+	// +kubebuilder:default=mysql
+	// +kubebuilder:validation:Enum=mysql
+	Engine string `json:"engine,omitempty"`
+
+	// EngineVersion of tenant databases, such as 8.0.
+	// +kubebuilder:default="8.0"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]+(\\\\.[0-9]+){0,2}$')",message="spec.database.engineVersion must be a version such as 8.0 or 8.0.39"
+	EngineVersion string `json:"engineVersion,omitempty"`
+
+	// InstanceClass of tenant databases, such as db.t4g.medium.
+	// +kubebuilder:default="db.t4g.medium"
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^db\\\\.[a-z0-9-]+\\\\.[a-z0-9]+$')",message="spec.database.instanceClass must be an RDS instance class such as db.t4g.medium"
+	InstanceClass string `json:"instanceClass,omitempty"`
+
+	// StorageGiB is the allocated storage of a new tenant database.
+	// +kubebuilder:default=20
+	// +kubebuilder:validation:Minimum=20
+	// +kubebuilder:validation:Maximum=65536
+	StorageGiB int32 `json:"storageGiB,omitempty"`
+
+	// MultiAZ keeps a synchronous standby in another availability zone.
+	// +kubebuilder:default=true
+	MultiAZ *bool `json:"multiAZ,omitempty"`
+
+	// BackupRetentionDays is how long RDS keeps automated backups (point-in-time restore).
+	// +kubebuilder:default=7
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=35
+	BackupRetentionDays int32 `json:"backupRetentionDays,omitempty"`
+}
+
+// CacheDefaults shape the cell's shared cache and dedicated tenants' own.
+type CacheDefaults struct {
+	// Engine of the cache.
+	// +kubebuilder:default=redis
+	// +kubebuilder:validation:Enum=redis;valkey
+	Engine string `json:"engine,omitempty"`
+
+	// EngineVersion of the cache, such as 7.1.
+	// +kubebuilder:default="7.1"
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]+(\\\\.[0-9]+){0,2}$')",message="spec.cache.engineVersion must be a version such as 7.1"
+	EngineVersion string `json:"engineVersion,omitempty"`
+
+	// NodeType of cache nodes, such as cache.t4g.small.
+	// +kubebuilder:default="cache.t4g.small"
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^cache\\\\.[a-z0-9-]+\\\\.[a-z0-9]+$')",message="spec.cache.nodeType must be an ElastiCache node type such as cache.t4g.small"
+	NodeType string `json:"nodeType,omitempty"`
+
+	// Replicas per shard. One or more gives Multi-AZ with automatic failover.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5
+	Replicas int32 `json:"replicas,omitempty"`
+}
+
+// CellApp is the multi-tenant app the cell runs.
+//
+// +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="spec.app.minReplicas must not exceed spec.app.maxReplicas"
+type CellApp struct {
+	// Image is the app's image repository, without a tag: the tag is Version.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="!self.contains('@') && !self.matches(':[^/]*$')",message="spec.app.image must be a repository without tag or digest; the tag is spec.app.version"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9._/:]*[a-z0-9])?$')",message="spec.app.image must be a lower-case image repository such as ghcr.io/tenantops/app"
+	Image string `json:"image"`
+
+	// Version is the app version (image tag) tenants with upgradeStrategy Auto run. Changing it
+	// rolls the cell out: every such tenant's migration runs first, then the app moves.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^v?[0-9]+\\\\.[0-9]+\\\\.[0-9]+(-[0-9A-Za-z.-]+)?$')",message="spec.app.version must be a semantic version such as 1.4.2"
+	Version string `json:"version"`
+
+	// Resources of each app container. The CPU request is what autoscaling percentages are of.
+	// +kubebuilder:default={requests:{cpu:"250m",memory:"256Mi"},limits:{memory:"512Mi"}}
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// MinReplicas of the shared app.
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MinReplicas int32 `json:"minReplicas,omitempty"`
+
+	// MaxReplicas of the shared app.
+	// +kubebuilder:default=20
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MaxReplicas int32 `json:"maxReplicas,omitempty"`
+}
+
+// AutoscalingPolicy is the design's rule: add app servers when average CPU passes
+// scaleOutAtPercent, remove them only when it falls under scaleInAtPercent, hold in between.
+//
+// The operator writes an autoscaling/v2 HorizontalPodAutoscaler with target scaleOutAtPercent,
+// scale-up tolerance 0 and scale-down tolerance 1 - scaleInAtPercent/scaleOutAtPercent
+// (0.875 for 80/10). The HPA scales down only when usage/target < 1 - tolerance, that is when
+// usage < scaleInAtPercent. Configurable tolerances are beta from Kubernetes 1.35 and GA in 1.37
+// (feature gate HPAConfigurableTolerance); an older API server drops the field and uses its
+// global 10 % tolerance, so the app then scales in whenever usage falls under 72 %.
+//
+// +kubebuilder:validation:XValidation:rule="self.scaleInAtPercent < self.scaleOutAtPercent",message="spec.autoscaling.scaleInAtPercent must be lower than scaleOutAtPercent"
+type AutoscalingPolicy struct {
+	// ScaleOutAtPercent is the average CPU utilisation (of requests) above which replicas are added.
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	ScaleOutAtPercent int32 `json:"scaleOutAtPercent,omitempty"`
+
+	// ScaleInAtPercent is the average CPU utilisation under which replicas are removed.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=99
+	ScaleInAtPercent int32 `json:"scaleInAtPercent,omitempty"`
+
+	// ScaleDownStabilizationSeconds is how long usage must stay low before replicas go.
+	// +kubebuilder:default=300
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	ScaleDownStabilizationSeconds int32 `json:"scaleDownStabilizationSeconds,omitempty"`
+
+	// ScaleUpStabilizationSeconds is how long usage must stay high before replicas come.
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	ScaleUpStabilizationSeconds int32 `json:"scaleUpStabilizationSeconds,omitempty"`
+}
+
+// SpotScheduling places recommendation runs on spot nodes, falling back to on-demand nodes when
+// a run cannot be scheduled in time.
+type SpotScheduling struct {
+	// NodeSelector picks spot nodes, such as karpenter.sh/capacity-type: spot.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations let runs onto tainted spot nodes.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// OnDemandNodeSelector picks on-demand nodes for a run that fell back.
+	// +optional
+	OnDemandNodeSelector map[string]string `json:"onDemandNodeSelector,omitempty"`
+
+	// OnDemandFallbackAfter is how long a run may wait unschedulable on spot before it moves
+	// to on-demand capacity.
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('30s') && duration(self) <= duration('24h')",message="spec.spot.onDemandFallbackAfter must be a duration between 30s and 24h, such as 5m"
+	OnDemandFallbackAfter *metav1.Duration `json:"onDemandFallbackAfter,omitempty"`
+}
+
+// CellCapacity limits a cell.
+type CellCapacity struct {
+	// MaxTenants is how many tenants the cell serves; further Tenants wait, Pending.
+	// +kubebuilder:default=500
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	MaxTenants int32 `json:"maxTenants,omitempty"`
+}
+
+// Notifications are where tenant lifecycle events go.
+type Notifications struct {
+	// Webhooks receive a signed CloudEvent (JSON) on each tenant lifecycle transition.
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=map
+	// +listMapKey=name
+	Webhooks []Webhook `json:"webhooks,omitempty"`
+
+	// HMACSecretRef names the Secret key whose value signs webhook bodies (header
+	// X-Tenantops-Signature: sha256=<hex HMAC-SHA256>).
+	// +optional
+	HMACSecretRef *SecretKeyRef `json:"hmacSecretRef,omitempty"`
+
+	// SNSTopicARN also receives every event, for alarms and fan-out.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.matches('^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\\\.fifo)?$')",message="spec.notifications.snsTopicARN must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:tenants"
+	SNSTopicARN string `json:"snsTopicARN,omitempty"`
+}
+
+// Webhook is one receiver of tenant lifecycle events.
+type Webhook struct {
+	// Name identifies the receiver, such as crm.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="spec.notifications.webhooks[].name must be a DNS label such as crm"
+	Name string `json:"name"`
+
+	// Purpose says what the receiver is.
+	// +kubebuilder:validation:Enum=ControlPanel;CRM;Billing;Ticketing;Other
+	// +kubebuilder:default=Other
+	Purpose string `json:"purpose,omitempty"`
+
+	// URL receives POSTs. HTTPS, except to localhost for local testing.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || self.matches('^http://(localhost|127\\\\.0\\\\.0\\\\.1)(:[0-9]+)?(/.*)?$'))",message="spec.notifications.webhooks[].url must be an https:// URL (http:// only to localhost)"
+	URL string `json:"url"`
+}
+
+// SecretKeyRef points at one key of a Secret in a namespace.
+type SecretKeyRef struct {
+	// Namespace of the Secret.
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace"`
+	// Name of the Secret.
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// Key in the Secret's data.
+	// +kubebuilder:default=key
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key,omitempty"`
+}
+
+// EmailSettings are how tenants' mail goes out through SES.
+type EmailSettings struct {
+	// Sender is the SES-verified From address, such as no-reply@website.com.
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[^@\\\\s]+@([a-z0-9]([-a-z0-9]*[a-z0-9])?\\\\.)+[a-z]{2,63}$')",message="spec.email.sender must be an e-mail address such as no-reply@website.com"
+	Sender string `json:"sender"`
+
+	// ConfigurationSet is the SES configuration set for delivery events.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_-]+$')",message="spec.email.configurationSet must be letters, digits, - and _"
+	ConfigurationSet string `json:"configurationSet,omitempty"`
+}
+
+// RegionCellStatus is what the operator observed of the cell.
+type RegionCellStatus struct {
+	// ObservedGeneration is the generation of the spec the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Phase summarises the conditions.
+	// +optional
+	Phase string `json:"phase,omitempty"`
+
+	// Conditions: Ready, Reconciling, Stalled, AppReady, CacheReady, RolloutComplete.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// Tenants is how many Tenants the cell serves (admitted, not waiting for capacity).
+	// +optional
+	Tenants int32 `json:"tenants,omitempty"`
+
+	// Capacity is "<tenants>/<maxTenants>", for kubectl get.
+	// +optional
+	Capacity string `json:"capacity,omitempty"`
+
+	// TenantsByPhase counts the cell's Tenants by status.phase.
+	// +optional
+	TenantsByPhase map[string]int32 `json:"tenantsByPhase,omitempty"`
+
+	// AppVersion is the version the shared app runs now.
+	// +optional
+	AppVersion string `json:"appVersion,omitempty"`
+
+	// AvailableReplicas of the shared app.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+
+	// CacheEndpoint is the shared cache's primary endpoint, host:port.
+	// +optional
+	CacheEndpoint string `json:"cacheEndpoint,omitempty"`
+
+	// Namespace the cell's shared objects live in.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// RegionCell is one AWS region's copy of the SaaS architecture: load balancer, shared app,
+// shared cache, private network, and the defaults its Tenants start from.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=cell,categories=saas
+// +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.spec.region`
+// +kubebuilder:printcolumn:name="Tenants",type=integer,JSONPath=`.status.tenants`
+// +kubebuilder:printcolumn:name="Capacity",type=string,JSONPath=`.status.capacity`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 58 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 58 characters: the cell's namespace is cell-<name>"
+type RegionCell struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   RegionCellSpec   `json:"spec"`
+	Status RegionCellStatus `json:"status,omitempty"`
+}
+
+// RegionCellList is a list of RegionCells.
+//
+// +kubebuilder:object:root=true
+type RegionCellList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []RegionCell `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&RegionCell{}, &RegionCellList{})
+}

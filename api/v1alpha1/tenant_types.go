@@ -1,0 +1,327 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Tiers.
+const (
+	// TierPooled tenants share the cell's app and cache; each still has its own database.
+	TierPooled = "pooled"
+	// TierDedicated tenants get their own app Deployment, autoscaler and cache as well.
+	TierDedicated = "dedicated"
+)
+
+// Upgrade strategies.
+const (
+	UpgradeAuto   = "Auto"
+	UpgradeManual = "Manual"
+)
+
+// Deletion policies of a tenant's database.
+const (
+	// DeletionSnapshot deletes the database after RDS takes a final, named snapshot.
+	DeletionSnapshot = "Snapshot"
+	// DeletionRetain leaves the database running in AWS, no longer managed.
+	DeletionRetain = "Retain"
+	// DeletionDelete deletes the database and its automated backups. Data is gone.
+	DeletionDelete = "Delete"
+)
+
+// TenantSpec describes one customer of the SaaS.
+//
+// +kubebuilder:validation:XValidation:rule="self.tier == 'dedicated' || !has(self.cache)",message="spec.cache is only for tier dedicated: pooled tenants use the cell's shared cache"
+// +kubebuilder:validation:XValidation:rule="self.tier == 'dedicated' || !has(self.scaling)",message="spec.scaling is only for tier dedicated: pooled tenants scale with the cell's shared app"
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.restoreFrom) == has(self.restoreFrom) && (!has(self.restoreFrom) || self.restoreFrom == oldSelf.restoreFrom)",message="spec.restoreFrom can only be set when the Tenant is created"
+type TenantSpec struct {
+	// DisplayName is the customer's name as people read it.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	DisplayName string `json:"displayName"`
+
+	// Region is the AWS region the tenant's data lives in, such as eu-west-1. Only the
+	// RegionCell of that region serves it; operators in other regions leave it alone. Immutable.
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.region is immutable: the tenant's data stays in its region (restore from a snapshot to move it)"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$')",message="spec.region must be an AWS region name such as eu-west-1"
+	Region string `json:"region"`
+
+	// Subdomain is the tenant's DNS label: the tenant is served at <subdomain>.<cell baseDomain>.
+	// Unique within a cell. Immutable.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.subdomain is immutable: customers and their users depend on it"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="spec.subdomain must be a DNS label: lower-case letters, digits and '-', not starting or ending with '-'"
+	// +kubebuilder:validation:XValidation:rule="!(self in ['www', 'api', 'admin', 'app', 'mail', 'status', 'static'])",message="spec.subdomain is reserved for the platform (www, api, admin, app, mail, status, static)"
+	Subdomain string `json:"subdomain"`
+
+	// Tier is pooled (shared app and cache) or dedicated (its own app, autoscaler and cache).
+	// +kubebuilder:default=pooled
+	// +kubebuilder:validation:Enum=pooled;dedicated
+	Tier string `json:"tier,omitempty"`
+
+	// Suspended stops serving the tenant and pauses its scheduled work. Nothing is deleted.
+	// +optional
+	Suspended bool `json:"suspended,omitempty"`
+
+	// App chooses the app version the tenant runs.
+	// +optional
+	App *TenantApp `json:"app,omitempty"`
+
+	// Database overrides the cell's database defaults and sets what deletion does.
+	// +kubebuilder:default={}
+	Database TenantDatabase `json:"database,omitempty"`
+
+	// Cache overrides the cell's cache shape. Dedicated tier only.
+	// +optional
+	Cache *TenantCache `json:"cache,omitempty"`
+
+	// Scaling overrides the cell's app scaling. Dedicated tier only.
+	// +optional
+	Scaling *TenantScaling `json:"scaling,omitempty"`
+
+	// Recommendations is the daily Bayesian-rating job of the tenant.
+	// +kubebuilder:default={}
+	Recommendations Recommendations `json:"recommendations,omitempty"`
+
+	// AdminEmail is the customer's administrator, who gets the welcome mail.
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[^@\\\\s]+@([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?\\\\.)+[A-Za-z]{2,63}$')",message="spec.adminEmail must be an e-mail address such as admin@acme.com"
+	AdminEmail string `json:"adminEmail"`
+
+	// RestoreFrom creates the tenant's database from an RDS snapshot (disaster recovery, or
+	// moving a tenant to another region after copying the snapshot there). Only at creation.
+	// +optional
+	RestoreFrom *RestoreSource `json:"restoreFrom,omitempty"`
+}
+
+// TenantApp pins the tenant's app version.
+//
+// +kubebuilder:validation:XValidation:rule="self.upgradeStrategy != 'Manual' || has(self.version)",message="spec.app.version is required when spec.app.upgradeStrategy is Manual"
+type TenantApp struct {
+	// Version pins the app version. With upgradeStrategy Auto it is ignored once the cell's
+	// version moves past it; with Manual the tenant stays on it until it is changed here.
+	// Dedicated tenants run it; pooled tenants run the cell's shared app, and a pin keeps their
+	// schema migrations at that version.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^v?[0-9]+\\\\.[0-9]+\\\\.[0-9]+(-[0-9A-Za-z.-]+)?$')",message="spec.app.version must be a semantic version such as 1.4.2"
+	Version string `json:"version,omitempty"`
+
+	// UpgradeStrategy Auto follows the cell's app version; Manual keeps spec.app.version.
+	// +kubebuilder:default=Auto
+	// +kubebuilder:validation:Enum=Auto;Manual
+	UpgradeStrategy string `json:"upgradeStrategy,omitempty"`
+}
+
+// TenantDatabase overrides the cell's database defaults for one tenant.
+type TenantDatabase struct {
+	// InstanceClass, such as db.r6g.large.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^db\\\\.[a-z0-9-]+\\\\.[a-z0-9]+$')",message="spec.database.instanceClass must be an RDS instance class such as db.r6g.large"
+	InstanceClass string `json:"instanceClass,omitempty"`
+
+	// StorageGiB of allocated storage. RDS storage only grows.
+	// +optional
+	// +kubebuilder:validation:Minimum=20
+	// +kubebuilder:validation:Maximum=65536
+	// +kubebuilder:validation:XValidation:rule="self >= oldSelf",message="spec.database.storageGiB cannot shrink: RDS storage only grows"
+	StorageGiB int32 `json:"storageGiB,omitempty"`
+
+	// MultiAZ keeps a synchronous standby in another zone. Defaults to the cell's setting.
+	// +optional
+	MultiAZ *bool `json:"multiAZ,omitempty"`
+
+	// BackupRetentionDays of automated backups.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=35
+	BackupRetentionDays int32 `json:"backupRetentionDays,omitempty"`
+
+	// DeletionPolicy is what happens to the database when the Tenant is deleted: Snapshot
+	// (a final snapshot named <tenant>-final-<date>, then delete), Retain (left running in
+	// AWS, no longer managed) or Delete (gone, with its automated backups).
+	// +kubebuilder:default=Snapshot
+	// +kubebuilder:validation:Enum=Snapshot;Retain;Delete
+	DeletionPolicy string `json:"deletionPolicy,omitempty"`
+}
+
+// TenantCache shapes a dedicated tenant's own cache.
+type TenantCache struct {
+	// NodeType, such as cache.r7g.large.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^cache\\\\.[a-z0-9-]+\\\\.[a-z0-9]+$')",message="spec.cache.nodeType must be an ElastiCache node type such as cache.r7g.large"
+	NodeType string `json:"nodeType,omitempty"`
+
+	// Replicas per shard.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5
+	Replicas int32 `json:"replicas,omitempty"`
+}
+
+// TenantScaling overrides the cell's scaling for a dedicated tenant's own app.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",message="spec.scaling.minReplicas must not exceed spec.scaling.maxReplicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.scaleInAtPercent) || !has(self.scaleOutAtPercent) || self.scaleInAtPercent < self.scaleOutAtPercent",message="spec.scaling.scaleInAtPercent must be lower than scaleOutAtPercent"
+type TenantScaling struct {
+	// MinReplicas of the tenant's app.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MinReplicas *int32 `json:"minReplicas,omitempty"`
+
+	// MaxReplicas of the tenant's app.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MaxReplicas *int32 `json:"maxReplicas,omitempty"`
+
+	// ScaleOutAtPercent of average CPU.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	ScaleOutAtPercent *int32 `json:"scaleOutAtPercent,omitempty"`
+
+	// ScaleInAtPercent of average CPU.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=99
+	ScaleInAtPercent *int32 `json:"scaleInAtPercent,omitempty"`
+}
+
+// Recommendations schedules the tenant's daily recommendation run.
+type Recommendations struct {
+	// Schedule in cron format (minute hour day-of-month month day-of-week), read in TimeZone.
+	// Spread tenants over the night so runs do not all start at once.
+	// +kubebuilder:default="0 3 * * *"
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([0-9*/,?-]+|[0-9*/,?A-Za-z-]+)( +[0-9*/,?A-Za-z-]+){4})$')",message="spec.recommendations.schedule must be a cron schedule of five fields such as '30 2 * * *', or @daily; set the zone in spec.recommendations.timeZone, not in the schedule"
+	Schedule string `json:"schedule,omitempty"`
+
+	// TimeZone is the IANA time zone the schedule is read in, such as Europe/Dublin.
+	// +kubebuilder:default=UTC
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(UTC|[A-Z][A-Za-z_]+(/[A-Z][A-Za-z0-9_+-]*){1,2}|Etc/(UTC|GMT([+-][0-9]{1,2})?))$')",message="spec.recommendations.timeZone must be an IANA time zone such as Europe/Dublin or UTC"
+	TimeZone string `json:"timeZone,omitempty"`
+
+	// Suspend pauses the job without suspending the tenant.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// RestoreSource is a snapshot a tenant's database starts from.
+type RestoreSource struct {
+	// SnapshotIdentifier of an RDS DB snapshot (or its ARN, for a shared or copied snapshot).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z][a-zA-Z0-9-]{0,254}|arn:aws(-[a-z]+)*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:[a-zA-Z][a-zA-Z0-9-]{0,254})$')",message="spec.restoreFrom.snapshotIdentifier must be an RDS snapshot identifier or snapshot ARN"
+	SnapshotIdentifier string `json:"snapshotIdentifier"`
+}
+
+// DatabaseEndpoint is where the tenant's database listens. It never holds a password.
+type DatabaseEndpoint struct {
+	Address string `json:"address,omitempty"`
+	Port    int64  `json:"port,omitempty"`
+}
+
+// MigrationStatus records the last schema migration.
+type MigrationStatus struct {
+	// Version migrated to.
+	Version string `json:"version"`
+	// Job that ran it.
+	Job string `json:"job,omitempty"`
+	// Succeeded is false when the migration failed; the previous version keeps serving.
+	Succeeded bool `json:"succeeded"`
+	// FinishedAt is when the Job finished.
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+}
+
+// TenantStatus is what the operator observed of the tenant.
+type TenantStatus struct {
+	// ObservedGeneration is the generation of the spec the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Phase summarises the conditions: Pending, Provisioning, Ready, Suspended, Failed, Deleting.
+	// +optional
+	Phase string `json:"phase,omitempty"`
+
+	// Conditions: Ready, Reconciling, Stalled and one per part (DatabaseReady, CacheReady,
+	// MigrationsComplete, AppReady, DNSReady).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// URL the tenant is served at.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// Cell is the RegionCell serving the tenant.
+	// +optional
+	Cell string `json:"cell,omitempty"`
+
+	// Namespace holds the tenant's objects.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// Database is where the tenant's database listens.
+	// +optional
+	Database *DatabaseEndpoint `json:"database,omitempty"`
+
+	// AppVersion is the version serving the tenant now.
+	// +optional
+	AppVersion string `json:"appVersion,omitempty"`
+
+	// LastMigration is the last schema migration run.
+	// +optional
+	LastMigration *MigrationStatus `json:"lastMigration,omitempty"`
+
+	// ReadySince is when the tenant first became Ready (onboarding finished).
+	// +optional
+	ReadySince *metav1.Time `json:"readySince,omitempty"`
+
+	// NotifiedPhase is the last lifecycle event handed to the notification outbox, so each
+	// transition is announced once even across operator restarts.
+	// +optional
+	NotifiedPhase string `json:"notifiedPhase,omitempty"`
+}
+
+// Tenant is one customer of the SaaS: its DNS name, its database in its region, its cache
+// key space, its app, its migrations and its daily recommendations.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=tn,categories=saas
+// +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.spec.region`
+// +kubebuilder:printcolumn:name="Tier",type=string,JSONPath=`.spec.tier`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 56 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 56 characters: the tenant's namespace is tenant-<name>"
+type Tenant struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   TenantSpec   `json:"spec"`
+	Status TenantStatus `json:"status,omitempty"`
+}
+
+// TenantList is a list of Tenants.
+//
+// +kubebuilder:object:root=true
+type TenantList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Tenant `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Tenant{}, &TenantList{})
+}

@@ -1,0 +1,204 @@
+package builders
+
+import (
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+)
+
+// CacheShape is what differs between the cell's shared cache and a dedicated tenant's own.
+type CacheShape struct {
+	Namespace, ReplicationGroupID, Description string
+	Labels                                     map[string]string
+	Engine, EngineVersion, NodeType            string
+	Replicas                                   int32
+	SubnetGroup                                string
+	SecurityGroupIDs                           []string
+	Tags                                       map[string]string
+}
+
+// CellCache is the cell's shared cache shape.
+func CellCache(c *saasv1.RegionCell) CacheShape {
+	return CacheShape{
+		Namespace: CellNamespace(c), ReplicationGroupID: truncate("cell-"+c.Name, 40),
+		Description: "tenant-operator shared cache of cell " + c.Name,
+		Labels:      CellLabels(c, CacheName),
+		Engine:      c.Spec.Cache.Engine, EngineVersion: c.Spec.Cache.EngineVersion,
+		NodeType: c.Spec.Cache.NodeType, Replicas: c.Spec.Cache.Replicas,
+		SubnetGroup: CacheSubnetGroupID(c), SecurityGroupIDs: c.Spec.Network.CacheSecurityGroupIDs,
+		Tags: map[string]string{"tenantops:cell": c.Name},
+	}
+}
+
+// DedicatedCache is a dedicated tenant's own cache shape.
+func DedicatedCache(t *saasv1.Tenant, c *saasv1.RegionCell) CacheShape {
+	s := CellCache(c)
+	s.Namespace = TenantNamespace(t)
+	// ElastiCache IDs are at most 40 characters; the tenant's name keeps them apart in a cell.
+	s.ReplicationGroupID = truncate("t-"+t.Name, 40)
+	s.Description = "tenant-operator cache of tenant " + t.Name
+	s.Labels = TenantLabels(t, c, CacheName)
+	s.Tags = map[string]string{"tenantops:cell": c.Name, "tenantops:tenant": t.Name}
+	if o := t.Spec.Cache; o != nil {
+		if o.NodeType != "" {
+			s.NodeType = o.NodeType
+		}
+		if o.Replicas != 0 {
+			s.Replicas = o.Replicas
+		}
+	}
+	return s
+}
+
+// CacheSubnetGroupID is the ElastiCache subnet group of a cell's caches.
+func CacheSubnetGroupID(c *saasv1.RegionCell) string { return CellNamespace(c) }
+
+// ReplicationGroup is an ElastiCache replication group: Multi-AZ with automatic failover when it
+// has a replica, encrypted in transit and at rest.
+func ReplicationGroup(s CacheShape) *ecv1.ReplicationGroup {
+	multiAZ := s.Replicas > 0
+	tags := make([]*ecv1.Tag, 0, len(s.Tags)+1)
+	for _, k := range sortedKeys(s.Tags) {
+		tags = append(tags, &ecv1.Tag{Key: ptr(k), Value: ptr(s.Tags[k])})
+	}
+	tags = append(tags, &ecv1.Tag{Key: ptr("tenantops:managed-by"), Value: ptr(saasv1.LabelManagedByValue)})
+	return &ecv1.ReplicationGroup{
+		ObjectMeta: metav1.ObjectMeta{Name: CacheName, Namespace: s.Namespace, Labels: s.Labels},
+		Spec: ecv1.ReplicationGroupSpec{
+			ReplicationGroupID:       ptr(s.ReplicationGroupID),
+			Description:              ptr(s.Description),
+			Engine:                   ptr(s.Engine),
+			EngineVersion:            ptr(s.EngineVersion),
+			CacheNodeType:            ptr(s.NodeType),
+			NumNodeGroups:            ptr(int64(1)),
+			ReplicasPerNodeGroup:     ptr(int64(s.Replicas)),
+			MultiAZEnabled:           ptr(multiAZ),
+			AutomaticFailoverEnabled: ptr(multiAZ),
+			AtRestEncryptionEnabled:  ptr(true),
+			TransitEncryptionEnabled: ptr(true),
+			CacheSubnetGroupName:     ptr(s.SubnetGroup),
+			SecurityGroupIDs:         ptrs(s.SecurityGroupIDs),
+			Port:                     ptr(int64(CachePort)),
+			SnapshotRetentionLimit:   ptr(int64(1)),
+			Tags:                     tags,
+		},
+	}
+}
+
+// CacheEndpoint is the primary endpoint ElastiCache reported, if any.
+func CacheEndpoint(rg *ecv1.ReplicationGroup) (string, int64, bool) {
+	for _, ng := range rg.Status.NodeGroups {
+		if ng != nil && ng.PrimaryEndpoint != nil && ng.PrimaryEndpoint.Address != nil && *ng.PrimaryEndpoint.Address != "" {
+			port := int64(CachePort)
+			if ng.PrimaryEndpoint.Port != nil {
+				port = *ng.PrimaryEndpoint.Port
+			}
+			return *ng.PrimaryEndpoint.Address, port, true
+		}
+	}
+	if e := rg.Status.ConfigurationEndpoint; e != nil && e.Address != nil && *e.Address != "" {
+		port := int64(CachePort)
+		if e.Port != nil {
+			port = *e.Port
+		}
+		return *e.Address, port, true
+	}
+	return "", 0, false
+}
+
+// CacheSubnetGroup is the cell's ElastiCache subnet group.
+func CacheSubnetGroup(c *saasv1.RegionCell) *ecv1.CacheSubnetGroup {
+	return &ecv1.CacheSubnetGroup{
+		ObjectMeta: metav1.ObjectMeta{Name: CacheSubnetGroupName, Namespace: CellNamespace(c), Labels: CellLabels(c, CacheName)},
+		Spec: ecv1.CacheSubnetGroupSpec{
+			CacheSubnetGroupName:        ptr(CacheSubnetGroupID(c)),
+			CacheSubnetGroupDescription: ptr("tenant-operator caches of cell " + c.Name),
+			SubnetIDs:                   ptrs(c.Spec.Network.CacheSubnetIDs),
+			Tags:                        []*ecv1.Tag{{Key: ptr("tenantops:cell"), Value: ptr(c.Name)}},
+		},
+	}
+}
+
+// DBSubnetGroup is the cell's RDS subnet group, made when the cell lists subnets rather than
+// naming an existing group.
+func DBSubnetGroup(c *saasv1.RegionCell) *rds.DBSubnetGroup {
+	return &rds.DBSubnetGroup{
+		ObjectMeta: metav1.ObjectMeta{Name: CellSubnetGroupName, Namespace: CellNamespace(c), Labels: CellLabels(c, "database")},
+		Spec: rds.DBSubnetGroupSpec{
+			Name:        ptr(DBSubnetGroupName(c)),
+			Description: ptr("tenant-operator databases of cell " + c.Name),
+			SubnetIDs:   ptrs(c.Spec.Network.DBSubnetIDs),
+			Tags:        []*rds.Tag{{Key: ptr("tenantops:cell"), Value: ptr(c.Name)}},
+		},
+	}
+}
+
+// AppServiceAccount is the identity of the app pods.
+func AppServiceAccount(namespace string, labels map[string]string) *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: ServiceAccountName, Namespace: namespace, Labels: labels}}
+}
+
+// ConfigReaderRole lets the app read Secrets of its own namespace, where the only Secrets are
+// the tenant configurations the operator writes (RBAC cannot select by label; the namespace is
+// the boundary).
+func ConfigReaderRole(namespace string, labels map[string]string) *rbacv1.Role {
+	return &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: ConfigReaderRoleName, Namespace: namespace, Labels: labels},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
+			Verbs: []string{"get", "list", "watch"}}},
+	}
+}
+
+// ConfigReaderRoleBinding binds ConfigReaderRole to the app's ServiceAccount.
+func ConfigReaderRoleBinding(namespace string, labels map[string]string) *rbacv1.RoleBinding {
+	return &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: ConfigReaderRoleName, Namespace: namespace, Labels: labels},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: ConfigReaderRoleName},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ServiceAccountName, Namespace: namespace}},
+	}
+}
+
+// Ingress routes the given hosts to the app Service through the cell's load balancer. The
+// AWS Load Balancer Controller's group annotation puts the cell's and its dedicated tenants'
+// Ingresses behind one ALB; layer 1 listens on 80 and 443 only and redirects 80 to 443.
+func Ingress(c *saasv1.RegionCell, namespace string, labels map[string]string, hosts []string) *networkingv1.Ingress {
+	pathType := networkingv1.PathTypePrefix
+	rules := make([]networkingv1.IngressRule, 0, len(hosts))
+	for _, h := range hosts {
+		rules = append(rules, networkingv1.IngressRule{Host: h, IngressRuleValue: networkingv1.IngressRuleValue{
+			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+				Path: "/", PathType: &pathType,
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: AppName, Port: networkingv1.ServiceBackendPort{Name: "http"}}},
+			}}},
+		}})
+	}
+	ann := map[string]string{
+		"alb.ingress.kubernetes.io/group.name":       CellNamespace(c),
+		"alb.ingress.kubernetes.io/scheme":           "internet-facing",
+		"alb.ingress.kubernetes.io/target-type":      "ip",
+		"alb.ingress.kubernetes.io/listen-ports":     `[{"HTTP": 80}, {"HTTPS": 443}]`,
+		"alb.ingress.kubernetes.io/ssl-redirect":     "443",
+		"alb.ingress.kubernetes.io/healthcheck-path": "/healthz",
+	}
+	if c.Spec.Ingress.CertificateARN != "" {
+		ann["alb.ingress.kubernetes.io/certificate-arn"] = c.Spec.Ingress.CertificateARN
+	}
+	var tls []networkingv1.IngressTLS
+	if len(hosts) > 0 {
+		tls = []networkingv1.IngressTLS{{Hosts: hosts}}
+	}
+	return &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: AppName, Namespace: namespace, Labels: labels, Annotations: ann},
+		Spec: networkingv1.IngressSpec{
+			IngressClassName: ptr(c.Spec.Ingress.ClassName),
+			Rules:            rules,
+			TLS:              tls,
+		},
+	}
+}

@@ -1,0 +1,141 @@
+// Package builders turns a Tenant and its RegionCell into the objects that should exist. Every
+// function here is pure: desired state from spec, no client, no clock; the reconcilers apply the
+// results with controllers/apply.
+package builders
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+)
+
+// Names of the children the operator makes. Kept here so builders, reconcilers, tests and the
+// app agree on them.
+const (
+	DBPasswordSecretName = "db-master-password"
+	DBPasswordKey        = "password"
+	DBInstanceName       = "database"
+	DBMasterUsername     = "tenantadmin"
+	DBName               = "app"
+	DBPort               = 3306
+	RecordSetName        = "dns"
+	TenantConfigName     = "tenant-config"
+	RecommendCronJobName = "recommend"
+	AppName              = "app"
+	AppPort              = 8080
+	CacheName            = "cache"
+	CachePort            = 6379
+	CellSubnetGroupName  = "db-subnets"
+	CacheSubnetGroupName = "cache-subnets"
+	ServiceAccountName   = "app"
+	ConfigReaderRoleName = "tenant-config-reader"
+	// ConfigMountPath is where Jobs and the app find tenant configuration files, one directory
+	// per tenant, the same shape as the Secret's keys.
+	ConfigMountPath = "/etc/tenants"
+)
+
+// TenantNamespace is the namespace of a tenant's own objects.
+func TenantNamespace(t *saasv1.Tenant) string { return "tenant-" + t.Name }
+
+// CellNamespace is the namespace of a cell's shared objects.
+func CellNamespace(c *saasv1.RegionCell) string { return "cell-" + c.Name }
+
+// Host is the tenant's DNS name.
+func Host(t *saasv1.Tenant, c *saasv1.RegionCell) string {
+	return t.Spec.Subdomain + "." + c.Spec.BaseDomain
+}
+
+// URL is where the tenant is served.
+func URL(t *saasv1.Tenant, c *saasv1.RegionCell) string { return "https://" + Host(t, c) }
+
+// DBInstanceIdentifier is the RDS identifier of the tenant's database, unique per account and
+// region: the cell name keeps two cells in one account apart.
+func DBInstanceIdentifier(t *saasv1.Tenant, c *saasv1.RegionCell) string {
+	return truncate("tenant-"+c.Name+"-"+t.Name, 63)
+}
+
+// CacheKeyPrefix is the tenant's key space in a shared cache.
+func CacheKeyPrefix(t *saasv1.Tenant) string { return "t:" + t.Name + ":" }
+
+// ConfigSecretName is the name of the tenant configuration Secret in the serving app's namespace.
+func ConfigSecretName(t *saasv1.Tenant) string { return "tenant-" + t.Name }
+
+// AppNamespace is where the app serving the tenant runs: the cell's for pooled tenants, the
+// tenant's own for dedicated ones.
+func AppNamespace(t *saasv1.Tenant, c *saasv1.RegionCell) string {
+	if t.Spec.Tier == saasv1.TierDedicated {
+		return TenantNamespace(t)
+	}
+	return CellNamespace(c)
+}
+
+var notLabel = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// MigrationJobName names the migration Job of an app version: one Job per version, so a retry
+// of the same version reuses the verdict instead of migrating twice.
+func MigrationJobName(version string) string {
+	return truncate("migrate-"+strings.Trim(notLabel.ReplaceAllString(strings.ToLower(version), "-"), "-"), 63)
+}
+
+// FinalSnapshotIdentifier names the snapshot RDS takes when a Snapshot-policy tenant is deleted.
+// The date is passed in so the function stays pure.
+func FinalSnapshotIdentifier(t *saasv1.Tenant, c *saasv1.RegionCell, yyyymmdd string) string {
+	return truncate(DBInstanceIdentifier(t, c), 63-len("-final-")-len(yyyymmdd)) + "-final-" + yyyymmdd
+}
+
+// EffectiveAppVersion is the app version the tenant should be migrated to and served at.
+func EffectiveAppVersion(t *saasv1.Tenant, c *saasv1.RegionCell) string {
+	if t.Spec.App != nil && t.Spec.App.Version != "" &&
+		(t.Spec.App.UpgradeStrategy == saasv1.UpgradeManual || t.Spec.Tier == saasv1.TierDedicated) {
+		return t.Spec.App.Version
+	}
+	return c.Spec.App.Version
+}
+
+// Image is the app image at a version.
+func Image(c *saasv1.RegionCell, version string) string { return c.Spec.App.Image + ":" + version }
+
+// TenantLabels mark a tenant's objects.
+func TenantLabels(t *saasv1.Tenant, c *saasv1.RegionCell, component string) map[string]string {
+	l := map[string]string{
+		saasv1.LabelManagedBy: saasv1.LabelManagedByValue,
+		saasv1.LabelTenant:    t.Name,
+		saasv1.LabelCell:      c.Name,
+	}
+	if component != "" {
+		l[saasv1.LabelComponent] = component
+	}
+	return l
+}
+
+// CellLabels mark a cell's objects.
+func CellLabels(c *saasv1.RegionCell, component string) map[string]string {
+	l := map[string]string{
+		saasv1.LabelManagedBy: saasv1.LabelManagedByValue,
+		saasv1.LabelCell:      c.Name,
+	}
+	if component != "" {
+		l[saasv1.LabelComponent] = component
+	}
+	return l
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.TrimRight(s[:n], "-")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

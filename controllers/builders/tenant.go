@@ -1,0 +1,290 @@
+package builders
+
+import (
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+)
+
+// Namespace is a tenant's or cell's namespace, enforcing Pod Security "restricted".
+func Namespace(name string, labels map[string]string) *corev1.Namespace {
+	l := map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted",
+		"pod-security.kubernetes.io/warn":    "restricted",
+	}
+	for k, v := range labels {
+		l[k] = v
+	}
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}}
+}
+
+// tierSize is what a tenant namespace may use, by tier.
+type tierSize struct{ cpu, memory, pods, jobs string }
+
+var tierSizes = map[string]tierSize{
+	saasv1.TierPooled:    {cpu: "2", memory: "4Gi", pods: "10", jobs: "5"},
+	saasv1.TierDedicated: {cpu: "64", memory: "128Gi", pods: "200", jobs: "10"},
+}
+
+// ResourceQuota bounds what a tenant namespace can consume: pooled tenants run only jobs there,
+// dedicated tenants also their app.
+func ResourceQuota(t *saasv1.Tenant, c *saasv1.RegionCell) *corev1.ResourceQuota {
+	s := tierSizes[t.Spec.Tier]
+	if s.cpu == "" {
+		s = tierSizes[saasv1.TierPooled]
+	}
+	return &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: "tenant", Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "")},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
+			corev1.ResourceRequestsCPU:    resource.MustParse(s.cpu),
+			corev1.ResourceRequestsMemory: resource.MustParse(s.memory),
+			corev1.ResourceLimitsMemory:   resource.MustParse(s.memory),
+			corev1.ResourcePods:           resource.MustParse(s.pods),
+			"count/jobs.batch":            resource.MustParse(s.jobs + "0"),
+		}},
+	}
+}
+
+// LimitRange gives containers without explicit resources a sane default, so the quota can
+// admit them.
+func LimitRange(t *saasv1.Tenant, c *saasv1.RegionCell) *corev1.LimitRange {
+	return &corev1.LimitRange{
+		ObjectMeta: metav1.ObjectMeta{Name: "tenant", Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "")},
+		Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
+			Type:           corev1.LimitTypeContainer,
+			DefaultRequest: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+			Default:        corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
+		}}},
+	}
+}
+
+// NetworkPolicies isolate a namespace running the app or its jobs: nothing in or out by
+// default; the app takes only its port; pods reach only DNS, MySQL and the cache.
+func NetworkPolicies(namespace string, labels map[string]string) []*networkingv1.NetworkPolicy {
+	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
+	port := func(p corev1.Protocol, n int32) networkingv1.NetworkPolicyPort {
+		return networkingv1.NetworkPolicyPort{Protocol: &p, Port: ptr(intstr.FromInt32(n))}
+	}
+	meta := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels}
+	}
+	return []*networkingv1.NetworkPolicy{
+		{
+			ObjectMeta: meta("default-deny"),
+			Spec: networkingv1.NetworkPolicySpec{
+				PodSelector: metav1.LabelSelector{},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+			},
+		},
+		{
+			ObjectMeta: meta("allow-app-port"),
+			Spec: networkingv1.NetworkPolicySpec{
+				PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{saasv1.LabelComponent: AppName}},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+				Ingress:     []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{port(tcp, AppPort)}}},
+			},
+		},
+		{
+			ObjectMeta: meta("allow-egress-dns-db-cache"),
+			Spec: networkingv1.NetworkPolicySpec{
+				PodSelector: metav1.LabelSelector{},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+				Egress: []networkingv1.NetworkPolicyEgressRule{
+					{Ports: []networkingv1.NetworkPolicyPort{port(udp, 53), port(tcp, 53)}},
+					{Ports: []networkingv1.NetworkPolicyPort{port(tcp, DBPort), port(tcp, CachePort)}},
+				},
+			},
+		},
+	}
+}
+
+// DBPasswordSecret holds the master password of the tenant database. The password is made by
+// the caller once; the Secret is never rewritten with a new one.
+func DBPasswordSecret(t *saasv1.Tenant, c *saasv1.RegionCell, password string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: DBPasswordSecretName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "database")},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{DBPasswordKey: []byte(password)},
+	}
+}
+
+func rdsTags(t *saasv1.Tenant, c *saasv1.RegionCell) []*rds.Tag {
+	return []*rds.Tag{
+		{Key: ptr("tenantops:tenant"), Value: ptr(t.Name)},
+		{Key: ptr("tenantops:cell"), Value: ptr(c.Name)},
+		{Key: ptr("tenantops:managed-by"), Value: ptr(saasv1.LabelManagedByValue)},
+	}
+}
+
+// DBInstance is the tenant's own RDS MySQL database: Multi-AZ, encrypted, private, protected
+// from deletion while the Tenant exists. currentEngineVersion is what RDS reports once the
+// instance exists: a minor version it upgraded to within the requested one is kept, not fought.
+func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, currentEngineVersion string) *rds.DBInstance {
+	d := c.Spec.Database
+	o := t.Spec.Database
+	class, storage, retention, multiAZ := d.InstanceClass, d.StorageGiB, d.BackupRetentionDays, d.MultiAZ
+	if o.InstanceClass != "" {
+		class = o.InstanceClass
+	}
+	if o.StorageGiB != 0 {
+		storage = o.StorageGiB
+	}
+	if o.BackupRetentionDays != 0 {
+		retention = o.BackupRetentionDays
+	}
+	if o.MultiAZ != nil {
+		multiAZ = o.MultiAZ
+	}
+	if multiAZ == nil {
+		multiAZ = ptr(true)
+	}
+	version := d.EngineVersion
+	if currentEngineVersion != "" && (version == "" || hasVersionPrefix(currentEngineVersion, version)) {
+		version = currentEngineVersion
+	}
+	spec := rds.DBInstanceSpec{
+		AllocatedStorage:        ptr(int64(storage)),
+		AutoMinorVersionUpgrade: ptr(true),
+		BackupRetentionPeriod:   ptr(int64(retention)),
+		CopyTagsToSnapshot:      ptr(true),
+		DBInstanceClass:         ptr(class),
+		DBInstanceIdentifier:    ptr(DBInstanceIdentifier(t, c)),
+		DBName:                  ptr(DBName),
+		DBSubnetGroupName:       ptr(DBSubnetGroupName(c)),
+		DeletionProtection:      ptr(true),
+		Engine:                  ptr(d.Engine),
+		EngineVersion:           ptr(version),
+		MasterUsername:          ptr(DBMasterUsername),
+		MasterUserPassword:      &rds.SecretKeyReference{Name: DBPasswordSecretName, Namespace: TenantNamespace(t), Key: DBPasswordKey},
+		MultiAZ:                 multiAZ,
+		PubliclyAccessible:      ptr(false),
+		StorageEncrypted:        ptr(true),
+		StorageType:             ptr("gp3"),
+		Tags:                    rdsTags(t, c),
+		VPCSecurityGroupIDs:     ptrs(c.Spec.Network.DBSecurityGroupIDs),
+	}
+	if t.Spec.RestoreFrom != nil {
+		// A restored instance takes its name, user and data from the snapshot.
+		spec.DBSnapshotIdentifier = ptr(t.Spec.RestoreFrom.SnapshotIdentifier)
+		spec.DBName = nil
+	}
+	return &rds.DBInstance{
+		ObjectMeta: metav1.ObjectMeta{Name: DBInstanceName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "database")},
+		Spec:       spec,
+	}
+}
+
+// DBSubnetGroupName is the RDS subnet group tenant databases of the cell use.
+func DBSubnetGroupName(c *saasv1.RegionCell) string {
+	if c.Spec.Network.DBSubnetGroupName != "" {
+		return c.Spec.Network.DBSubnetGroupName
+	}
+	return CellNamespace(c)
+}
+
+func hasVersionPrefix(full, prefix string) bool {
+	return full == prefix || (len(full) > len(prefix) && full[:len(prefix)] == prefix && full[len(prefix)] == '.')
+}
+
+func ptrs(ss []string) []*string {
+	out := make([]*string, len(ss))
+	for i := range ss {
+		out[i] = ptr(ss[i])
+	}
+	return out
+}
+
+// RecordSet aliases <subdomain>.<baseDomain> to the cell's load balancer.
+func RecordSet(t *saasv1.Tenant, c *saasv1.RegionCell) *route53.RecordSet {
+	return &route53.RecordSet{
+		ObjectMeta: metav1.ObjectMeta{Name: RecordSetName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "dns")},
+		Spec: route53.RecordSetSpec{
+			Name:         ptr(t.Spec.Subdomain),
+			HostedZoneID: ptr(c.Spec.HostedZoneID),
+			RecordType:   ptr("A"),
+			AliasTarget: &route53.AliasTarget{
+				DNSName:              ptr(c.Spec.Ingress.LoadBalancerDNSName),
+				HostedZoneID:         ptr(c.Spec.Ingress.LoadBalancerHostedZoneID),
+				EvaluateTargetHealth: ptr(true),
+			},
+		},
+	}
+}
+
+// Endpoints are what AWS reported for the tenant's stores.
+type Endpoints struct {
+	DBAddress    string
+	DBPort       int64
+	CacheAddress string
+	CachePort    int64
+}
+
+// Tenant configuration keys: the app reads exactly these (app/internal/tenant).
+const (
+	ConfigTenantID       = "tenant-id"
+	ConfigDisplayName    = "display-name"
+	ConfigHosts          = "hosts"
+	ConfigDBHost         = "db-host"
+	ConfigDBPort         = "db-port"
+	ConfigDBName         = "db-name"
+	ConfigDBUser         = "db-user"
+	ConfigDBPassword     = "db-password"
+	ConfigDBPasswordRef  = "db-password-secret"
+	ConfigCacheAddress   = "cache-address"
+	ConfigCacheKeyPrefix = "cache-key-prefix"
+	ConfigMailSender     = "mail-sender"
+	ConfigMailConfigSet  = "mail-configuration-set"
+	ConfigAdminEmail     = "admin-email"
+	ConfigSuspended      = "suspended"
+)
+
+// TenantConfig is the design's SimpleDB record of the tenant: the Secret the app reads to
+// serve it. It carries the database password because the app needs it to connect; the
+// reference names where it comes from.
+func TenantConfig(t *saasv1.Tenant, c *saasv1.RegionCell, namespace, name string, ep Endpoints, password string) *corev1.Secret {
+	labels := TenantLabels(t, c, "config")
+	labels[saasv1.LabelTenantConfig] = "true"
+	data := map[string]string{
+		ConfigTenantID:       t.Name,
+		ConfigDisplayName:    t.Spec.DisplayName,
+		ConfigHosts:          Host(t, c),
+		ConfigDBHost:         ep.DBAddress,
+		ConfigDBPort:         strconv.FormatInt(ep.DBPort, 10),
+		ConfigDBName:         DBName,
+		ConfigDBUser:         DBMasterUsername,
+		ConfigDBPassword:     password,
+		ConfigDBPasswordRef:  TenantNamespace(t) + "/" + DBPasswordSecretName,
+		ConfigCacheAddress:   ep.CacheAddress + ":" + strconv.FormatInt(ep.CachePort, 10),
+		ConfigCacheKeyPrefix: CacheKeyPrefix(t),
+		ConfigAdminEmail:     t.Spec.AdminEmail,
+		ConfigSuspended:      strconv.FormatBool(t.Spec.Suspended),
+	}
+	if e := c.Spec.Email; e != nil {
+		data[ConfigMailSender] = e.Sender
+		if e.ConfigurationSet != "" {
+			data[ConfigMailConfigSet] = e.ConfigurationSet
+		}
+	}
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
+		Type:       corev1.SecretTypeOpaque,
+		StringData: nil,
+		Data:       bytesMap(data),
+	}
+}
+
+func bytesMap(m map[string]string) map[string][]byte {
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k] = []byte(v)
+	}
+	return out
+}
