@@ -1,0 +1,174 @@
+// Package apply is the one piece of code that writes child objects. It compares what a builder
+// wants with what the informer cache holds and writes only when a field the operator sets
+// differs, with server-side apply so fields other controllers set (ACK's late-initialised
+// fields, the HPA's replica count) are left to them.
+package apply
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+)
+
+// FieldOwner is the server-side apply field manager of everything the operator writes.
+const FieldOwner = "tenant-operator"
+
+// Result says what Ensure did.
+type Result string
+
+const (
+	Unchanged Result = "unchanged"
+	Created   Result = "created"
+	Updated   Result = "updated"
+)
+
+// Applier writes child objects.
+type Applier struct {
+	Client client.Client
+	Scheme *runtime.Scheme
+}
+
+// Ensure makes the cluster hold desired, owned (as controller) by owner when owner is not nil.
+// On return desired holds the object as the cluster has it, status included, so the caller can
+// read what other controllers reported.
+func (a Applier) Ensure(ctx context.Context, owner client.Object, desired client.Object) (Result, error) {
+	if owner != nil {
+		if err := controllerutil.SetControllerReference(owner, desired, a.Scheme); err != nil {
+			return Unchanged, err
+		}
+	}
+	gvk, err := apiutil.GVKForObject(desired, a.Scheme)
+	if err != nil {
+		return Unchanged, err
+	}
+	want, err := intent(desired)
+	if err != nil {
+		return Unchanged, err
+	}
+
+	current, ok := desired.DeepCopyObject().(client.Object)
+	if !ok {
+		return Unchanged, fmt.Errorf("%s is not a client.Object", gvk)
+	}
+	result := Updated
+	switch err := a.Client.Get(ctx, client.ObjectKeyFromObject(desired), current); {
+	case apierrors.IsNotFound(err):
+		result = Created
+	case err != nil:
+		return Unchanged, err
+	default:
+		have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(current)
+		if err != nil {
+			return Unchanged, err
+		}
+		if Contains(have, want) {
+			return Unchanged, copyInto(current, desired)
+		}
+	}
+
+	u := &unstructured.Unstructured{Object: want}
+	u.SetGroupVersionKind(gvk)
+	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
+		client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return Unchanged, fmt.Errorf("apply %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), err)
+	}
+	return result, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, desired)
+}
+
+func copyInto(src, dst client.Object) error {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(src)
+	if err != nil {
+		return err
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(m, dst)
+}
+
+// intent is the part of an object the operator has an opinion on: its spec-like fields and
+// the identifying and ownership metadata, without status and without empty values.
+func intent(obj client.Object) (map[string]any, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	meta, _ := m["metadata"].(map[string]any)
+	keep := map[string]any{}
+	for _, k := range []string{"name", "namespace", "labels", "annotations", "ownerReferences"} {
+		if v, ok := meta[k]; ok {
+			keep[k] = v
+		}
+	}
+	m["metadata"] = keep
+	pruned, _ := prune(m).(map[string]any)
+	return pruned, nil
+}
+
+// prune drops nulls and empty maps: a builder leaving a field empty has no opinion on it. Empty
+// lists and zero values stay, since writing them is meaningful.
+func prune(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, val := range t {
+			p := prune(val)
+			if p == nil {
+				continue
+			}
+			if pm, ok := p.(map[string]any); ok && len(pm) == 0 {
+				continue
+			}
+			out[k] = p
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(t))
+		for _, e := range t {
+			if p := prune(e); p != nil {
+				out = append(out, p)
+			}
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// Contains reports whether have holds every value of want: maps may have more keys (defaults,
+// other managers' fields); lists must have the same length with each element containing the
+// wanted one; scalars must be equal.
+func Contains(have, want any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			hv, ok := h[k]
+			if !ok || !Contains(hv, wv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok || len(h) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !Contains(h[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return reflect.DeepEqual(have, want)
+	}
+}

@@ -1,0 +1,372 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/apply"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+)
+
+// CellFinalizer holds a RegionCell while it still serves Tenants.
+const CellFinalizer = "saas.tenantops.io/regioncell"
+
+var cellParts = []string{saasv1.ConditionCacheReady, saasv1.ConditionRolloutComplete, saasv1.ConditionAppReady}
+
+// RegionCellReconciler keeps one region's shared tier: the shared app and its autoscaling,
+// the shared cache, the routes of pooled tenants and the rollouts of new app versions.
+type RegionCellReconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder recorder.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells/finalizers,verbs=update
+
+// cellRun is one reconcile of one RegionCell.
+type cellRun struct {
+	cell    *saasv1.RegionCell
+	ns      string
+	tenants []saasv1.Tenant // the cell's admitted, not deleted tenants
+	verdict verdict
+}
+
+func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	cell := &saasv1.RegionCell{}
+	if err := r.Get(ctx, req.NamespacedName, cell); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	run := &cellRun{cell: cell, ns: b.CellNamespace(cell)}
+	if err := r.listTenants(ctx, run); err != nil {
+		return ctrl.Result{}, err
+	}
+	before := cell.Status.DeepCopy()
+	defer func() {
+		if err := r.patchStatus(ctx, cell, before, run, retErr); err != nil && retErr == nil {
+			retErr = err
+		}
+	}()
+	if !cell.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, run)
+	}
+	if controllerutil.AddFinalizer(cell, CellFinalizer) {
+		if err := r.Update(ctx, cell); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	steps := []func(context.Context, *cellRun) error{
+		r.reconcileNamespace,
+		r.reconcileNetwork,
+		r.reconcileCache,
+		r.reconcileApp,
+	}
+	for _, s := range steps {
+		if err := s(ctx, run); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *RegionCellReconciler) applier() apply.Applier {
+	return apply.Applier{Client: r.Client, Scheme: r.Scheme}
+}
+
+func (r *RegionCellReconciler) listTenants(ctx context.Context, run *cellRun) error {
+	var all saasv1.TenantList
+	if err := r.List(ctx, &all); err != nil {
+		return err
+	}
+	for _, t := range all.Items {
+		if t.Spec.Region == run.cell.Spec.Region && t.Status.Cell == run.cell.Name {
+			run.tenants = append(run.tenants, t)
+		}
+	}
+	sort.Slice(run.tenants, func(i, j int) bool { return run.tenants[i].Name < run.tenants[j].Name })
+	return nil
+}
+
+func (r *RegionCellReconciler) patchStatus(ctx context.Context, cell *saasv1.RegionCell, before *saasv1.RegionCellStatus, run *cellRun, runErr error) error {
+	st := &cell.Status
+	st.Namespace = run.ns
+	st.Tenants = int32(len(run.tenants))
+	st.Capacity = fmt.Sprintf("%d/%d", len(run.tenants), cell.Spec.Capacity.MaxTenants)
+	st.TenantsByPhase = map[string]int32{}
+	for _, t := range run.tenants {
+		phase := t.Status.Phase
+		if phase == "" {
+			phase = saasv1.PhasePending
+		}
+		st.TenantsByPhase[phase]++
+	}
+	tenantsByPhase.DeletePartialMatch(map[string]string{"cell": cell.Name})
+	for phase, n := range st.TenantsByPhase {
+		tenantsByPhase.WithLabelValues(cell.Name, phase).Set(float64(n))
+	}
+	st.Phase = summarize(&st.Conditions, cell.Generation, cellParts, run.verdict)
+	if runErr == nil {
+		st.ObservedGeneration = cell.Generation
+	}
+	if statusEqual(before, st) {
+		return nil
+	}
+	if before.Phase != st.Phase {
+		r.Recorder.Eventf(cell, nil, corev1.EventTypeNormal, "Phase"+st.Phase, "Reconcile", "%s -> %s", orNone(before.Phase), st.Phase)
+	}
+	orig := cell.DeepCopy()
+	orig.Status = *before
+	return client.IgnoreNotFound(r.Status().Patch(ctx, cell, client.MergeFrom(orig)))
+}
+
+func (r *RegionCellReconciler) reconcileNamespace(ctx context.Context, run *cellRun) error {
+	c := run.cell
+	labels := b.CellLabels(c, "")
+	objs := []client.Object{
+		b.Namespace(run.ns, labels),
+		b.AppServiceAccount(run.ns, labels),
+		b.ConfigReaderRole(run.ns, labels),
+		b.ConfigReaderRoleBinding(run.ns, labels),
+	}
+	for _, np := range b.NetworkPolicies(run.ns, labels) {
+		objs = append(objs, np)
+	}
+	return r.ensureAll(ctx, c, objs)
+}
+
+func (r *RegionCellReconciler) ensureAll(ctx context.Context, c *saasv1.RegionCell, objs []client.Object) error {
+	for _, o := range objs {
+		if _, err := r.applier().Ensure(ctx, c, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reconcileNetwork makes the subnet groups tenant databases and caches live in.
+func (r *RegionCellReconciler) reconcileNetwork(ctx context.Context, run *cellRun) error {
+	c := run.cell
+	objs := []client.Object{b.CacheSubnetGroup(c)}
+	if len(c.Spec.Network.DBSubnetIDs) > 0 {
+		objs = append(objs, b.DBSubnetGroup(c))
+	}
+	return r.ensureAll(ctx, c, objs)
+}
+
+func (r *RegionCellReconciler) reconcileCache(ctx context.Context, run *cellRun) error {
+	c := run.cell
+	rg := b.ReplicationGroup(b.CellCache(c))
+	if _, err := r.applier().Ensure(ctx, c, rg); err != nil {
+		run.verdict.add(stalled(saasv1.ConditionCacheReady, "InvalidCache", err.Error()))
+		return nil
+	}
+	st := ack.ReadState(rg.Status.Conditions)
+	addr, port, ok := b.CacheEndpoint(rg)
+	switch {
+	case st.Terminal:
+		run.verdict.add(stalled(saasv1.ConditionCacheReady, st.Reason, "ElastiCache: "+st.Message))
+	case !st.Synced || !ok:
+		run.verdict.add(waiting(saasv1.ConditionCacheReady, st.Reason, "ElastiCache: "+st.Message))
+	default:
+		c.Status.CacheEndpoint = fmt.Sprintf("%s:%d", addr, port)
+		run.verdict.add(ready(saasv1.ConditionCacheReady, "Available", "shared cache at "+c.Status.CacheEndpoint))
+	}
+	return nil
+}
+
+// rolloutTarget decides the version the shared app runs: the spec's version once every pooled
+// tenant that follows the cell (upgradeStrategy Auto) has migrated to it, the current one until
+// then. A failed migration holds the rollout and names the tenants.
+func rolloutTarget(c *saasv1.RegionCell, tenants []saasv1.Tenant) (string, part) {
+	want, serving := c.Spec.App.Version, c.Status.AppVersion
+	if serving == "" || serving == want {
+		return want, ready(saasv1.ConditionRolloutComplete, "UpToDate", "the shared app runs "+want)
+	}
+	var failed, pending []string
+	for _, t := range tenants {
+		if t.Spec.Tier == saasv1.TierDedicated || !t.DeletionTimestamp.IsZero() || b.EffectiveAppVersion(&t, c) != want {
+			continue
+		}
+		lm := t.Status.LastMigration
+		switch {
+		case lm != nil && lm.Version == want && lm.Succeeded:
+		case lm != nil && lm.Version == want:
+			failed = append(failed, t.Name)
+		default:
+			pending = append(pending, t.Name)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return serving, stalled(saasv1.ConditionRolloutComplete, "MigrationFailed",
+			fmt.Sprintf("rollout to %s held at %s: migration failed for tenants %s", want, serving, strings.Join(failed, ", ")))
+	case len(pending) > 0:
+		return serving, waiting(saasv1.ConditionRolloutComplete, "Migrating",
+			fmt.Sprintf("rollout to %s waits for the migrations of %d tenants (%s)", want, len(pending), strings.Join(first(pending, 5), ", ")))
+	}
+	return want, ready(saasv1.ConditionRolloutComplete, "UpToDate", "the shared app runs "+want)
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], "…")
+	}
+	return s
+}
+
+// pooledHosts are the hosts the shared app serves: pooled tenants that are migrated and not
+// suspended.
+func pooledHosts(c *saasv1.RegionCell, tenants []saasv1.Tenant) []string {
+	var hosts []string
+	for _, t := range tenants {
+		if t.Spec.Tier == saasv1.TierDedicated || t.Spec.Suspended || !t.DeletionTimestamp.IsZero() || servingVersion(&t) == "" {
+			continue
+		}
+		hosts = append(hosts, b.Host(&t, c))
+	}
+	sort.Strings(hosts)
+	return hosts
+}
+
+func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) error {
+	c := run.cell
+	version, rollout := rolloutTarget(c, run.tenants)
+	run.verdict.add(rollout)
+	tier := b.CellAppTier(c, version)
+	dep := b.AppDeployment(tier)
+	objs := []client.Object{
+		b.AppService(tier),
+		b.AppHPA(tier),
+		b.AppPDB(tier),
+		b.Ingress(c, run.ns, b.CellLabels(c, b.AppName), pooledHosts(c, run.tenants)),
+	}
+	res, err := r.applier().Ensure(ctx, c, dep)
+	if err != nil {
+		return err
+	}
+	if res == apply.Updated && c.Status.AppVersion != version {
+		r.Recorder.Eventf(c, nil, corev1.EventTypeNormal, "RollingOut", "Rollout", "shared app %s -> %s", c.Status.AppVersion, version)
+	}
+	c.Status.AppVersion = version
+	if err := r.ensureAll(ctx, c, objs); err != nil {
+		return err
+	}
+	c.Status.AvailableReplicas = dep.Status.AvailableReplicas
+	if dep.Status.AvailableReplicas < 1 {
+		run.verdict.add(waiting(saasv1.ConditionAppReady, "AppUnavailable", "the shared app has no available replica yet"))
+	} else {
+		run.verdict.add(ready(saasv1.ConditionAppReady, "Serving", fmt.Sprintf("%d replicas of %s available", dep.Status.AvailableReplicas, version)))
+	}
+	return nil
+}
+
+// reconcileDelete holds the cell while it serves tenants, then removes the shared tier.
+func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun) (ctrl.Result, error) {
+	c := run.cell
+	run.verdict.phase = saasv1.PhaseDeleting
+	if !controllerutil.ContainsFinalizer(c, CellFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	if len(run.tenants) > 0 {
+		names := make([]string, 0, len(run.tenants))
+		for _, t := range run.tenants {
+			names = append(names, t.Name)
+		}
+		run.verdict.add(waiting(saasv1.ConditionAppReady, "TenantsRemain",
+			fmt.Sprintf("deletion held: the cell still serves %d tenants (%s); delete or move them first", len(names), strings.Join(first(names, 5), ", "))))
+		return ctrl.Result{}, nil
+	}
+	// The cache goes before the subnet groups AWS will not delete while something uses them.
+	awsChildren := []struct {
+		obj  client.Object
+		name string
+	}{
+		{&ecv1.ReplicationGroup{}, b.CacheName},
+		{&rds.DBSubnetGroup{}, b.CellSubnetGroupName},
+		{&ecv1.CacheSubnetGroup{}, b.CacheSubnetGroupName},
+	}
+	for _, child := range awsChildren {
+		o := child.obj
+		key := types.NamespacedName{Namespace: run.ns, Name: child.name}
+		if err := r.Get(ctx, key, o); err == nil {
+			if o.GetDeletionTimestamp().IsZero() {
+				if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+					return ctrl.Result{}, err
+				}
+			}
+			run.verdict.add(waiting(saasv1.ConditionCacheReady, "Deleting", fmt.Sprintf("waiting for AWS to delete %T %s", o, key)))
+			return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
+		} else if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+	}
+	ns := &corev1.Namespace{}
+	if err := r.Get(ctx, types.NamespacedName{Name: run.ns}, ns); err == nil && ns.DeletionTimestamp.IsZero() {
+		if err := r.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	controllerutil.RemoveFinalizer(c, CellFinalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, c))
+}
+
+// SetupWithManager watches RegionCells, their children, and Tenants (hosts and rollouts).
+func (r *RegionCellReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&saasv1.RegionCell{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		Owns(&corev1.Namespace{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&ecv1.ReplicationGroup{}).
+		Owns(&ecv1.CacheSubnetGroup{}).
+		Owns(&rds.DBSubnetGroup{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&networkingv1.Ingress{}).
+		Watches(&saasv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.cellOfTenant)).
+		Named("regioncell").
+		Complete(r)
+}
+
+func (r *RegionCellReconciler) cellOfTenant(ctx context.Context, o client.Object) []ctrl.Request {
+	t, ok := o.(*saasv1.Tenant)
+	if !ok {
+		return nil
+	}
+	if t.Status.Cell != "" {
+		return []ctrl.Request{{NamespacedName: types.NamespacedName{Name: t.Status.Cell}}}
+	}
+	cell, err := cellForRegion(ctx, r.Client, t.Spec.Region)
+	if err != nil || cell == nil {
+		return nil
+	}
+	return []ctrl.Request{{NamespacedName: types.NamespacedName{Name: cell.Name}}}
+}

@@ -1,0 +1,100 @@
+package controllers
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+)
+
+// part is the verdict of one reconcile step on its condition.
+type part struct {
+	Type    string
+	Status  metav1.ConditionStatus
+	Reason  string
+	Message string
+	// Stalled marks a verdict that needs a person (bad input, a terminal AWS error).
+	Stalled bool
+}
+
+func ready(t, reason, msg string) part {
+	return part{Type: t, Status: metav1.ConditionTrue, Reason: reason, Message: msg}
+}
+func waiting(t, reason, msg string) part {
+	return part{Type: t, Status: metav1.ConditionFalse, Reason: reason, Message: msg}
+}
+func stalled(t, reason, msg string) part {
+	return part{Type: t, Status: metav1.ConditionFalse, Reason: reason, Message: msg, Stalled: true}
+}
+
+// verdict is the outcome of a whole reconcile, summarised into kstatus conditions by summarize.
+type verdict struct {
+	parts []part
+	// phase is set when the lifecycle, not the parts, decides it (Pending, Suspended, Deleting).
+	phase string
+}
+
+func (v *verdict) add(p part) { v.parts = append(v.parts, p) }
+
+// summarize writes the part conditions and Ready, Reconciling and Stalled (kstatus) onto
+// conditions, each stamped with generation, and returns the phase. Ready is True only when
+// every part is; Stalled when any part needs a person; Reconciling otherwise while not Ready.
+func summarize(conditions *[]metav1.Condition, generation int64, order []string, v verdict) string {
+	byType := map[string]part{}
+	for _, p := range v.parts {
+		byType[p.Type] = p
+	}
+	var firstNotReady *part
+	var stall *part
+	for _, t := range order {
+		p, ok := byType[t]
+		if !ok {
+			p = waiting(t, "Pending", "waiting for earlier steps")
+		}
+		set(conditions, generation, p.Type, p.Status, p.Reason, p.Message)
+		if p.Status != metav1.ConditionTrue && firstNotReady == nil {
+			pc := p
+			firstNotReady = &pc
+		}
+		if p.Stalled && stall == nil {
+			pc := p
+			stall = &pc
+		}
+	}
+	phase := v.phase
+	switch {
+	case stall != nil:
+		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionFalse, stall.Reason, stall.Message)
+		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionTrue, stall.Reason, stall.Message)
+		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionFalse, stall.Reason, "stalled: needs attention")
+		if phase == "" {
+			phase = saasv1.PhaseFailed
+		}
+	case phase == saasv1.PhaseSuspended:
+		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionFalse, "Suspended", "suspended by spec.suspended; nothing is served, nothing is deleted")
+		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionFalse, "Suspended", "")
+		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionFalse, "Suspended", "")
+	case firstNotReady != nil:
+		msg := firstNotReady.Type + ": " + firstNotReady.Message
+		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionFalse, firstNotReady.Reason, msg)
+		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionFalse, "NotStalled", "")
+		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionTrue, firstNotReady.Reason, msg)
+		if phase == "" {
+			phase = saasv1.PhaseProvisioning
+		}
+	default:
+		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionTrue, "Ready", "all parts ready")
+		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionFalse, "NotStalled", "")
+		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionFalse, "Ready", "")
+		if phase == "" {
+			phase = saasv1.PhaseReady
+		}
+	}
+	return phase
+}
+
+func set(conditions *[]metav1.Condition, generation int64, t string, s metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(conditions, metav1.Condition{
+		Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: generation,
+	})
+}

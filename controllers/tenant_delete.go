@@ -1,0 +1,187 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+)
+
+// ackDeletionPolicyAnnotation tells any ACK controller to leave the AWS resource in place when
+// its custom resource is deleted.
+const ackDeletionPolicyAnnotation = "services.k8s.aws/deletion-policy"
+
+// deletionPollInterval is how often deletion progress is looked at while AWS works; the watches
+// on the children usually come first.
+const deletionPollInterval = 15 * time.Second
+
+// reconcileDelete takes the tenant apart in an order that never loses data: the database first,
+// as spec.database.deletionPolicy says (final snapshot by default), then the cache and the DNS
+// record, then the namespace. The finalizer goes only when AWS has let go of all of them.
+func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(t, TenantFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	before := t.Status.DeepCopy()
+	run := &tenantRun{t: t, cell: cell, ns: b.TenantNamespace(t)}
+	run.verdict.phase = saasv1.PhaseDeleting
+	ns := run.ns
+
+	waitingFor, err := r.releaseDatabase(ctx, t, cell)
+	if err == nil && waitingFor == "" {
+		waitingFor, err = r.deleteAndWait(ctx, &ecv1.ReplicationGroup{}, ns, b.CacheName, "the tenant's cache")
+	}
+	if err == nil && waitingFor == "" {
+		waitingFor, err = r.deleteAndWait(ctx, &route53.RecordSet{}, ns, b.RecordSetName, "the DNS record "+b.Host(t, cell))
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if waitingFor != "" {
+		run.verdict.add(waiting(saasv1.ConditionReady, "Deleting", "deleting: waiting for "+waitingFor))
+		if err := r.patchDeleting(ctx, t, before, "waiting for "+waitingFor); err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
+	}
+
+	// AWS holds nothing of the tenant any more; the rest is Kubernetes objects.
+	if err := r.deleteIfExists(ctx, &corev1.Secret{}, b.CellNamespace(cell), b.ConfigSecretName(t)); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.deleteIfExists(ctx, &corev1.Namespace{}, "", ns); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Deleted", "Delete", "tenant %s removed; database %s", t.Name, deletionOutcome(t, cell))
+	controllerutil.RemoveFinalizer(t, TenantFinalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, t))
+}
+
+func (r *TenantReconciler) patchDeleting(ctx context.Context, t *saasv1.Tenant, before *saasv1.TenantStatus, msg string) error {
+	t.Status.Phase = saasv1.PhaseDeleting
+	set(&t.Status.Conditions, t.Generation, saasv1.ConditionReady, "False", "Deleting", msg)
+	set(&t.Status.Conditions, t.Generation, saasv1.ConditionReconciling, "True", "Deleting", msg)
+	return r.patchIfChanged(ctx, t, before)
+}
+
+func (r *TenantReconciler) patchIfChanged(ctx context.Context, t *saasv1.Tenant, before *saasv1.TenantStatus) error {
+	if statusEqual(before, &t.Status) {
+		return nil
+	}
+	orig := t.DeepCopy()
+	orig.Status = *before
+	return client.IgnoreNotFound(r.Status().Patch(ctx, t, client.MergeFrom(orig)))
+}
+
+func deletionOutcome(t *saasv1.Tenant, cell *saasv1.RegionCell) string {
+	switch t.Spec.Database.DeletionPolicy {
+	case saasv1.DeletionRetain:
+		return "retained in AWS as " + b.DBInstanceIdentifier(t, cell)
+	case saasv1.DeletionDelete:
+		return "deleted without snapshot (deletionPolicy Delete)"
+	default:
+		return "deleted after a final snapshot"
+	}
+}
+
+// releaseDatabase prepares the DBInstance for the tenant's deletion policy, then deletes its
+// custom resource and waits for ACK to finish. It returns what it is still waiting for.
+//
+// Preparing is a separate write that ACK must apply to AWS before the delete: RDS refuses to
+// delete an instance with deletion protection, and ACK reads the snapshot annotations at delete
+// time. The delete is issued only once ACK reports the prepared spec synced.
+func (r *TenantReconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) (string, error) {
+	db := &rds.DBInstance{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: b.TenantNamespace(t), Name: b.DBInstanceName}, db); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		return "", err
+	}
+	if !db.DeletionTimestamp.IsZero() {
+		return "RDS to delete " + b.DBInstanceIdentifier(t, cell) + " (" + deletionOutcome(t, cell) + ")", nil
+	}
+	wantAnn, wantProtection := deletionSettings(t, cell, r.now())
+	prepared := db.Spec.DeletionProtection != nil && *db.Spec.DeletionProtection == wantProtection
+	for k, v := range wantAnn {
+		if k == rds.AnnotationFinalSnapshotIdentifier && db.Annotations[k] != "" {
+			continue // named on the first pass; the date must not move
+		}
+		if db.Annotations[k] != v {
+			prepared = false
+		}
+	}
+	if !prepared {
+		patch := client.MergeFrom(db.DeepCopy())
+		if db.Annotations == nil {
+			db.Annotations = map[string]string{}
+		}
+		for k, v := range wantAnn {
+			if k == rds.AnnotationFinalSnapshotIdentifier && db.Annotations[k] != "" {
+				continue
+			}
+			db.Annotations[k] = v
+		}
+		db.Spec.DeletionProtection = &wantProtection
+		if err := r.Patch(ctx, db, patch); err != nil {
+			return "", err
+		}
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseReleasing", "Delete", "database %s: %s", b.DBInstanceIdentifier(t, cell), deletionOutcome(t, cell))
+		return "ACK to apply the deletion settings to " + b.DBInstanceIdentifier(t, cell), nil
+	}
+	if st := ack.ReadState(db.Status.Conditions); !st.Synced && !st.Terminal {
+		return "ACK to apply the deletion settings to " + b.DBInstanceIdentifier(t, cell) + ": " + st.Message, nil
+	}
+	if err := r.Delete(ctx, db); client.IgnoreNotFound(err) != nil {
+		return "", err
+	}
+	return "RDS to delete " + b.DBInstanceIdentifier(t, cell), nil
+}
+
+// deletionSettings are the annotations and deletion protection a DBInstance carries before its
+// custom resource is deleted under the tenant's policy.
+func deletionSettings(t *saasv1.Tenant, cell *saasv1.RegionCell, now time.Time) (map[string]string, bool) {
+	switch t.Spec.Database.DeletionPolicy {
+	case saasv1.DeletionRetain:
+		return map[string]string{ackDeletionPolicyAnnotation: "retain"}, true
+	case saasv1.DeletionDelete:
+		return map[string]string{
+			rds.AnnotationSkipFinalSnapshot:      "true",
+			rds.AnnotationDeleteAutomatedBackups: "true",
+		}, false
+	default:
+		return map[string]string{
+			rds.AnnotationSkipFinalSnapshot:       "false",
+			rds.AnnotationFinalSnapshotIdentifier: b.FinalSnapshotIdentifier(t, cell, now.UTC().Format("20060102")),
+		}, false
+	}
+}
+
+// deleteAndWait deletes one child and reports, while it still exists, what it waits for.
+func (r *TenantReconciler) deleteAndWait(ctx context.Context, obj client.Object, ns, name, what string) (string, error) {
+	if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		return "", err
+	}
+	if obj.GetDeletionTimestamp().IsZero() {
+		if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("AWS to delete %s", what), nil
+}
