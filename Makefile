@@ -24,8 +24,9 @@ help: ## Show this help.
 
 .PHONY: manifests
 manifests: ## Generate CRDs and RBAC from kubebuilder markers into config/.
-	$(CONTROLLER_GEN) rbac:roleName=tenant-operator crd paths=./api/... paths=./controllers/... \
-		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	rm -f config/crd/bases/*.yaml
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=tenant-operator paths=./controllers/... output:rbac:artifacts:config=config/rbac
 
 .PHONY: generate
 generate: ## Generate deepcopy code from the API types.

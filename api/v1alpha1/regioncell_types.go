@@ -49,7 +49,7 @@ type RegionCellSpec struct {
 	App CellApp `json:"app"`
 
 	// Autoscaling sets when the app scales out and in. See AutoscalingPolicy.
-	// +kubebuilder:default={}
+	// +kubebuilder:default={scaleOutAtPercent:80,scaleInAtPercent:10,scaleDownStabilizationSeconds:300,scaleUpStabilizationSeconds:0}
 	Autoscaling AutoscalingPolicy `json:"autoscaling,omitempty"`
 
 	// Spot places batch work (recommendation runs) on spot capacity first.
