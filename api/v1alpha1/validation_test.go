@@ -130,7 +130,7 @@ func TestSamplesAcceptedWithDefaults(t *testing.T) {
 
 	minimal := &saasv1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Name: "minimal"},
-		Spec: saasv1.TenantSpec{DisplayName: "Minimal", Region: "us-east-1", Subdomain: "minimal", AdminEmail: "a@b.example"},
+		Spec:       saasv1.TenantSpec{DisplayName: "Minimal", Region: "us-east-1", Subdomain: "minimal", AdminEmail: "a@b.example"},
 	}
 	if err := k8s.Create(ctx, minimal); err != nil {
 		t.Fatal(err)

@@ -110,8 +110,10 @@ func intent(obj client.Object) (map[string]any, error) {
 	return pruned, nil
 }
 
-// prune drops nulls and empty maps: a builder leaving a field empty has no opinion on it. Empty
-// lists and zero values stay, since writing them is meaningful.
+// prune drops nulls, empty maps and empty lists: the API server stores none of them for
+// omitempty fields, so keeping them would make every comparison differ. Server-side apply
+// removes a field the operator set before and now leaves out, so "empty" still takes effect.
+// Zero scalars stay: false and 0 are opinions.
 func prune(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
@@ -121,7 +123,7 @@ func prune(v any) any {
 			if p == nil {
 				continue
 			}
-			if pm, ok := p.(map[string]any); ok && len(pm) == 0 {
+			if isEmpty(p) {
 				continue
 			}
 			out[k] = p
@@ -171,4 +173,14 @@ func Contains(have, want any) bool {
 	default:
 		return reflect.DeepEqual(have, want)
 	}
+}
+
+func isEmpty(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		return len(t) == 0
+	case []any:
+		return len(t) == 0
+	}
+	return false
 }
