@@ -258,12 +258,7 @@ func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) e
 	run.verdict.add(rollout)
 	tier := b.CellAppTier(c, version)
 	dep := b.AppDeployment(tier)
-	objs := []client.Object{
-		b.AppService(tier),
-		b.AppHPA(tier),
-		b.AppPDB(tier),
-		b.Ingress(c, run.ns, b.CellLabels(c, b.AppName), pooledHosts(c, run.tenants)),
-	}
+	objs := []client.Object{b.AppService(tier), b.AppHPA(tier), b.AppPDB(tier)}
 	res, err := r.applier().Ensure(ctx, c, dep)
 	if err != nil {
 		return err
@@ -273,6 +268,9 @@ func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) e
 	}
 	c.Status.AppVersion = version
 	if err := r.ensureAll(ctx, c, objs); err != nil {
+		return err
+	}
+	if err := ensureIngress(ctx, r.applier(), c, c, run.ns, b.CellLabels(c, b.AppName), pooledHosts(c, run.tenants)); err != nil {
 		return err
 	}
 	c.Status.AvailableReplicas = dep.Status.AvailableReplicas
@@ -369,4 +367,18 @@ func (r *RegionCellReconciler) cellOfTenant(ctx context.Context, o client.Object
 		return nil
 	}
 	return []ctrl.Request{{NamespacedName: types.NamespacedName{Name: cell.Name}}}
+}
+
+// ensureIngress routes hosts to the app of namespace; with no host to route there is no
+// Ingress at all (the API server refuses one without rules, and the load balancer needs none).
+func ensureIngress(ctx context.Context, a apply.Applier, owner client.Object, c *saasv1.RegionCell, ns string, labels map[string]string, hosts []string) error {
+	if len(hosts) > 0 {
+		_, err := a.Ensure(ctx, owner, b.Ingress(c, ns, labels, hosts))
+		return err
+	}
+	ing := &networkingv1.Ingress{}
+	if err := a.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: b.AppName}, ing); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	return client.IgnoreNotFound(a.Client.Delete(ctx, ing))
 }

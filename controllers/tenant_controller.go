@@ -213,7 +213,7 @@ func (r *TenantReconciler) admit(ctx context.Context, run *tenantRun) (bool, err
 		if o.UID == t.UID || o.Spec.Region != t.Spec.Region || !o.DeletionTimestamp.IsZero() {
 			continue
 		}
-		if o.Spec.Subdomain == t.Spec.Subdomain && olderThan(&o.ObjectMeta, &t.ObjectMeta) {
+		if o.Spec.Subdomain == t.Spec.Subdomain && claimsFirst(o, t, cell) {
 			run.verdict.add(stalled(saasv1.ConditionDNSReady, "SubdomainTaken",
 				fmt.Sprintf("spec.subdomain %q is already used by Tenant %q in cell %s; choose another subdomain", t.Spec.Subdomain, o.Name, cell.Name)))
 			return false, nil
@@ -234,6 +234,15 @@ func (r *TenantReconciler) admit(ctx context.Context, run *tenantRun) (bool, err
 	t.Status.Namespace = run.ns
 	t.Status.URL = b.URL(t, cell)
 	return true, nil
+}
+
+// claimsFirst says whether tenant a holds a claim (a subdomain, a place in the cell) before b:
+// a tenant the cell already admitted keeps it; otherwise the older one wins.
+func claimsFirst(a, b *saasv1.Tenant, cell *saasv1.RegionCell) bool {
+	if aIn, bIn := a.Status.Cell == cell.Name, b.Status.Cell == cell.Name; aIn != bIn {
+		return aIn
+	}
+	return olderThan(&a.ObjectMeta, &b.ObjectMeta)
 }
 
 func olderThan(a, b *metav1.ObjectMeta) bool {
@@ -504,7 +513,6 @@ func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenan
 		b.ConfigReaderRoleBinding(run.ns, labels),
 		b.AppService(tier),
 		b.AppPDB(tier),
-		b.Ingress(c, run.ns, labels, hosts),
 	}
 	dep := b.AppDeployment(tier)
 	objs = append(objs, dep)
@@ -520,6 +528,9 @@ func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenan
 		if _, err := r.applier().Ensure(ctx, t, o); err != nil {
 			return false, err
 		}
+	}
+	if err := ensureIngress(ctx, r.applier(), t, c, run.ns, labels, hosts); err != nil {
+		return false, err
 	}
 	if t.Spec.Suspended {
 		run.verdict.add(waiting(saasv1.ConditionAppReady, "Suspended", "suspended: the app is scaled to zero and not routed"))

@@ -29,7 +29,7 @@ func TestContains(t *testing.T) {
 func TestPruneDropsEmptyValuesButKeepsZeros(t *testing.T) {
 	in := map[string]any{
 		"metadata": map[string]any{"creationTimestamp": nil, "name": "x"},
-		"spec": map[string]any{"strategy": map[string]any{}, "replicas": int64(0), "args": []any{}, "paused": false},
+		"spec":     map[string]any{"strategy": map[string]any{}, "replicas": int64(0), "args": []any{}, "paused": false},
 	}
 	out := prune(in).(map[string]any)
 	spec := out["spec"].(map[string]any)

@@ -267,12 +267,17 @@ func TestBatchWork(t *testing.T) {
 	}
 	spot := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "recommend-29000000", Namespace: "tenant-acme"},
 		Spec: cj.Spec.JobTemplate.Spec}
-	spot.Spec.Template.Labels = cj.Spec.JobTemplate.Spec.Template.Labels
+	spot.Spec.Template.Labels = map[string]string{"job-name": spot.Name, "batch.kubernetes.io/controller-uid": "uid-1"}
+	for k, v := range cj.Spec.JobTemplate.Spec.Template.Labels {
+		spot.Spec.Template.Labels[k] = v
+	}
 	od := OnDemandJob(spot, cell)
 	checks = append(checks,
 		check{"fallback on on-demand", od.Spec.Template.Spec.NodeSelector["capacity"] == "on-demand" && len(od.Spec.Template.Spec.Tolerations) == 0},
 		check{"fallback named and marked", od.Name == "recommend-29000000-on-demand" && od.Annotations[AnnotationFallbackOf] == spot.Name},
 		check{"spot job untouched", spot.Spec.Template.Spec.NodeSelector["capacity"] == "spot"},
+		check{"the Job controller's labels are not copied", od.Spec.Template.Labels["job-name"] == "" &&
+			od.Spec.Template.Labels["batch.kubernetes.io/controller-uid"] == "" && od.Spec.Template.Labels[saasv1.LabelTenant] == "acme"},
 	)
 	mj := MigrationJob(tenant, cell, "1.3.0")
 	checks = append(checks,

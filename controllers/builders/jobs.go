@@ -97,12 +97,21 @@ func RecommendCronJob(t *saasv1.Tenant, c *saasv1.RegionCell, version string) *b
 	}
 }
 
+// jobControllerLabels are the labels the API server adds to a Job's pod template; a new Job
+// must not carry the old Job's.
+var jobControllerLabels = map[string]bool{
+	"controller-uid": true, "job-name": true,
+	"batch.kubernetes.io/controller-uid": true, "batch.kubernetes.io/job-name": true,
+}
+
 // OnDemandJob is the replacement of a recommendation Job whose pod waited unschedulable on spot
 // past the cell's onDemandFallbackAfter: the same work, on on-demand nodes.
 func OnDemandJob(spot *batchv1.Job, c *saasv1.RegionCell) *batchv1.Job {
 	labels := map[string]string{}
 	for k, v := range spot.Spec.Template.Labels {
-		labels[k] = v
+		if !jobControllerLabels[k] {
+			labels[k] = v
+		}
 	}
 	pod := *spot.Spec.Template.Spec.DeepCopy()
 	pod.NodeSelector = c.Spec.Spot.OnDemandNodeSelector

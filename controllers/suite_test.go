@@ -1,0 +1,339 @@
+package controllers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ackv1alpha1 "github.com/aws-controllers-k8s/runtime/apis/core/v1alpha1"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/test/testenv"
+)
+
+// The suite runs the real manager, cache and controllers against a real kube-apiserver and
+// etcd with the upstream ACK CRDs. Nothing else runs: no ACK controller, no kubelet, no Job or
+// Deployment controller. Where a test needs what they would do, it writes the status they
+// would write (the play* helpers), and nothing more.
+var (
+	k8s        client.Client // the test's own uncached client
+	writes     = &writeLog{}
+	clock      = &testClock{}
+	logs       = &syncBuffer{}
+	eventsText func() string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	env, err := testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.Level(zapcore.DebugLevel)))
+
+	scheme := NewScheme()
+	k8s, err = client.New(env.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   CacheOptions(),
+		NewClient: func(cfg *rest.Config, opts client.Options) (client.Client, error) {
+			c, err := client.NewWithWatch(cfg, opts)
+			if err != nil {
+				return nil, err
+			}
+			return interceptor.NewClient(c, writes.funcs()), nil
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	tr := &TenantReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: mgr.GetEventRecorder("tenant-operator"),
+		Now: clock.Now, MaxConcurrentReconciles: 2}
+	if err := tr.SetupWithManager(mgr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cr := &RegionCellReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: mgr.GetEventRecorder("tenant-operator")}
+	if err := cr.SetupWithManager(mgr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	eventsText = func() string {
+		var evs corev1.EventList
+		_ = k8s.List(context.Background(), &evs)
+		var sb strings.Builder
+		for _, e := range evs.Items {
+			sb.WriteString(e.Reason + " " + e.Message + "\n")
+		}
+		return sb.String()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
+	if code != 0 {
+		fmt.Fprintln(os.Stderr, "---- operator log (tail) ----")
+		l := logs.String()
+		if len(l) > 20000 {
+			l = l[len(l)-20000:]
+		}
+		fmt.Fprintln(os.Stderr, l)
+	}
+	return code
+}
+
+// reconcileCount reads controller-runtime's own counter of finished reconciles of a controller,
+// so a test knows a reconcile happened before it counts the writes it made.
+func reconcileCount(controller string) float64 {
+	families, _ := ctrlmetrics.Registry.Gather()
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == controller {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
+// testClock is the reconcilers' clock: real time plus an offset a test can move forward.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// writeLog records every write the operator's client sends to the API server.
+type writeLog struct {
+	mu      sync.Mutex
+	entries []string
+}
+
+func (w *writeLog) add(verb string, obj any) {
+	type named interface {
+		GetName() string
+		GetNamespace() string
+	}
+	kind := fmt.Sprintf("%T", obj)
+	if o, ok := obj.(runtime.Object); ok && o.GetObjectKind().GroupVersionKind().Kind != "" {
+		kind = o.GetObjectKind().GroupVersionKind().Kind
+	}
+	name := "?"
+	if n, ok := obj.(named); ok {
+		name = n.GetNamespace() + "/" + n.GetName()
+	}
+	w.mu.Lock()
+	w.entries = append(w.entries, verb+" "+strings.TrimPrefix(kind, "*")+" "+name)
+	w.mu.Unlock()
+}
+
+func (w *writeLog) since(mark int) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.entries[mark:]...)
+}
+
+func (w *writeLog) mark() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.entries)
+}
+
+func (w *writeLog) funcs() interceptor.Funcs {
+	return interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			w.add("create", obj)
+			return c.Create(ctx, obj, opts...)
+		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			w.add("update", obj)
+			return c.Update(ctx, obj, opts...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+			w.add("patch", obj)
+			return c.Patch(ctx, obj, p, opts...)
+		},
+		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			w.add("apply", obj)
+			return c.Apply(ctx, obj, opts...)
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			w.add("delete", obj)
+			return c.Delete(ctx, obj, opts...)
+		},
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+			w.add("patch/"+sub, obj)
+			return c.SubResource(sub).Patch(ctx, obj, p, opts...)
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+			w.add("update/"+sub, obj)
+			return c.SubResource(sub).Update(ctx, obj, opts...)
+		},
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// eventually retries check until it passes or 30 s pass.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = check(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %v", what, err)
+}
+
+// stays checks that check keeps passing for d.
+func stays(t *testing.T, what string, d time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if err := check(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, obj client.Object, ns, name string) error {
+	t.Helper()
+	return k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, obj)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func condition(conds []metav1.Condition, typ string) metav1.Condition {
+	for _, c := range conds {
+		if c.Type == typ {
+			return c
+		}
+	}
+	return metav1.Condition{Type: typ, Status: "Absent"}
+}
+
+func tenantCondition(name, typ string) (metav1.Condition, *saasv1.Tenant, error) {
+	t := &saasv1.Tenant{}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, t); err != nil {
+		return metav1.Condition{}, nil, err
+	}
+	return condition(t.Status.Conditions, typ), t, nil
+}
+
+// tenantHas waits until the tenant's condition typ has status (and, if given, reason).
+func tenantHas(t *testing.T, name, typ string, status metav1.ConditionStatus, reason string) *saasv1.Tenant {
+	t.Helper()
+	var tn *saasv1.Tenant
+	eventually(t, fmt.Sprintf("tenant %s %s=%s %s", name, typ, status, reason), func() error {
+		c, got, err := tenantCondition(name, typ)
+		if err != nil {
+			return err
+		}
+		if c.Status != status || (reason != "" && c.Reason != reason) || c.ObservedGeneration != got.Generation {
+			return fmt.Errorf("%s is %s/%s (gen %d of %d): %s", typ, c.Status, c.Reason, c.ObservedGeneration, got.Generation, c.Message)
+		}
+		tn = got
+		return nil
+	})
+	return tn
+}
+
+// ACK conditions as the ACK runtime writes them.
+func ackSynced() []*ackv1alpha1.Condition {
+	msg := "Resource synced successfully"
+	return []*ackv1alpha1.Condition{{Type: ackv1alpha1.ConditionTypeResourceSynced, Status: corev1.ConditionTrue, Message: &msg}}
+}
+
+func ackTerminal(msg string) []*ackv1alpha1.Condition {
+	notSynced := "Resource not synced"
+	return []*ackv1alpha1.Condition{
+		{Type: ackv1alpha1.ConditionTypeTerminal, Status: corev1.ConditionTrue, Message: &msg},
+		{Type: ackv1alpha1.ConditionTypeResourceSynced, Status: corev1.ConditionFalse, Message: &notSynced},
+	}
+}
+
+// playStatus writes, as the named outside system would, the status of obj.
+func playStatus(t *testing.T, obj client.Object, ns, name string, set func()) {
+	t.Helper()
+	eventually(t, "play status of "+ns+"/"+name, func() error {
+		if err := get(t, obj, ns, name); err != nil {
+			return err
+		}
+		orig := obj.DeepCopyObject().(client.Object)
+		set()
+		return k8s.Status().Patch(context.Background(), obj, client.MergeFrom(orig))
+	})
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+var _ reconcile.Reconciler = &TenantReconciler{}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,717 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
+	ackv1alpha1 "github.com/aws-controllers-k8s/runtime/apis/core/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+)
+
+const ackRDSFinalizer = "finalizers.rds.services.k8s.aws/DBInstance"
+
+func newCell(name, region string, mutate ...func(*saasv1.RegionCell)) *saasv1.RegionCell {
+	c := &saasv1.RegionCell{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: saasv1.RegionCellSpec{
+			Region: region, BaseDomain: "website.com", HostedZoneID: "Z0123456789ABCDEFGHIJ",
+			Ingress: saasv1.CellIngress{LoadBalancerDNSName: "lb-" + name + ".elb.amazonaws.com", LoadBalancerHostedZoneID: "Z32O12XQLNTSW2"},
+			Network: saasv1.CellNetwork{
+				DBSubnetIDs:        []string{"subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"},
+				DBSecurityGroupIDs: []string{"sg-0a1b2c3d4e5f60010"}, CacheSubnetIDs: []string{"subnet-0a1b2c3d4e5f60001"},
+				CacheSecurityGroupIDs: []string{"sg-0a1b2c3d4e5f60011"},
+			},
+			App: saasv1.CellApp{Image: "ghcr.io/tenantops/app", Version: "1.0.0"},
+			Spot: saasv1.SpotScheduling{
+				NodeSelector:         map[string]string{"karpenter.sh/capacity-type": "spot"},
+				OnDemandNodeSelector: map[string]string{"karpenter.sh/capacity-type": "on-demand"},
+			},
+		},
+	}
+	for _, m := range mutate {
+		m(c)
+	}
+	return c
+}
+
+func newTenant(name, region string, mutate ...func(*saasv1.Tenant)) *saasv1.Tenant {
+	t := &saasv1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       saasv1.TenantSpec{DisplayName: strings.ToUpper(name), Region: region, Subdomain: name, AdminEmail: "admin@" + name + ".example"},
+	}
+	for _, m := range mutate {
+		m(t)
+	}
+	return t
+}
+
+func create(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		must(t, k8s.Create(context.Background(), o))
+	}
+}
+
+// playCellAWS plays ElastiCache for the cell's shared cache and the Deployment controller and
+// kubelet for its shared app.
+func playCellAWS(t *testing.T, cell *saasv1.RegionCell) {
+	t.Helper()
+	ns := b.CellNamespace(cell)
+	rg := &ecv1.ReplicationGroup{}
+	playStatus(t, rg, ns, b.CacheName, func() {
+		rg.Status.Conditions = ackSynced()
+		addr, port := "cache-"+cell.Name+".abc123.euw1.cache.amazonaws.com", int64(6379)
+		rg.Status.NodeGroups = []*ecv1.NodeGroup{{PrimaryEndpoint: &ecv1.Endpoint{Address: &addr, Port: &port}}}
+	})
+	playDeploymentAvailable(t, ns, b.AppName)
+}
+
+// playDeploymentAvailable writes the status the Deployment controller writes once all replicas
+// of the current template are available.
+func playDeploymentAvailable(t *testing.T, ns, name string) {
+	t.Helper()
+	d := &appsv1.Deployment{}
+	playStatus(t, d, ns, name, func() {
+		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 2}
+	})
+}
+
+func playDBAvailable(t *testing.T, tenant *saasv1.Tenant) {
+	t.Helper()
+	db := &rds.DBInstance{}
+	playStatus(t, db, b.TenantNamespace(tenant), b.DBInstanceName, func() {
+		addr, port, st := tenant.Name+".abcdefgh.eu-west-1.rds.amazonaws.com", int64(3306), rds.StatusAvailable
+		db.Status.Conditions = ackSynced()
+		db.Status.DBInstanceStatus = &st
+		db.Status.Endpoint = &rds.Endpoint{Address: &addr, Port: &port}
+	})
+}
+
+// playJob writes the status the Job controller writes when a Job ends.
+func playJob(t *testing.T, ns, name string, succeed bool) {
+	t.Helper()
+	j := &batchv1.Job{}
+	playStatus(t, j, ns, name, func() {
+		now := metav1.Now()
+		start := metav1.NewTime(now.Add(-time.Minute))
+		j.Status.StartTime = &start
+		if succeed {
+			j.Status.CompletionTime = &now
+			j.Status.Succeeded = 1
+			j.Status.Conditions = []batchv1.JobCondition{
+				{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+				{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			}
+		} else {
+			j.Status.Failed = 3
+			j.Status.Conditions = []batchv1.JobCondition{
+				{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now},
+				{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now},
+			}
+		}
+	})
+}
+
+func playRecordInSync(t *testing.T, tenant *saasv1.Tenant) {
+	t.Helper()
+	rs := &route53.RecordSet{}
+	playStatus(t, rs, b.TenantNamespace(tenant), b.RecordSetName, func() {
+		insync := "INSYNC"
+		rs.Status.Conditions = ackSynced()
+		rs.Status.Status = &insync
+	})
+}
+
+// onboard plays every outside system a pooled tenant waits on, in onboarding order, checking
+// the state machine advances one condition at a time.
+func onboard(t *testing.T, cell *saasv1.RegionCell, tenant *saasv1.Tenant) *saasv1.Tenant {
+	t.Helper()
+	tenantHas(t, tenant.Name, saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
+	playDBAvailable(t, tenant)
+	tenantHas(t, tenant.Name, saasv1.ConditionDatabaseReady, metav1.ConditionTrue, "Available")
+	if tenant.Spec.Tier == saasv1.TierDedicated {
+		rg := &ecv1.ReplicationGroup{}
+		playStatus(t, rg, b.TenantNamespace(tenant), b.CacheName, func() {
+			addr, port := "cache-"+tenant.Name+".cache.amazonaws.com", int64(6379)
+			rg.Status.Conditions = ackSynced()
+			rg.Status.NodeGroups = []*ecv1.NodeGroup{{PrimaryEndpoint: &ecv1.Endpoint{Address: &addr, Port: &port}}}
+		})
+	}
+	tenantHas(t, tenant.Name, saasv1.ConditionCacheReady, metav1.ConditionTrue, "Available")
+	version := b.EffectiveAppVersion(tenant, cell)
+	tenantHas(t, tenant.Name, saasv1.ConditionMigrationsComplete, metav1.ConditionFalse, "Migrating")
+	playJob(t, b.TenantNamespace(tenant), b.MigrationJobName(version), true)
+	tenantHas(t, tenant.Name, saasv1.ConditionMigrationsComplete, metav1.ConditionTrue, "Migrated")
+	if tenant.Spec.Tier == saasv1.TierDedicated {
+		playDeploymentAvailable(t, b.TenantNamespace(tenant), b.AppName)
+	}
+	tenantHas(t, tenant.Name, saasv1.ConditionAppReady, metav1.ConditionTrue, "Serving")
+	playRecordInSync(t, tenant)
+	return tenantHas(t, tenant.Name, saasv1.ConditionReady, metav1.ConditionTrue, "Ready")
+}
+
+func TestPooledTenantOnboardsAndSteadyStateWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	cell := newCell("euw1", "eu-west-1")
+	create(t, cell)
+	playCellAWS(t, cell)
+	mark := writes.mark()
+	tenant := newTenant("acme", "eu-west-1")
+	create(t, tenant)
+
+	eventually(t, "DBInstance made from the cell's defaults", func() error {
+		db := &rds.DBInstance{}
+		if err := get(t, db, "tenant-acme", b.DBInstanceName); err != nil {
+			return err
+		}
+		s := db.Spec
+		if *s.DBInstanceIdentifier != "tenant-euw1-acme" || !*s.MultiAZ || !*s.StorageEncrypted || *s.PubliclyAccessible ||
+			!*s.DeletionProtection || *s.DBSubnetGroupName != "cell-euw1" || s.MasterUserPassword.Name != b.DBPasswordSecretName {
+			return fmt.Errorf("unexpected spec %+v", s)
+		}
+		return nil
+	})
+	ready := onboard(t, cell, tenant)
+
+	if ready.Status.Phase != saasv1.PhaseReady || ready.Status.URL != "https://acme.website.com" || ready.Status.Cell != "euw1" ||
+		ready.Status.Database == nil || ready.Status.Database.Address != "acme.abcdefgh.eu-west-1.rds.amazonaws.com" ||
+		ready.Status.AppVersion != "1.0.0" || ready.Status.ObservedGeneration != ready.Generation {
+		t.Fatalf("status: %+v", ready.Status)
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ready)
+	must(t, err)
+	if res, err := status.Compute(&unstructured.Unstructured{Object: u}); err != nil || res.Status != status.CurrentStatus {
+		t.Fatalf("kstatus: %v %v", res, err)
+	}
+
+	// The tenant's configuration is where the shared app and the jobs read it.
+	for _, key := range []client.ObjectKey{{Namespace: "cell-euw1", Name: "tenant-acme"}, {Namespace: "tenant-acme", Name: b.TenantConfigName}} {
+		s := &corev1.Secret{}
+		must(t, get(t, s, key.Namespace, key.Name))
+		if string(s.Data[b.ConfigDBHost]) != ready.Status.Database.Address || string(s.Data[b.ConfigCacheKeyPrefix]) != "t:acme:" ||
+			!strings.HasPrefix(string(s.Data[b.ConfigCacheAddress]), "cache-euw1.") || s.Labels[saasv1.LabelTenantConfig] != "true" {
+			t.Errorf("config %s: %v", key, s.Data)
+		}
+	}
+	ing := &networkingv1.Ingress{}
+	must(t, get(t, ing, "cell-euw1", b.AppName))
+	if !ingressRoutes(ing, "acme.website.com") {
+		t.Errorf("cell ingress does not route the tenant: %+v", ing.Spec.Rules)
+	}
+
+	// Onboarding wrote each child once.
+	perObject := map[string]int{}
+	for _, w := range writes.since(mark) {
+		if strings.Contains(w, "acme") && !strings.HasPrefix(w, "patch/status") && !strings.HasPrefix(w, "update Tenant") {
+			perObject[w]++
+		}
+	}
+	for w, n := range perObject {
+		if n > 1 {
+			t.Errorf("onboarding wrote %q %d times", w, n)
+		}
+	}
+	t.Logf("onboarding writes: %d child writes, %v", len(perObject), sortedCopy(keys(perObject)))
+
+	// The password is in its Secret and nowhere else.
+	pw := &corev1.Secret{}
+	must(t, get(t, pw, "tenant-acme", b.DBPasswordSecretName))
+	password := string(pw.Data[b.DBPasswordKey])
+	if len(password) < 32 {
+		t.Fatalf("password too short: %d", len(password))
+	}
+	statusJSON := fmt.Sprintf("%+v", ready.Status)
+	for where, text := range map[string]string{"status": statusJSON, "events": eventsText(), "logs": logs.String()} {
+		if strings.Contains(text, password) {
+			t.Errorf("the database password appears in %s", where)
+		}
+	}
+
+	// An unchanged Tenant's reconcile writes nothing.
+	before := reconcileCount("tenant")
+	mark = writes.mark()
+	orig := ready.DeepCopy()
+	ready.Annotations = map[string]string{"example.com/poke": "1"}
+	must(t, k8s.Patch(ctx, ready, client.MergeFrom(orig)))
+	eventually(t, "a reconcile after the poke", func() error {
+		if reconcileCount("tenant") <= before {
+			return fmt.Errorf("no reconcile yet")
+		}
+		return nil
+	})
+	time.Sleep(time.Second)
+	for _, w := range writes.since(mark) {
+		if strings.Contains(w, "acme") {
+			t.Errorf("steady-state reconcile wrote: %s", w)
+		}
+	}
+
+	// The password survives every reconcile.
+	pw2 := &corev1.Secret{}
+	must(t, get(t, pw2, "tenant-acme", b.DBPasswordSecretName))
+	if string(pw2.Data[b.DBPasswordKey]) != password {
+		t.Error("password regenerated")
+	}
+}
+
+func keys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestDedicatedTenantGetsItsOwnAppAndCache(t *testing.T) {
+	cell := newCell("euw2", "eu-west-2")
+	create(t, cell)
+	playCellAWS(t, cell)
+	tenant := newTenant("initech", "eu-west-2", func(tn *saasv1.Tenant) {
+		tn.Spec.Tier = saasv1.TierDedicated
+		tn.Spec.Cache = &saasv1.TenantCache{NodeType: "cache.r7g.large", Replicas: 2}
+		tn.Spec.Scaling = &saasv1.TenantScaling{MinReplicas: ptr(int32(3)), MaxReplicas: ptr(int32(30))}
+	})
+	create(t, tenant)
+	onboard(t, cell, tenant)
+
+	rg := &ecv1.ReplicationGroup{}
+	must(t, get(t, rg, "tenant-initech", b.CacheName))
+	if *rg.Spec.CacheNodeType != "cache.r7g.large" || *rg.Spec.ReplicasPerNodeGroup != 2 || !*rg.Spec.TransitEncryptionEnabled ||
+		!*rg.Spec.AtRestEncryptionEnabled || !*rg.Spec.MultiAZEnabled {
+		t.Errorf("dedicated cache: %+v", rg.Spec)
+	}
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{}
+	must(t, get(t, hpa, "tenant-initech", b.AppName))
+	if *hpa.Spec.MinReplicas != 3 || hpa.Spec.MaxReplicas != 30 || hpa.Spec.Behavior.ScaleDown.Tolerance.MilliValue() != 875 ||
+		hpa.Spec.Behavior.ScaleUp.Tolerance.MilliValue() != 0 {
+		t.Errorf("dedicated HPA as stored by the API server: %+v", hpa.Spec)
+	}
+	dep := &appsv1.Deployment{}
+	must(t, get(t, dep, "tenant-initech", b.AppName))
+	if dep.Spec.Template.Spec.Containers[0].Image != "ghcr.io/tenantops/app:1.0.0" {
+		t.Errorf("image %s", dep.Spec.Template.Spec.Containers[0].Image)
+	}
+	// Dedicated tenants are not in the shared app's routes or namespace.
+	ing := &networkingv1.Ingress{}
+	if err := get(t, ing, "cell-euw2", b.AppName); err == nil && ingressRoutes(ing, "initech.website.com") {
+		t.Error("dedicated tenant routed to the shared app")
+	}
+	must(t, get(t, ing, "tenant-initech", b.AppName))
+	if !ingressRoutes(ing, "initech.website.com") || ing.Annotations["alb.ingress.kubernetes.io/group.name"] != "cell-euw2" {
+		t.Errorf("dedicated ingress: %+v %v", ing.Spec.Rules, ing.Annotations)
+	}
+	if err := get(t, &corev1.Secret{}, "cell-euw2", "tenant-initech"); !apierrors.IsNotFound(err) {
+		t.Errorf("dedicated tenant config in the cell namespace: %v", err)
+	}
+}
+
+func TestTenantOfAnotherRegionIsUntouched(t *testing.T) {
+	mark := writes.mark()
+	tenant := newTenant("faraway", "ap-southeast-2")
+	create(t, tenant)
+	stays(t, "no writes for a tenant no cell here serves", 2*time.Second, func() error {
+		got := &saasv1.Tenant{}
+		if err := get(t, got, "", "faraway"); err != nil {
+			return err
+		}
+		if len(got.Finalizers) > 0 || got.Status.Phase != "" || len(got.Status.Conditions) > 0 {
+			return fmt.Errorf("tenant was written: %+v %+v", got.Finalizers, got.Status)
+		}
+		for _, w := range writes.since(mark) {
+			if strings.Contains(w, "faraway") {
+				return fmt.Errorf("operator wrote %s", w)
+			}
+		}
+		return nil
+	})
+	if err := get(t, &corev1.Namespace{}, "", "tenant-faraway"); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace made for a foreign tenant: %v", err)
+	}
+}
+
+func TestACKTerminalErrorStallsTheTenant(t *testing.T) {
+	cell := newCell("eun1", "eu-north-1")
+	create(t, cell)
+	tenant := newTenant("broken", "eu-north-1")
+	create(t, tenant)
+	tenantHas(t, "broken", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
+	ackMsg := "InvalidParameterCombination: RDS does not support creating a DB instance with the following combination: DBInstanceClass=db.t4g.medium, Engine=mysql, EngineVersion=8.0.11"
+	db := &rds.DBInstance{}
+	playStatus(t, db, "tenant-broken", b.DBInstanceName, func() { db.Status.Conditions = ackTerminal(ackMsg) })
+
+	got := tenantHas(t, "broken", saasv1.ConditionStalled, metav1.ConditionTrue, "ACKTerminal")
+	if !strings.Contains(condition(got.Status.Conditions, saasv1.ConditionStalled).Message, ackMsg) ||
+		condition(got.Status.Conditions, saasv1.ConditionReady).Status != metav1.ConditionFalse || got.Status.Phase != saasv1.PhaseFailed {
+		t.Fatalf("stalled tenant: %+v", got.Status)
+	}
+	u, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(got)
+	if res, _ := status.Compute(&unstructured.Unstructured{Object: u}); res.Status != status.FailedStatus {
+		t.Errorf("kstatus %s, want Failed", res.Status)
+	}
+
+	// A recoverable error is waited out, not stalled on.
+	playStatus(t, db, "tenant-broken", b.DBInstanceName, func() {
+		msg := "Throttling: Rate exceeded"
+		db.Status.Conditions = []*ackv1alpha1.Condition{{Type: "ACK.Recoverable", Status: corev1.ConditionTrue, Message: &msg}}
+	})
+	got = tenantHas(t, "broken", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "ACKRecoverable")
+	if condition(got.Status.Conditions, saasv1.ConditionStalled).Status != metav1.ConditionFalse ||
+		condition(got.Status.Conditions, saasv1.ConditionReconciling).Status != metav1.ConditionTrue {
+		t.Errorf("recoverable: %+v", got.Status.Conditions)
+	}
+}
+
+func TestMigrationGatesTheRollout(t *testing.T) {
+	ctx := context.Background()
+	cell := newCell("use1", "us-east-1")
+	create(t, cell)
+	playCellAWS(t, cell)
+	auto := newTenant("alpha", "us-east-1")
+	pinned := newTenant("beta", "us-east-1", func(tn *saasv1.Tenant) {
+		tn.Spec.App = &saasv1.TenantApp{Version: "1.0.0", UpgradeStrategy: saasv1.UpgradeManual}
+	})
+	create(t, auto, pinned)
+	onboard(t, cell, auto)
+	onboard(t, cell, pinned)
+
+	must(t, get(t, cell, "", cell.Name))
+	cell.Spec.App.Version = "1.1.0"
+	must(t, k8s.Update(ctx, cell))
+
+	// The Auto tenant migrates first; the shared app stays on 1.0.0 meanwhile; the pinned one is not forced.
+	tenantHas(t, "alpha", saasv1.ConditionMigrationsComplete, metav1.ConditionFalse, "Migrating")
+	cellHas(t, cell.Name, saasv1.ConditionRolloutComplete, metav1.ConditionFalse, "Migrating")
+	if err := get(t, &batchv1.Job{}, "tenant-beta", "migrate-1-1-0"); !apierrors.IsNotFound(err) {
+		t.Errorf("pinned tenant migrated: %v", err)
+	}
+	sharedImage := func() string {
+		d := &appsv1.Deployment{}
+		must(t, get(t, d, "cell-use1", b.AppName))
+		return d.Spec.Template.Spec.Containers[0].Image
+	}
+	if img := sharedImage(); img != "ghcr.io/tenantops/app:1.0.0" {
+		t.Fatalf("rolled out before migrating: %s", img)
+	}
+
+	// A failed migration holds the rollout and says who failed.
+	playJob(t, "tenant-alpha", "migrate-1-1-0", false)
+	got := tenantHas(t, "alpha", saasv1.ConditionMigrationsComplete, metav1.ConditionFalse, "MigrationFailed")
+	if !strings.Contains(condition(got.Status.Conditions, saasv1.ConditionMigrationsComplete).Message, "1.0.0 keeps serving") ||
+		got.Status.LastMigration == nil || got.Status.LastMigration.Succeeded || got.Status.AppVersion != "1.0.0" {
+		t.Errorf("failed migration: %+v", got.Status)
+	}
+	c := cellHas(t, cell.Name, saasv1.ConditionRolloutComplete, metav1.ConditionFalse, "MigrationFailed")
+	if msg := condition(c.Status.Conditions, saasv1.ConditionRolloutComplete).Message; !strings.Contains(msg, "alpha") {
+		t.Errorf("rollout hold does not name the tenant: %s", msg)
+	}
+	stays(t, "shared app held at 1.0.0", time.Second, func() error {
+		if img := sharedImage(); img != "ghcr.io/tenantops/app:1.0.0" {
+			return fmt.Errorf("moved to %s", img)
+		}
+		return nil
+	})
+
+	// Retrying (the Job deleted, as the condition says) and succeeding moves the shared app.
+	must(t, k8s.Delete(ctx, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "tenant-alpha", Name: "migrate-1-1-0"}},
+		client.PropagationPolicy(metav1.DeletePropagationBackground)))
+	eventually(t, "migration job recreated", func() error {
+		j := &batchv1.Job{}
+		if err := get(t, j, "tenant-alpha", "migrate-1-1-0"); err != nil {
+			return err
+		}
+		if len(j.Status.Conditions) > 0 {
+			return fmt.Errorf("still the failed job")
+		}
+		return nil
+	})
+	playJob(t, "tenant-alpha", "migrate-1-1-0", true)
+	cellHas(t, cell.Name, saasv1.ConditionRolloutComplete, metav1.ConditionTrue, "UpToDate")
+	eventually(t, "shared app on 1.1.0", func() error {
+		if img := sharedImage(); img != "ghcr.io/tenantops/app:1.1.0" {
+			return fmt.Errorf("image %s", img)
+		}
+		return nil
+	})
+}
+
+func cellHas(t *testing.T, name, typ string, s metav1.ConditionStatus, reason string) *saasv1.RegionCell {
+	t.Helper()
+	var cell *saasv1.RegionCell
+	eventually(t, fmt.Sprintf("cell %s %s=%s %s", name, typ, s, reason), func() error {
+		c := &saasv1.RegionCell{}
+		if err := get(t, c, "", name); err != nil {
+			return err
+		}
+		cond := condition(c.Status.Conditions, typ)
+		if cond.Status != s || (reason != "" && cond.Reason != reason) {
+			return fmt.Errorf("%s is %s/%s: %s", typ, cond.Status, cond.Reason, cond.Message)
+		}
+		cell = c
+		return nil
+	})
+	return cell
+}
+
+func TestDeletionFollowsThePolicy(t *testing.T) {
+	ctx := context.Background()
+	cell := newCell("usw2", "us-west-2")
+	create(t, cell)
+	cases := []struct {
+		policy        string
+		annotations   map[string]string
+		protection    bool
+		snapshotNamed bool
+	}{
+		{saasv1.DeletionSnapshot, map[string]string{rds.AnnotationSkipFinalSnapshot: "false"}, false, true},
+		{saasv1.DeletionRetain, map[string]string{ackDeletionPolicyAnnotation: "retain"}, true, false},
+		{saasv1.DeletionDelete, map[string]string{rds.AnnotationSkipFinalSnapshot: "true", rds.AnnotationDeleteAutomatedBackups: "true"}, false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.policy, func(t *testing.T) {
+			name := "del-" + strings.ToLower(c.policy)
+			tenant := newTenant(name, "us-west-2", func(tn *saasv1.Tenant) { tn.Spec.Database.DeletionPolicy = c.policy })
+			create(t, tenant)
+			ns := b.TenantNamespace(tenant)
+			db := &rds.DBInstance{}
+			// Play ACK taking the resource under management: its finalizer holds the CR until AWS is done.
+			eventually(t, "DBInstance", func() error {
+				if err := get(t, db, ns, b.DBInstanceName); err != nil {
+					return err
+				}
+				orig := db.DeepCopy()
+				db.Finalizers = append(db.Finalizers, ackRDSFinalizer)
+				return k8s.Patch(ctx, db, client.MergeFrom(orig))
+			})
+			playDBAvailable(t, tenant)
+			tenantHas(t, name, saasv1.ConditionDatabaseReady, metav1.ConditionTrue, "")
+
+			must(t, k8s.Delete(ctx, tenant))
+			eventually(t, "DBInstance prepared and deleted", func() error {
+				if err := get(t, db, ns, b.DBInstanceName); err != nil {
+					return err
+				}
+				for k, v := range c.annotations {
+					if db.Annotations[k] != v {
+						return fmt.Errorf("annotation %s=%q, want %q", k, db.Annotations[k], v)
+					}
+				}
+				if *db.Spec.DeletionProtection != c.protection {
+					return fmt.Errorf("deletionProtection %v", *db.Spec.DeletionProtection)
+				}
+				if snap := db.Annotations[rds.AnnotationFinalSnapshotIdentifier]; c.snapshotNamed != strings.HasPrefix(snap, "tenant-usw2-"+name+"-final-") {
+					return fmt.Errorf("final snapshot name %q", snap)
+				}
+				if db.DeletionTimestamp.IsZero() {
+					return fmt.Errorf("not deleted yet")
+				}
+				return nil
+			})
+			got := &saasv1.Tenant{}
+			must(t, get(t, got, "", name))
+			if got.Status.Phase != saasv1.PhaseDeleting || len(got.Finalizers) == 0 {
+				t.Fatalf("tenant must wait for RDS: phase %s finalizers %v", got.Status.Phase, got.Finalizers)
+			}
+			// ACK finishes: the AWS instance is gone (or, for Retain, released), the CR goes.
+			orig := db.DeepCopy()
+			db.Finalizers = nil
+			must(t, k8s.Patch(ctx, db, client.MergeFrom(orig)))
+			eventually(t, "tenant gone", func() error {
+				if err := get(t, &saasv1.Tenant{}, "", name); !apierrors.IsNotFound(err) {
+					return fmt.Errorf("tenant still there: %v", err)
+				}
+				return nil
+			})
+		})
+	}
+}
+
+func TestDriftIsRepaired(t *testing.T) {
+	ctx := context.Background()
+	cell := newCell("usw1", "us-west-1")
+	create(t, cell)
+	playCellAWS(t, cell)
+	tenant := newTenant("drifty", "us-west-1")
+	create(t, tenant)
+	onboard(t, cell, tenant)
+
+	cj := &batchv1.CronJob{}
+	must(t, get(t, cj, "tenant-drifty", b.RecommendCronJobName))
+	must(t, k8s.Delete(ctx, cj))
+	np := &networkingv1.NetworkPolicy{}
+	must(t, get(t, np, "tenant-drifty", "default-deny"))
+	orig := np.DeepCopy()
+	np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+	must(t, k8s.Patch(ctx, np, client.MergeFrom(orig)))
+
+	eventually(t, "CronJob recreated and NetworkPolicy restored", func() error {
+		if err := get(t, &batchv1.CronJob{}, "tenant-drifty", b.RecommendCronJobName); err != nil {
+			return err
+		}
+		if err := get(t, np, "tenant-drifty", "default-deny"); err != nil {
+			return err
+		}
+		if len(np.Spec.PolicyTypes) != 2 {
+			return fmt.Errorf("policy types %v", np.Spec.PolicyTypes)
+		}
+		return nil
+	})
+}
+
+func TestSuspendStopsServingAndPausesRecommendations(t *testing.T) {
+	ctx := context.Background()
+	cell := newCell("aps1", "ap-south-1")
+	create(t, cell)
+	playCellAWS(t, cell)
+	tenant := newTenant("sleepy", "ap-south-1")
+	create(t, tenant)
+	ready := onboard(t, cell, tenant)
+
+	ready.Spec.Suspended = true
+	must(t, k8s.Update(ctx, ready))
+	eventually(t, "suspended", func() error {
+		got := &saasv1.Tenant{}
+		if err := get(t, got, "", "sleepy"); err != nil {
+			return err
+		}
+		if got.Status.Phase != saasv1.PhaseSuspended {
+			return fmt.Errorf("phase %s", got.Status.Phase)
+		}
+		ing := &networkingv1.Ingress{}
+		if err := get(t, ing, "cell-aps1", b.AppName); err == nil && ingressRoutes(ing, "sleepy.website.com") {
+			return fmt.Errorf("still routed")
+		} else if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		cj := &batchv1.CronJob{}
+		if err := get(t, cj, "tenant-sleepy", b.RecommendCronJobName); err != nil {
+			return err
+		}
+		if !*cj.Spec.Suspend {
+			return fmt.Errorf("cronjob not suspended")
+		}
+		return nil
+	})
+	// Nothing was deleted.
+	for _, o := range []struct {
+		obj  client.Object
+		name string
+	}{{&rds.DBInstance{}, b.DBInstanceName}, {&corev1.Secret{}, b.DBPasswordSecretName}, {&route53.RecordSet{}, b.RecordSetName}} {
+		if err := get(t, o.obj, "tenant-sleepy", o.name); err != nil {
+			t.Errorf("%T deleted on suspend: %v", o.obj, err)
+		}
+	}
+}
+
+func TestFullCellKeepsNewTenantsPending(t *testing.T) {
+	cell := newCell("cac1", "ca-central-1", func(c *saasv1.RegionCell) { c.Spec.Capacity.MaxTenants = 1 })
+	create(t, cell)
+	create(t, newTenant("first", "ca-central-1"))
+	tenantHas(t, "first", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
+	create(t, newTenant("second", "ca-central-1"))
+	got := tenantHas(t, "second", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "CellFull")
+	if got.Status.Phase != saasv1.PhasePending || !strings.Contains(condition(got.Status.Conditions, saasv1.ConditionReady).Message, "maxTenants") {
+		t.Errorf("pending tenant: %+v", got.Status)
+	}
+	if err := get(t, &corev1.Namespace{}, "", "tenant-second"); !apierrors.IsNotFound(err) {
+		t.Errorf("a waiting tenant got a namespace: %v", err)
+	}
+	c := &saasv1.RegionCell{}
+	eventually(t, "cell capacity", func() error {
+		if err := get(t, c, "", "cac1"); err != nil {
+			return err
+		}
+		if c.Status.Capacity != "1/1" {
+			return fmt.Errorf("capacity %q", c.Status.Capacity)
+		}
+		return nil
+	})
+}
+
+func TestSubdomainTakenStallsTheNewerTenant(t *testing.T) {
+	create(t, newCell("sae1", "sa-east-1"))
+	create(t, newTenant("owner", "sa-east-1", func(tn *saasv1.Tenant) { tn.Spec.Subdomain = "shared" }))
+	tenantHas(t, "owner", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
+	create(t, newTenant("latecomer", "sa-east-1", func(tn *saasv1.Tenant) { tn.Spec.Subdomain = "shared" }))
+	got := tenantHas(t, "latecomer", saasv1.ConditionStalled, metav1.ConditionTrue, "SubdomainTaken")
+	if msg := condition(got.Status.Conditions, saasv1.ConditionStalled).Message; !strings.Contains(msg, `"owner"`) || !strings.Contains(msg, "spec.subdomain") {
+		t.Errorf("message does not say what to fix: %s", msg)
+	}
+}
+
+func TestRecommendationRunFallsBackToOnDemand(t *testing.T) {
+	ctx := context.Background()
+	cell := newCell("euc1", "eu-central-1")
+	create(t, cell)
+	playCellAWS(t, cell)
+	tenant := newTenant("thrifty", "eu-central-1")
+	create(t, tenant)
+	onboard(t, cell, tenant)
+
+	// Play the CronJob controller starting a run, and the scheduler finding no spot node for it.
+	cj := &batchv1.CronJob{}
+	must(t, get(t, cj, "tenant-thrifty", b.RecommendCronJobName))
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "recommend-29400000", Namespace: "tenant-thrifty", Labels: cj.Spec.JobTemplate.Labels},
+		Spec:       *cj.Spec.JobTemplate.Spec.DeepCopy(),
+	}
+	create(t, job)
+	podLabels := map[string]string{"job-name": job.Name}
+	for k, v := range cj.Spec.JobTemplate.Spec.Template.Labels {
+		podLabels[k] = v
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x7k2p", Namespace: "tenant-thrifty", Labels: podLabels},
+		Spec:       *cj.Spec.JobTemplate.Spec.Template.Spec.DeepCopy(),
+	}
+	create(t, pod)
+	playStatus(t, pod, pod.Namespace, pod.Name, func() {
+		pod.Status.Phase = corev1.PodPending
+		pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+			Reason: corev1.PodReasonUnschedulable, Message: "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."}}
+	})
+	stays(t, "no fallback before onDemandFallbackAfter", time.Second, func() error {
+		if err := get(t, &batchv1.Job{}, "tenant-thrifty", job.Name+"-on-demand"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("fell back early: %v", err)
+		}
+		return nil
+	})
+	clock.Advance(6 * time.Minute)
+	defer clock.Advance(-6 * time.Minute)
+	// Any event makes the operator look again; in production the requeue after the wait does.
+	orig := pod.DeepCopy()
+	pod.Annotations = map[string]string{"example.com/poke": "1"}
+	must(t, k8s.Patch(ctx, pod, client.MergeFrom(orig)))
+	eventually(t, "on-demand job replaces the stuck spot job", func() error {
+		od := &batchv1.Job{}
+		if err := get(t, od, "tenant-thrifty", job.Name+"-on-demand"); err != nil {
+			return err
+		}
+		if od.Spec.Template.Spec.NodeSelector["karpenter.sh/capacity-type"] != "on-demand" {
+			return fmt.Errorf("node selector %v", od.Spec.Template.Spec.NodeSelector)
+		}
+		spot := &batchv1.Job{}
+		if err := get(t, spot, "tenant-thrifty", job.Name); err == nil && spot.DeletionTimestamp.IsZero() {
+			return fmt.Errorf("spot job not deleted")
+		}
+		return nil
+	})
+}
