@@ -73,7 +73,7 @@ run: ## Run the operator against the cluster in your kubeconfig.
 
 .PHONY: demo
 demo: envtest ## Start a local control plane, install CRDs, run the operator on config/samples and show what it made.
-	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/demo
+	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/demo $(DEMO_ARGS)
 
 .PHONY: install
 install: manifests ## Install the CRDs into the cluster in your kubeconfig.

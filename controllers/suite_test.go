@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	ackv1alpha1 "github.com/aws-controllers-k8s/runtime/apis/core/v1alpha1"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -301,31 +300,18 @@ func tenantHas(t *testing.T, name, typ string, status metav1.ConditionStatus, re
 	return tn
 }
 
-// ACK conditions as the ACK runtime writes them.
-func ackSynced() []*ackv1alpha1.Condition {
-	msg := "Resource synced successfully"
-	return []*ackv1alpha1.Condition{{Type: ackv1alpha1.ConditionTypeResourceSynced, Status: corev1.ConditionTrue, Message: &msg}}
-}
-
-func ackTerminal(msg string) []*ackv1alpha1.Condition {
-	notSynced := "Resource not synced"
-	return []*ackv1alpha1.Condition{
-		{Type: ackv1alpha1.ConditionTypeTerminal, Status: corev1.ConditionTrue, Message: &msg},
-		{Type: ackv1alpha1.ConditionTypeResourceSynced, Status: corev1.ConditionFalse, Message: &notSynced},
-	}
-}
-
 // playStatus writes, as the named outside system would, the status of obj.
 func playStatus(t *testing.T, obj client.Object, ns, name string, set func()) {
 	t.Helper()
-	eventually(t, "play status of "+ns+"/"+name, func() error {
-		if err := get(t, obj, ns, name); err != nil {
-			return err
-		}
-		orig := obj.DeepCopyObject().(client.Object)
-		set()
-		return k8s.Status().Patch(context.Background(), obj, client.MergeFrom(orig))
+	play(t, "status of "+ns+"/"+name, func(ctx context.Context) error {
+		return testenv.PlayStatus(ctx, k8s, obj, ns, name, set)
 	})
+}
+
+// play retries an outside system's status write until the object exists and the write lands.
+func play(t *testing.T, what string, write func(context.Context) error) {
+	t.Helper()
+	eventually(t, "play "+what, func() error { return write(context.Background()) })
 }
 
 func sortedCopy(s []string) []string {

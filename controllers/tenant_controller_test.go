@@ -25,6 +25,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
 const ackRDSFinalizer = "finalizers.rds.services.k8s.aws/DBInstance"
@@ -76,68 +77,37 @@ func create(t *testing.T, objs ...client.Object) {
 func playCellAWS(t *testing.T, cell *saasv1.RegionCell) {
 	t.Helper()
 	ns := b.CellNamespace(cell)
-	rg := &ecv1.ReplicationGroup{}
-	playStatus(t, rg, ns, b.CacheName, func() {
-		rg.Status.Conditions = ackSynced()
-		addr, port := "cache-"+cell.Name+".abc123.euw1.cache.amazonaws.com", int64(6379)
-		rg.Status.NodeGroups = []*ecv1.NodeGroup{{PrimaryEndpoint: &ecv1.Endpoint{Address: &addr, Port: &port}}}
+	play(t, "shared cache available", func(ctx context.Context) error {
+		return testenv.PlayCacheAvailable(ctx, k8s, ns, b.CacheName, "cache-"+cell.Name+".abc123.euw1.cache.amazonaws.com")
 	})
 	playDeploymentAvailable(t, ns, b.AppName)
 }
 
-// playDeploymentAvailable writes the status the Deployment controller writes once all replicas
-// of the current template are available.
 func playDeploymentAvailable(t *testing.T, ns, name string) {
 	t.Helper()
-	d := &appsv1.Deployment{}
-	playStatus(t, d, ns, name, func() {
-		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 2}
+	play(t, "deployment "+ns+"/"+name+" available", func(ctx context.Context) error {
+		return testenv.PlayDeploymentAvailable(ctx, k8s, ns, name)
 	})
 }
 
 func playDBAvailable(t *testing.T, tenant *saasv1.Tenant) {
 	t.Helper()
-	db := &rds.DBInstance{}
-	playStatus(t, db, b.TenantNamespace(tenant), b.DBInstanceName, func() {
-		addr, port, st := tenant.Name+".abcdefgh.eu-west-1.rds.amazonaws.com", int64(3306), rds.StatusAvailable
-		db.Status.Conditions = ackSynced()
-		db.Status.DBInstanceStatus = &st
-		db.Status.Endpoint = &rds.Endpoint{Address: &addr, Port: &port}
+	play(t, "database of "+tenant.Name+" available", func(ctx context.Context) error {
+		return testenv.PlayDBAvailable(ctx, k8s, b.TenantNamespace(tenant), b.DBInstanceName, tenant.Name+".abcdefgh.eu-west-1.rds.amazonaws.com")
 	})
 }
 
-// playJob writes the status the Job controller writes when a Job ends.
 func playJob(t *testing.T, ns, name string, succeed bool) {
 	t.Helper()
-	j := &batchv1.Job{}
-	playStatus(t, j, ns, name, func() {
-		now := metav1.Now()
-		start := metav1.NewTime(now.Add(-time.Minute))
-		j.Status.StartTime = &start
-		if succeed {
-			j.Status.CompletionTime = &now
-			j.Status.Succeeded = 1
-			j.Status.Conditions = []batchv1.JobCondition{
-				{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
-				{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now},
-			}
-		} else {
-			j.Status.Failed = 3
-			j.Status.Conditions = []batchv1.JobCondition{
-				{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now},
-				{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now},
-			}
-		}
+	play(t, "job "+ns+"/"+name+" finished", func(ctx context.Context) error {
+		return testenv.PlayJobFinished(ctx, k8s, ns, name, succeed)
 	})
 }
 
 func playRecordInSync(t *testing.T, tenant *saasv1.Tenant) {
 	t.Helper()
-	rs := &route53.RecordSet{}
-	playStatus(t, rs, b.TenantNamespace(tenant), b.RecordSetName, func() {
-		insync := "INSYNC"
-		rs.Status.Conditions = ackSynced()
-		rs.Status.Status = &insync
+	play(t, "record of "+tenant.Name+" in sync", func(ctx context.Context) error {
+		return testenv.PlayRecordInSync(ctx, k8s, b.TenantNamespace(tenant), b.RecordSetName)
 	})
 }
 
@@ -149,11 +119,8 @@ func onboard(t *testing.T, cell *saasv1.RegionCell, tenant *saasv1.Tenant) *saas
 	playDBAvailable(t, tenant)
 	tenantHas(t, tenant.Name, saasv1.ConditionDatabaseReady, metav1.ConditionTrue, "Available")
 	if tenant.Spec.Tier == saasv1.TierDedicated {
-		rg := &ecv1.ReplicationGroup{}
-		playStatus(t, rg, b.TenantNamespace(tenant), b.CacheName, func() {
-			addr, port := "cache-"+tenant.Name+".cache.amazonaws.com", int64(6379)
-			rg.Status.Conditions = ackSynced()
-			rg.Status.NodeGroups = []*ecv1.NodeGroup{{PrimaryEndpoint: &ecv1.Endpoint{Address: &addr, Port: &port}}}
+		play(t, "dedicated cache available", func(ctx context.Context) error {
+			return testenv.PlayCacheAvailable(ctx, k8s, b.TenantNamespace(tenant), b.CacheName, "cache-"+tenant.Name+".cache.amazonaws.com")
 		})
 	}
 	tenantHas(t, tenant.Name, saasv1.ConditionCacheReady, metav1.ConditionTrue, "Available")
@@ -356,7 +323,7 @@ func TestACKTerminalErrorStallsTheTenant(t *testing.T) {
 	tenantHas(t, "broken", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
 	ackMsg := "InvalidParameterCombination: RDS does not support creating a DB instance with the following combination: DBInstanceClass=db.t4g.medium, Engine=mysql, EngineVersion=8.0.11"
 	db := &rds.DBInstance{}
-	playStatus(t, db, "tenant-broken", b.DBInstanceName, func() { db.Status.Conditions = ackTerminal(ackMsg) })
+	playStatus(t, db, "tenant-broken", b.DBInstanceName, func() { db.Status.Conditions = testenv.ACKTerminal(ackMsg) })
 
 	got := tenantHas(t, "broken", saasv1.ConditionStalled, metav1.ConditionTrue, "ACKTerminal")
 	if !strings.Contains(condition(got.Status.Conditions, saasv1.ConditionStalled).Message, ackMsg) ||

@@ -1,0 +1,297 @@
+// Command demo is `make demo`: a local control plane (kube-apiserver and etcd built from Go
+// modules), the project's and the upstream ACK CRDs, the operator running in-process, and the
+// samples of config/samples applied, then a table of what the operator made for each Tenant.
+//
+// Nothing of AWS runs here: no ACK controller, so no database, cache or DNS record is ever
+// created in AWS and their custom resources stay unsynced. With --play-aws the demo writes, in
+// plain sight, the status ACK, the Job controller and the kubelet would write, so the whole
+// onboarding state machine can be watched to Ready.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	"github.com/tenantops/tenant-operator/test/testenv"
+)
+
+func main() {
+	playAWS := flag.Bool("play-aws", false, "write the status ACK, the Job controller and the kubelet would write, so tenants reach Ready")
+	exit := flag.Bool("exit", false, "stop after printing the table instead of waiting for Ctrl-C")
+	wait := flag.Duration("wait", 8*time.Second, "how long to let the operator work before printing")
+	flag.Parse()
+	if err := run(*playAWS, *exit, *wait); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func say(format string, a ...any) { fmt.Printf("==> "+format+"\n", a...) }
+
+func run(playAWS, exit bool, wait time.Duration) error {
+	ctrl.SetLogger(zap.New(zap.WriteTo(discard{})))
+	say("starting a local control plane (kube-apiserver + etcd built from Go modules)")
+	env, err := testenv.Start()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("stopping the control plane")
+		_ = env.Stop()
+	}()
+	user, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "tenant-operator-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	kubeconfigPath := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
+		return err
+	}
+	say("installed CRDs: Tenant, RegionCell, and the upstream ACK CRDs from %s", ackDir())
+
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: controllers.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: controllers.CacheOptions(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := controllers.SetupAll(mgr, 4); err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	go func() { _ = mgr.Start(ctx) }()
+	say("operator running")
+
+	c, err := client.New(env.Config, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		return err
+	}
+	samples, _ := filepath.Glob(filepath.Join(testenv.Root(), "config", "samples", "saas_*.yaml"))
+	sort.Strings(samples)
+	for _, f := range samples {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(raw, &u.Object); err != nil {
+			return err
+		}
+		if err := c.Create(ctx, u); err != nil {
+			return fmt.Errorf("applying %s: %w", filepath.Base(f), err)
+		}
+		say("applied %s %s", u.GetKind(), u.GetName())
+	}
+
+	if playAWS {
+		say("--play-aws: playing ACK, the Job controller and the kubelet (status writes only, marked [played])")
+		go playOutsideSystems(ctx, c)
+	}
+	select {
+	case <-time.After(wait):
+	case <-ctx.Done():
+		return nil
+	}
+	if err := printTable(ctx, c); err != nil {
+		return err
+	}
+	if !playAWS {
+		fmt.Println()
+		fmt.Println("AWS is not here: no ACK controller runs, so the RDS DBInstances, ElastiCache replication groups and")
+		fmt.Println("Route53 records above are requested but never created, and tenants wait at DatabaseReady.")
+		fmt.Println("Run `make demo DEMO_ARGS=--play-aws` to watch the test suite's stand-ins take them to Ready.")
+	}
+	fmt.Println()
+	kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
+	fmt.Printf("Look around (while this runs):\n  export KUBECONFIG=%s\n  %s get saas\n  %s get tenant acme -o yaml\n  %s get all,dbinstances,recordsets,secrets -n tenant-initech\n",
+		kubeconfigPath, kubectl, kubectl, kubectl)
+	if exit {
+		return nil
+	}
+	fmt.Println("\nCtrl-C stops the operator and the control plane and removes the kubeconfig.")
+	<-ctx.Done()
+	return nil
+}
+
+func ackDir() string {
+	if d := os.Getenv("ACK_CRDS_DIR"); d != "" {
+		return d
+	}
+	return "../shared/ack-crds"
+}
+
+func printTable(ctx context.Context, c client.Client) error {
+	var tenants saasv1.TenantList
+	if err := c.List(ctx, &tenants); err != nil {
+		return err
+	}
+	var cells saasv1.RegionCellList
+	if err := c.List(ctx, &cells); err != nil {
+		return err
+	}
+	fmt.Println()
+	w := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(w, "CELL\tREGION\tTENANTS\tCAPACITY\tREADY\tWAITING ON")
+	for _, cell := range cells.Items {
+		ready, why := readiness(cell.Status.Conditions)
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", cell.Name, cell.Spec.Region, cell.Status.Tenants, cell.Status.Capacity, ready, why)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "TENANT\tTIER\tPHASE\tREADY\tURL\tWAITING ON")
+	for _, t := range tenants.Items {
+		ready, why := readiness(t.Status.Conditions)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Spec.Tier, t.Status.Phase, ready, t.Status.URL, why)
+	}
+	_ = w.Flush()
+	fmt.Println()
+	for _, t := range tenants.Items {
+		made, err := madeFor(ctx, c, t.Name)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s (namespace %s):\n  %s\n", t.Name, t.Status.Namespace, strings.Join(made, "\n  "))
+	}
+	return nil
+}
+
+func readiness(conds []metav1.Condition) (string, string) {
+	ready, why := "Unknown", ""
+	for _, c := range conds {
+		if c.Type == saasv1.ConditionReady {
+			ready = string(c.Status)
+			if c.Status != "True" {
+				why = c.Message
+			}
+		}
+	}
+	if len(why) > 90 {
+		why = why[:87] + "..."
+	}
+	return ready, why
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// playOutsideSystems writes, every half second, what ACK, the Job controller and the kubelet
+// would write for what the operator made.
+func playOutsideSystems(ctx context.Context, c client.Client) {
+	for ctx.Err() == nil {
+		var dbs rds.DBInstanceList
+		_ = c.List(ctx, &dbs)
+		for _, db := range dbs.Items {
+			if ack.ReadState(db.Status.Conditions).Synced {
+				continue
+			}
+			if testenv.PlayDBAvailable(ctx, c, db.Namespace, db.Name, *db.Spec.DBInstanceIdentifier+".c0ffee.eu-west-1.rds.amazonaws.com") == nil {
+				say("[played] RDS: %s available", *db.Spec.DBInstanceIdentifier)
+			}
+		}
+		var rgs ecv1.ReplicationGroupList
+		_ = c.List(ctx, &rgs)
+		for _, rg := range rgs.Items {
+			if ack.ReadState(rg.Status.Conditions).Synced {
+				continue
+			}
+			if testenv.PlayCacheAvailable(ctx, c, rg.Namespace, rg.Name, *rg.Spec.ReplicationGroupID+".c0ffee.euw1.cache.amazonaws.com") == nil {
+				say("[played] ElastiCache: %s available", *rg.Spec.ReplicationGroupID)
+			}
+		}
+		var jobs batchv1.JobList
+		_ = c.List(ctx, &jobs, client.MatchingLabels{saasv1.LabelComponent: "migration"})
+		for _, j := range jobs.Items {
+			if len(j.Status.Conditions) == 0 && testenv.PlayJobFinished(ctx, c, j.Namespace, j.Name, true) == nil {
+				say("[played] Job controller: %s/%s succeeded", j.Namespace, j.Name)
+			}
+		}
+		var deps appsv1.DeploymentList
+		_ = c.List(ctx, &deps, client.MatchingLabels{saasv1.LabelManagedBy: saasv1.LabelManagedByValue})
+		for _, d := range deps.Items {
+			if d.Status.ObservedGeneration < d.Generation && testenv.PlayDeploymentAvailable(ctx, c, d.Namespace, d.Name) == nil {
+				say("[played] kubelet: %s/%s available", d.Namespace, d.Name)
+			}
+		}
+		var records route53.RecordSetList
+		_ = c.List(ctx, &records)
+		for _, r := range records.Items {
+			if !ack.ReadState(r.Status.Conditions).Synced && testenv.PlayRecordInSync(ctx, c, r.Namespace, r.Name) == nil {
+				say("[played] Route53: %s.%s in sync", *r.Spec.Name, "website.com")
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// madeFor lists what the operator made for a tenant.
+func madeFor(ctx context.Context, c client.Client, tenant string) ([]string, error) {
+	lists := []client.ObjectList{
+		&corev1.NamespaceList{}, &corev1.SecretList{}, &corev1.ResourceQuotaList{}, &corev1.LimitRangeList{},
+		&networkingv1.NetworkPolicyList{}, &rds.DBInstanceList{}, &ecv1.ReplicationGroupList{}, &batchv1.JobList{},
+		&batchv1.CronJobList{}, &appsv1.DeploymentList{}, &corev1.ServiceList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
+		&policyv1.PodDisruptionBudgetList{}, &networkingv1.IngressList{}, &route53.RecordSetList{},
+	}
+	var out []string
+	for _, l := range lists {
+		if err := c.List(ctx, l, client.MatchingLabels{saasv1.LabelTenant: tenant}); err != nil {
+			return nil, err
+		}
+		items, err := meta.ExtractList(l)
+		if err != nil {
+			return nil, err
+		}
+		kind := strings.TrimSuffix(fmt.Sprintf("%T", l), "List")
+		kind = kind[strings.LastIndex(kind, ".")+1:]
+		var names []string
+		for _, it := range items {
+			o := it.(client.Object)
+			names = append(names, strings.TrimPrefix(o.GetNamespace()+"/"+o.GetName(), "/"))
+		}
+		if len(names) > 0 {
+			out = append(out, fmt.Sprintf("%-24s %s", kind, strings.Join(names, ", ")))
+		}
+	}
+	return out, nil
+}
