@@ -56,7 +56,7 @@ func main() {
 		log.Error(err, "unable to create the manager")
 		os.Exit(1)
 	}
-	if err := controllers.SetupAll(mgr, maxConcurrent); err != nil {
+	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: maxConcurrent}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
 	}

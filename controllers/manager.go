@@ -1,6 +1,9 @@
 package controllers
 
 import (
+	"net/http"
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -8,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 )
 
 // CacheOptions limit the informer cache to what the operator manages: every child carries the
@@ -26,12 +30,36 @@ func CacheOptions() cache.Options {
 	}
 }
 
-// SetupAll registers both controllers with the manager.
-func SetupAll(mgr ctrl.Manager, maxConcurrent int) error {
+// Options tune the controllers.
+type Options struct {
+	MaxConcurrentReconciles int
+	// SNS publishes lifecycle events to cells' SNS topics; nil leaves SNS topics undelivered
+	// (their tenants' pending notification says so).
+	SNS notify.SNSPublisher
+	// NotificationBackoff overrides notify.DefaultBackoff.
+	NotificationBackoff notify.Backoff
+	// Now is the controllers' clock; tests move it.
+	Now func() time.Time
+}
+
+// SetupAll registers both controllers and the lifecycle notifier with the manager.
+func SetupAll(mgr ctrl.Manager, opts Options) error {
+	notifier := &notify.Notifier{
+		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
+		HTTP:     &http.Client{Timeout: 15 * time.Second},
+		SNS:      opts.SNS,
+		Recorder: mgr.GetEventRecorder("tenant-operator"),
+		Backoff:  opts.NotificationBackoff,
+	}
+	if err := mgr.Add(notifier); err != nil {
+		return err
+	}
 	if err := (&TenantReconciler{
 		Client: mgr.GetClient(), Scheme: mgr.GetScheme(),
 		Recorder:                mgr.GetEventRecorder("tenant-operator"),
-		MaxConcurrentReconciles: maxConcurrent,
+		Notifier:                notifier,
+		Now:                     opts.Now,
+		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

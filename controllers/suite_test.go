@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -76,14 +77,11 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	tr := &TenantReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: mgr.GetEventRecorder("tenant-operator"),
-		Now: clock.Now, MaxConcurrentReconciles: 2}
-	if err := tr.SetupWithManager(mgr); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	cr := &RegionCellReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: mgr.GetEventRecorder("tenant-operator")}
-	if err := cr.SetupWithManager(mgr); err != nil {
+	if err := SetupAll(mgr, Options{
+		MaxConcurrentReconciles: 2,
+		Now:                     clock.Now,
+		NotificationBackoff:     notify.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Attempts: 8},
+	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

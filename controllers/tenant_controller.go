@@ -35,6 +35,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 )
 
 // TenantFinalizer holds a Tenant until its database has been snapshotted, retained or deleted
@@ -55,6 +56,8 @@ type TenantReconciler struct {
 	// Now and NewPassword are injectable so tests are deterministic.
 	Now         func() time.Time
 	NewPassword func() (string, error)
+	// Notifier delivers lifecycle events to the cell's webhooks and SNS topic.
+	Notifier *notify.Notifier
 	// MaxConcurrentReconciles bounds parallel Tenant reconciles.
 	MaxConcurrentReconciles int
 }
@@ -161,10 +164,15 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, t *saasv1.Tenant, be
 		t.Status.ReadySince = &now
 		onboardingSeconds.Observe(now.Sub(t.CreationTimestamp.Time).Seconds())
 	}
+	notify.Stage(t, run.cell, phase, r.now())
 	if before.Phase != phase {
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Phase"+phase, "Reconcile", "%s -> %s", orNone(before.Phase), phase)
 	}
-	return r.patchIfChanged(ctx, t, before)
+	if err := r.patchIfChanged(ctx, t, before); err != nil {
+		return err
+	}
+	r.Notifier.Enqueue(t, run.cell)
+	return nil
 }
 
 func orNone(s string) string {

@@ -18,6 +18,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 )
 
 // ackDeletionPolicyAnnotation tells any ACK controller to leave the AWS resource in place when
@@ -27,6 +28,10 @@ const ackDeletionPolicyAnnotation = "services.k8s.aws/deletion-policy"
 // deletionPollInterval is how often deletion progress is looked at while AWS works; the watches
 // on the children usually come first.
 const deletionPollInterval = 15 * time.Second
+
+// notificationPollInterval is how often a deletion looks whether its Deleted event went out;
+// the Notifier writes only status, which does not trigger a reconcile by itself.
+const notificationPollInterval = 2 * time.Second
 
 // reconcileDelete takes the tenant apart in an order that never loses data: the database first,
 // as spec.database.deletionPolicy says (final snapshot by default), then the cache and the DNS
@@ -58,7 +63,16 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 		return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
 	}
 
-	// AWS holds nothing of the tenant any more; the rest is Kubernetes objects.
+	// AWS holds nothing of the tenant any more. Announce it, then remove the Kubernetes objects.
+	if notify.HasReceivers(cell) && t.Status.NotifiedPhase != notify.PhaseDeleted {
+		if notify.Stage(t, cell, notify.PhaseDeleted, r.now()) {
+			if err := r.patchDeleting(ctx, t, before, "announcing the deletion to the cell's receivers"); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		r.Notifier.Enqueue(t, cell)
+		return ctrl.Result{RequeueAfter: notificationPollInterval}, nil
+	}
 	if err := r.deleteIfExists(ctx, &corev1.Secret{}, b.CellNamespace(cell), b.ConfigSecretName(t)); err != nil {
 		return ctrl.Result{}, err
 	}

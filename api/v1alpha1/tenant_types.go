@@ -286,10 +286,38 @@ type TenantStatus struct {
 	// +optional
 	ReadySince *metav1.Time `json:"readySince,omitempty"`
 
-	// NotifiedPhase is the last lifecycle event handed to the notification outbox, so each
-	// transition is announced once even across operator restarts.
+	// NotifiedPhase is the last phase whose lifecycle event was delivered to the cell's
+	// webhooks (and SNS topic).
 	// +optional
 	NotifiedPhase string `json:"notifiedPhase,omitempty"`
+
+	// PendingNotification is the lifecycle event being delivered. It is written in the same
+	// status update as the transition it announces, so an operator restarted mid-delivery
+	// delivers it again, with the same ID, until every receiver took it.
+	// +optional
+	PendingNotification *PendingNotification `json:"pendingNotification,omitempty"`
+}
+
+// PendingNotification is a lifecycle event not yet taken by every receiver.
+type PendingNotification struct {
+	// ID of the CloudEvent; receivers deduplicate on it.
+	ID string `json:"id"`
+	// Type of the CloudEvent, such as io.tenantops.tenant.ready.
+	Type string `json:"type"`
+	// Phase the event announces.
+	Phase string `json:"phase"`
+	// Time of the transition.
+	Time metav1.Time `json:"time"`
+	// Delivered lists the webhooks (and "sns") that took the event already.
+	// +optional
+	// +listType=set
+	Delivered []string `json:"delivered,omitempty"`
+	// Attempts made so far.
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
+	// LastError of the last failed attempt.
+	// +optional
+	LastError string `json:"lastError,omitempty"`
 }
 
 // Tenant is one customer of the SaaS: its DNS name, its database in its region, its cache

@@ -96,7 +96,7 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if err := controllers.SetupAll(mgr, 4); err != nil {
+	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: 4}); err != nil {
 		return err
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

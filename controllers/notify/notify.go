@@ -1,0 +1,366 @@
+// Package notify delivers tenant lifecycle events (the design's signup workflow to the control
+// panel, CRM and billing) as signed CloudEvents to a cell's webhooks and, optionally, its SNS
+// topic.
+//
+// Delivery never blocks reconciliation: the reconciler records the event in the Tenant's status
+// in the same write as the transition (status.pendingNotification), then hands it to the
+// Notifier, which retries with backoff in the background and clears it when every receiver took
+// it. An operator restarted mid-delivery finds the event in status and delivers it again with
+// the same ID, so receivers see each transition once (they deduplicate on the CloudEvent id).
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+)
+
+// Headers of a webhook delivery.
+const (
+	HeaderSignature = "X-Tenantops-Signature"
+	HeaderDelivery  = "X-Tenantops-Delivery"
+	ContentType     = "application/cloudevents+json"
+	// SNSReceiver is how the SNS topic is named in status.pendingNotification.delivered.
+	SNSReceiver = "sns"
+)
+
+// eventTypes are the phases announced, and their CloudEvent types.
+var eventTypes = map[string]string{
+	saasv1.PhaseReady:     "io.tenantops.tenant.ready",
+	saasv1.PhaseSuspended: "io.tenantops.tenant.suspended",
+	saasv1.PhaseFailed:    "io.tenantops.tenant.failed",
+	PhaseDeleted:          "io.tenantops.tenant.deleted",
+}
+
+// PhaseDeleted is announced when a tenant's deletion is complete; it is never a status phase.
+const PhaseDeleted = "Deleted"
+
+// HasReceivers says whether a cell sends lifecycle events anywhere.
+func HasReceivers(cell *saasv1.RegionCell) bool {
+	n := cell.Spec.Notifications
+	return n != nil && (len(n.Webhooks) > 0 || n.SNSTopicARN != "")
+}
+
+// Stage records in the tenant's status the event announcing phase, if phase is announced, the
+// cell has receivers, and it was not announced already. It returns whether it staged one.
+func Stage(t *saasv1.Tenant, cell *saasv1.RegionCell, phase string, now time.Time) bool {
+	typ, announced := eventTypes[phase]
+	if !announced || !HasReceivers(cell) || t.Status.NotifiedPhase == phase {
+		return false
+	}
+	if p := t.Status.PendingNotification; p != nil && p.Phase == phase {
+		return false
+	}
+	at := metav1.NewTime(now.UTC().Truncate(time.Second))
+	t.Status.PendingNotification = &saasv1.PendingNotification{
+		ID:    fmt.Sprintf("%s-%s-%d", t.UID, strings.ToLower(phase), at.Unix()),
+		Type:  typ,
+		Phase: phase,
+		Time:  at,
+	}
+	return true
+}
+
+// Event is a CloudEvents 1.0 event in structured JSON mode.
+type Event struct {
+	SpecVersion     string    `json:"specversion"`
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Type            string    `json:"type"`
+	Subject         string    `json:"subject"`
+	Time            time.Time `json:"time"`
+	DataContentType string    `json:"datacontenttype"`
+	Data            EventData `json:"data"`
+}
+
+// EventData says which tenant changed and how.
+type EventData struct {
+	Tenant      string `json:"tenant"`
+	DisplayName string `json:"displayName"`
+	Region      string `json:"region"`
+	Cell        string `json:"cell"`
+	Tier        string `json:"tier"`
+	URL         string `json:"url,omitempty"`
+	Phase       string `json:"phase"`
+	AdminEmail  string `json:"adminEmail"`
+	Message     string `json:"message,omitempty"`
+}
+
+// NewEvent builds the CloudEvent of a pending notification.
+func NewEvent(t *saasv1.Tenant, cell *saasv1.RegionCell, p *saasv1.PendingNotification) Event {
+	msg := ""
+	for _, c := range t.Status.Conditions {
+		if c.Type == saasv1.ConditionReady && c.Status != metav1.ConditionTrue {
+			msg = c.Message
+		}
+	}
+	return Event{
+		SpecVersion: "1.0", ID: p.ID, Source: "tenantops.io/cells/" + cell.Name, Type: p.Type,
+		Subject: t.Name, Time: p.Time.Time, DataContentType: "application/json",
+		Data: EventData{
+			Tenant: t.Name, DisplayName: t.Spec.DisplayName, Region: t.Spec.Region, Cell: cell.Name,
+			Tier: t.Spec.Tier, URL: t.Status.URL, Phase: p.Phase, AdminEmail: t.Spec.AdminEmail, Message: msg,
+		},
+	}
+}
+
+// Sign is the value of HeaderSignature for body: sha256=<hex HMAC-SHA256 with key>.
+func Sign(key, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// SNSPublisher publishes a message to an SNS topic.
+type SNSPublisher interface {
+	Publish(ctx context.Context, topicARN, subject, message string, attributes map[string]string) error
+}
+
+// Backoff is how deliveries are retried.
+type Backoff struct {
+	Initial, Max time.Duration
+	// Attempts before the event is given up on (with a Warning event), so that a receiver gone
+	// for good does not hold a tenant's deletion forever.
+	Attempts int
+}
+
+// DefaultBackoff retries for about 40 minutes.
+var DefaultBackoff = Backoff{Initial: 2 * time.Second, Max: 5 * time.Minute, Attempts: 14}
+
+// Notifier delivers pending notifications in the background.
+type Notifier struct {
+	// Client writes the delivery progress into Tenant status.
+	Client client.Client
+	// Reader reads what the cache does not hold: the HMAC Secret, fresh Tenants.
+	Reader   client.Reader
+	HTTP     *http.Client
+	SNS      SNSPublisher
+	Recorder recorder.EventRecorder
+	Backoff  Backoff
+
+	mu       sync.Mutex
+	inFlight map[string]bool
+	ctx      context.Context
+	wg       sync.WaitGroup
+}
+
+// Start runs until ctx ends; deliveries started before then finish their current attempt.
+func (n *Notifier) Start(ctx context.Context) error {
+	n.mu.Lock()
+	n.ctx = ctx
+	if n.inFlight == nil {
+		n.inFlight = map[string]bool{}
+	}
+	n.mu.Unlock()
+	<-ctx.Done()
+	n.wg.Wait()
+	return nil
+}
+
+// NeedLeaderElection: only the leader delivers.
+func (n *Notifier) NeedLeaderElection() bool { return true }
+
+// Enqueue starts delivering the tenant's pending notification unless it is already under way.
+// It never blocks.
+func (n *Notifier) Enqueue(t *saasv1.Tenant, cell *saasv1.RegionCell) {
+	p := t.Status.PendingNotification
+	if p == nil {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ctx == nil || n.ctx.Err() != nil || n.inFlight[p.ID] {
+		return
+	}
+	if n.inFlight == nil {
+		n.inFlight = map[string]bool{}
+	}
+	n.inFlight[p.ID] = true
+	n.wg.Add(1)
+	go func(ctx context.Context) {
+		defer n.wg.Done()
+		defer func() {
+			n.mu.Lock()
+			delete(n.inFlight, p.ID)
+			n.mu.Unlock()
+		}()
+		n.deliver(ctx, t.DeepCopy(), cell.DeepCopy())
+	}(n.ctx)
+}
+
+func (n *Notifier) backoff() Backoff {
+	b := n.Backoff
+	if b.Initial <= 0 {
+		b = DefaultBackoff
+	}
+	return b
+}
+
+// deliver sends the event to every receiver that has not taken it, retrying with backoff, and
+// records progress in status. The recorded Delivered list survives restarts, so a receiver
+// that took the event is not sent it again.
+func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) {
+	log := logf.FromContext(ctx).WithValues("tenant", t.Name, "event", t.Status.PendingNotification.ID)
+	p := t.Status.PendingNotification.DeepCopy()
+	body, err := json.Marshal(NewEvent(t, cell, p))
+	if err != nil {
+		log.Error(err, "encoding the lifecycle event")
+		return
+	}
+	b := n.backoff()
+	delay := b.Initial
+	for int(p.Attempts) < b.Attempts {
+		failures := n.attempt(ctx, t.Name, cell, p, body)
+		p.Attempts++
+		p.LastError = strings.Join(failures, "; ")
+		done := len(failures) == 0
+		if !done && int(p.Attempts) >= b.Attempts {
+			n.Recorder.Eventf(t, nil, corev1.EventTypeWarning, "NotificationFailed", "Notify",
+				"gave up delivering %s after %d attempts: %s", p.Type, p.Attempts, p.LastError)
+			done = true
+		}
+		if err := n.record(ctx, t, p, done); err != nil {
+			// The tenant moved on (a newer event, or it is gone): this delivery is obsolete.
+			log.V(1).Info("stopping delivery", "reason", err.Error())
+			return
+		}
+		if done {
+			if len(failures) == 0 {
+				n.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Notified", "Notify", "%s delivered to %s", p.Type, strings.Join(p.Delivered, ", "))
+			}
+			return
+		}
+		log.Info("lifecycle event not delivered yet; retrying", "attempt", p.Attempts, "in", delay.String(), "error", p.LastError)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, b.Max)
+	}
+}
+
+// attempt sends the event to each receiver that has not taken it and returns what failed.
+func (n *Notifier) attempt(ctx context.Context, tenant string, cell *saasv1.RegionCell, p *saasv1.PendingNotification, body []byte) []string {
+	cfg := cell.Spec.Notifications
+	var failures []string
+	if len(cfg.Webhooks) > 0 {
+		key, err := n.hmacKey(ctx, cfg.HMACSecretRef)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		for _, w := range cfg.Webhooks {
+			if slices.Contains(p.Delivered, w.Name) {
+				continue
+			}
+			if err := n.post(ctx, w.URL, p.ID, key, body); err != nil {
+				failures = append(failures, w.Name+": "+err.Error())
+				continue
+			}
+			p.Delivered = append(p.Delivered, w.Name)
+		}
+	}
+	if cfg.SNSTopicARN != "" && !slices.Contains(p.Delivered, SNSReceiver) {
+		switch {
+		case n.SNS == nil:
+			failures = append(failures, "sns: no SNS client configured")
+		default:
+			attrs := map[string]string{"type": p.Type, "tenant": tenant}
+			if err := n.SNS.Publish(ctx, cfg.SNSTopicARN, p.Type, string(body), attrs); err != nil {
+				failures = append(failures, "sns: "+err.Error())
+			} else {
+				p.Delivered = append(p.Delivered, SNSReceiver)
+			}
+		}
+	}
+	sort.Strings(p.Delivered)
+	return failures
+}
+
+func (n *Notifier) hmacKey(ctx context.Context, ref *saasv1.SecretKeyRef) ([]byte, error) {
+	if ref == nil {
+		return nil, errors.New("spec.notifications.hmacSecretRef is not set")
+	}
+	s := &corev1.Secret{}
+	if err := n.Reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, s); err != nil {
+		return nil, fmt.Errorf("HMAC secret %s/%s: %w", ref.Namespace, ref.Name, err)
+	}
+	key := s.Data[ref.Key]
+	if len(key) == 0 {
+		return nil, fmt.Errorf("HMAC secret %s/%s has no key %q", ref.Namespace, ref.Name, ref.Key)
+	}
+	return key, nil
+}
+
+func (n *Notifier) post(ctx context.Context, url, id string, key, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", ContentType)
+	req.Header.Set(HeaderDelivery, id)
+	req.Header.Set(HeaderSignature, Sign(key, body))
+	hc := n.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// record writes the delivery's progress into the tenant's status, only if the tenant still
+// waits for this very event (optimistic lock: a concurrent transition wins). done moves
+// NotifiedPhase and clears the pending event.
+func (n *Notifier) record(ctx context.Context, t *saasv1.Tenant, p *saasv1.PendingNotification, done bool) error {
+	fresh := &saasv1.Tenant{}
+	if err := n.Reader.Get(ctx, client.ObjectKeyFromObject(t), fresh); err != nil {
+		return err
+	}
+	cur := fresh.Status.PendingNotification
+	if cur == nil || cur.ID != p.ID {
+		return errors.New("the tenant no longer waits for this event")
+	}
+	orig := fresh.DeepCopy()
+	if done {
+		fresh.Status.NotifiedPhase = p.Phase
+		fresh.Status.PendingNotification = nil
+	} else {
+		fresh.Status.PendingNotification = p.DeepCopy()
+	}
+	err := n.Client.Status().Patch(ctx, fresh, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+	if apierrors.IsConflict(err) {
+		return n.record(ctx, t, p, done)
+	}
+	return err
+}

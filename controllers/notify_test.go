@@ -1,0 +1,201 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/notify"
+)
+
+// receiver is a webhook endpoint on loopback that checks signatures, fails the first few
+// deliveries on purpose, and records what it accepted.
+type receiver struct {
+	key       []byte
+	failFirst int
+	mu        sync.Mutex
+	seen      int
+	accepted  map[string][]notify.Event // by receiver path
+	bad       []string
+}
+
+func newReceiver(key string, failFirst int) (*receiver, *httptest.Server) {
+	r := &receiver{key: []byte(key), failFirst: failFirst, accepted: map[string][]notify.Event{}}
+	return r, httptest.NewServer(r)
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if got, want := req.Header.Get(notify.HeaderSignature), notify.Sign(r.key, body); got != want {
+		r.bad = append(r.bad, "bad signature "+got)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if req.Header.Get("Content-Type") != notify.ContentType {
+		r.bad = append(r.bad, "content type "+req.Header.Get("Content-Type"))
+	}
+	r.seen++
+	if r.seen <= r.failFirst {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	var ev notify.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		r.bad = append(r.bad, err.Error())
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if ev.ID != req.Header.Get(notify.HeaderDelivery) {
+		r.bad = append(r.bad, "delivery header differs from the event id")
+	}
+	r.accepted[req.URL.Path] = append(r.accepted[req.URL.Path], ev)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// typesAt lists the event types a path accepted, and fails on duplicates of an ID.
+func (r *receiver) typesAt(path string) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.bad) > 0 {
+		return nil, fmt.Errorf("bad deliveries: %v", r.bad)
+	}
+	seen := map[string]bool{}
+	var types []string
+	for _, ev := range r.accepted[path] {
+		if seen[ev.ID] {
+			return nil, fmt.Errorf("event %s delivered twice to %s", ev.ID, path)
+		}
+		seen[ev.ID] = true
+		types = append(types, ev.Type)
+	}
+	return types, nil
+}
+
+func hmacSecret(t *testing.T, ns, key string) *saasv1.SecretKeyRef {
+	t.Helper()
+	ctx := context.Background()
+	_ = k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	must(t, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "webhook-hmac"},
+		Data: map[string][]byte{"key": []byte(key)}}))
+	return &saasv1.SecretKeyRef{Namespace: ns, Name: "webhook-hmac", Key: "key"}
+}
+
+func waitTypes(t *testing.T, r *receiver, path string, want ...string) {
+	t.Helper()
+	eventually(t, "events at "+path, func() error {
+		got, err := r.typesAt(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("got %v, want %v", got, want)
+		}
+		return nil
+	})
+}
+
+func TestLifecycleEventsAreSignedRetriedAndDeliveredOnce(t *testing.T) {
+	ctx := context.Background()
+	rcv, srv := newReceiver("s3cret-hmac", 3)
+	defer srv.Close()
+	cell := newCell("eus1", "eu-south-1", func(c *saasv1.RegionCell) {
+		c.Spec.Notifications = &saasv1.Notifications{
+			Webhooks: []saasv1.Webhook{
+				{Name: "crm", Purpose: "CRM", URL: srv.URL + "/crm"},
+				{Name: "billing", Purpose: "Billing", URL: srv.URL + "/billing"},
+			},
+			HMACSecretRef: hmacSecret(t, "notify-test", "s3cret-hmac"),
+		}
+	})
+	create(t, cell)
+	playCellAWS(t, cell)
+	tenant := newTenant("loud", "eu-south-1", func(tn *saasv1.Tenant) { tn.Spec.Database.DeletionPolicy = saasv1.DeletionRetain })
+	create(t, tenant)
+	onboard(t, cell, tenant)
+
+	waitTypes(t, rcv, "/crm", "io.tenantops.tenant.ready")
+	waitTypes(t, rcv, "/billing", "io.tenantops.tenant.ready")
+	eventually(t, "notification recorded", func() error {
+		got := &saasv1.Tenant{}
+		must(t, get(t, got, "", "loud"))
+		if got.Status.NotifiedPhase != saasv1.PhaseReady || got.Status.PendingNotification != nil {
+			return fmt.Errorf("notified %q pending %+v", got.Status.NotifiedPhase, got.Status.PendingNotification)
+		}
+		return nil
+	})
+	rcv.mu.Lock()
+	ev := rcv.accepted["/crm"][0]
+	rcv.mu.Unlock()
+	if ev.SpecVersion != "1.0" || ev.Subject != "loud" || ev.Source != "tenantops.io/cells/eus1" || ev.Data.URL != "https://loud.website.com" ||
+		ev.Data.Phase != saasv1.PhaseReady || ev.Data.AdminEmail != "admin@loud.example" {
+		t.Errorf("event: %+v", ev)
+	}
+
+	got := &saasv1.Tenant{}
+	must(t, get(t, got, "", "loud"))
+	got.Spec.Suspended = true
+	must(t, k8s.Update(ctx, got))
+	waitTypes(t, rcv, "/crm", "io.tenantops.tenant.ready", "io.tenantops.tenant.suspended")
+	waitTypes(t, rcv, "/billing", "io.tenantops.tenant.ready", "io.tenantops.tenant.suspended")
+
+	must(t, k8s.Delete(ctx, got))
+	waitTypes(t, rcv, "/crm", "io.tenantops.tenant.ready", "io.tenantops.tenant.suspended", "io.tenantops.tenant.deleted")
+	waitTypes(t, rcv, "/billing", "io.tenantops.tenant.ready", "io.tenantops.tenant.suspended", "io.tenantops.tenant.deleted")
+	eventually(t, "tenant gone after its deletion was announced", func() error {
+		if err := get(t, &saasv1.Tenant{}, "", "loud"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+}
+
+// An operator that stopped mid-delivery left the event in status, with the receivers that took
+// it. The running operator finishes the delivery with the same ID, and only to the others.
+func TestPendingNotificationSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	rcv, srv := newReceiver("k", 0)
+	defer srv.Close()
+	tenant := newTenant("resumed", "eu-west-3")
+	create(t, tenant)
+	must(t, get(t, tenant, "", "resumed"))
+	tenant.Status.Phase = saasv1.PhaseReady
+	tenant.Status.PendingNotification = &saasv1.PendingNotification{
+		ID: "evt-before-restart", Type: "io.tenantops.tenant.ready", Phase: saasv1.PhaseReady,
+		Time: metav1.Now(), Delivered: []string{"crm"}, Attempts: 1, LastError: "billing: HTTP 503",
+	}
+	must(t, k8s.Status().Update(ctx, tenant))
+
+	create(t, newCell("euw3", "eu-west-3", func(c *saasv1.RegionCell) {
+		c.Spec.Notifications = &saasv1.Notifications{
+			Webhooks:      []saasv1.Webhook{{Name: "crm", URL: srv.URL + "/crm"}, {Name: "billing", URL: srv.URL + "/billing"}},
+			HMACSecretRef: hmacSecret(t, "notify-restart", "k"),
+		}
+	}))
+	waitTypes(t, rcv, "/billing", "io.tenantops.tenant.ready")
+	rcv.mu.Lock()
+	id, crm := rcv.accepted["/billing"][0].ID, len(rcv.accepted["/crm"])
+	rcv.mu.Unlock()
+	if id != "evt-before-restart" || crm != 0 {
+		t.Errorf("resumed delivery: id %q, crm deliveries %d (want the same id, and none to crm)", id, crm)
+	}
+	eventually(t, "delivery recorded", func() error {
+		got := &saasv1.Tenant{}
+		must(t, get(t, got, "", "resumed"))
+		if got.Status.NotifiedPhase != saasv1.PhaseReady || got.Status.PendingNotification != nil {
+			return fmt.Errorf("notified %q pending %+v", got.Status.NotifiedPhase, got.Status.PendingNotification)
+		}
+		return nil
+	})
+}
