@@ -294,8 +294,8 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 		for _, t := range run.tenants {
 			names = append(names, t.Name)
 		}
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "TenantsRemain",
-			fmt.Sprintf("deletion held: the cell still serves %d tenants (%s); delete or move them first", len(names), strings.Join(first(names, 5), ", "))))
+		run.verdict.holdOn("TenantsRemain",
+			fmt.Sprintf("deletion held: the cell still serves %d tenants (%s); delete or move them first", len(names), strings.Join(first(names, 5), ", ")))
 		return ctrl.Result{}, nil
 	}
 	// The cache goes before the subnet groups AWS will not delete while something uses them.
@@ -316,7 +316,7 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 					return ctrl.Result{}, err
 				}
 			}
-			run.verdict.add(waiting(saasv1.ConditionCacheReady, "Deleting", fmt.Sprintf("waiting for AWS to delete %T %s", o, key)))
+			run.verdict.holdOn("Deleting", fmt.Sprintf("waiting for AWS to delete %T %s", o, key))
 			return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
 		} else if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, err

@@ -32,7 +32,12 @@ type verdict struct {
 	parts []part
 	// phase is set when the lifecycle, not the parts, decides it (Pending, Suspended, Deleting).
 	phase string
+	// hold is what the lifecycle waits for before the parts matter (room in the cell, tenants
+	// leaving a cell being deleted); it becomes the Ready and Reconciling message.
+	hold *part
 }
+
+func (v *verdict) holdOn(reason, msg string) { v.hold = &part{Reason: reason, Message: msg} }
 
 func (v *verdict) add(p part) { v.parts = append(v.parts, p) }
 
@@ -63,6 +68,13 @@ func summarize(conditions *[]metav1.Condition, generation int64, order []string,
 	}
 	phase := v.phase
 	switch {
+	case v.hold != nil:
+		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionFalse, v.hold.Reason, v.hold.Message)
+		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionFalse, "NotStalled", "")
+		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionTrue, v.hold.Reason, v.hold.Message)
+		if phase == "" {
+			phase = saasv1.PhaseProvisioning
+		}
 	case stall != nil:
 		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionFalse, stall.Reason, stall.Message)
 		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionTrue, stall.Reason, stall.Message)

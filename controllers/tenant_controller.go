@@ -234,8 +234,8 @@ func (r *TenantReconciler) admit(ctx context.Context, run *tenantRun) (bool, err
 	}
 	if t.Status.Cell != cell.Name && admitted+waitingAhead >= int(cell.Spec.Capacity.MaxTenants) {
 		run.verdict.phase = saasv1.PhasePending
-		run.verdict.add(waiting(saasv1.ConditionDatabaseReady, "CellFull",
-			fmt.Sprintf("cell %s serves its maximum of %d tenants (spec.capacity.maxTenants); the tenant waits for room", cell.Name, cell.Spec.Capacity.MaxTenants)))
+		run.verdict.holdOn("CellFull",
+			fmt.Sprintf("cell %s serves its maximum of %d tenants (spec.capacity.maxTenants); the tenant waits for room", cell.Name, cell.Spec.Capacity.MaxTenants))
 		return false, nil
 	}
 	t.Status.Cell = cell.Name

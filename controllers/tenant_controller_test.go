@@ -594,7 +594,7 @@ func TestFullCellKeepsNewTenantsPending(t *testing.T) {
 	create(t, newTenant("first", "ca-central-1"))
 	tenantHas(t, "first", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
 	create(t, newTenant("second", "ca-central-1"))
-	got := tenantHas(t, "second", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "CellFull")
+	got := tenantHas(t, "second", saasv1.ConditionReady, metav1.ConditionFalse, "CellFull")
 	if got.Status.Phase != saasv1.PhasePending || !strings.Contains(condition(got.Status.Conditions, saasv1.ConditionReady).Message, "maxTenants") {
 		t.Errorf("pending tenant: %+v", got.Status)
 	}

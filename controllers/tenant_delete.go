@@ -41,9 +41,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 		return ctrl.Result{}, nil
 	}
 	before := t.Status.DeepCopy()
-	run := &tenantRun{t: t, cell: cell, ns: b.TenantNamespace(t)}
-	run.verdict.phase = saasv1.PhaseDeleting
-	ns := run.ns
+	ns := b.TenantNamespace(t)
 
 	waitingFor, err := r.releaseDatabase(ctx, t, cell)
 	if err == nil && waitingFor == "" {
@@ -56,7 +54,6 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 		return ctrl.Result{}, err
 	}
 	if waitingFor != "" {
-		run.verdict.add(waiting(saasv1.ConditionReady, "Deleting", "deleting: waiting for "+waitingFor))
 		if err := r.patchDeleting(ctx, t, before, "waiting for "+waitingFor); err != nil {
 			return ctrl.Result{}, err
 		}

@@ -1,0 +1,145 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+)
+
+func ingressHosts(t *testing.T, ns string) []string {
+	t.Helper()
+	ing := &networkingv1.Ingress{}
+	if err := get(t, ing, ns, b.AppName); apierrors.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	var hosts []string
+	for _, r := range ing.Spec.Rules {
+		hosts = append(hosts, r.Host)
+	}
+	return hosts
+}
+
+func TestCellBuildsTheSharedTierAndRoutesItsPooledTenants(t *testing.T) {
+	ctx := context.Background()
+	cell := newCell("apne1", "ap-northeast-1")
+	create(t, cell)
+	playCellAWS(t, cell)
+	got := cellHas(t, "apne1", saasv1.ConditionReady, metav1.ConditionTrue, "Ready")
+	if got.Status.CacheEndpoint == "" || got.Status.AppVersion != "1.0.0" || got.Status.AvailableReplicas != 2 || got.Status.Namespace != "cell-apne1" {
+		t.Errorf("cell status: %+v", got.Status)
+	}
+	// The app may read the tenant configuration Secrets of its namespace and nothing else.
+	role := &rbacv1.Role{}
+	must(t, get(t, role, "cell-apne1", b.ConfigReaderRoleName))
+	if len(role.Rules) != 1 || role.Rules[0].Resources[0] != "secrets" || strings.Join(role.Rules[0].Verbs, ",") != "get,list,watch" {
+		t.Errorf("role: %+v", role.Rules)
+	}
+	ns := &corev1.Namespace{}
+	must(t, get(t, ns, "", "cell-apne1"))
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("namespace labels %v", ns.Labels)
+	}
+
+	one, two := newTenant("one", "ap-northeast-1"), newTenant("two", "ap-northeast-1")
+	create(t, one, two)
+	onboard(t, cell, one)
+	onboard(t, cell, two)
+	eventually(t, "both hosts routed", func() error {
+		if h := ingressHosts(t, "cell-apne1"); fmt.Sprint(h) != "[one.website.com two.website.com]" {
+			return fmt.Errorf("hosts %v", h)
+		}
+		return nil
+	})
+
+	// Steady state: a reconcile of the unchanged cell writes nothing.
+	before := reconcileCount("regioncell")
+	mark := writes.mark()
+	must(t, get(t, cell, "", "apne1"))
+	orig := cell.DeepCopy()
+	cell.Labels = map[string]string{"example.com/poke": "1"}
+	must(t, k8s.Patch(ctx, cell, client.MergeFrom(orig)))
+	// A label change does not pass the cell's generation predicate; touch a tenant instead,
+	// which maps to its cell.
+	tn := &saasv1.Tenant{}
+	must(t, get(t, tn, "", "one"))
+	origT := tn.DeepCopy()
+	tn.Annotations = map[string]string{"example.com/poke": "1"}
+	must(t, k8s.Patch(ctx, tn, client.MergeFrom(origT)))
+	eventually(t, "a cell reconcile", func() error {
+		if reconcileCount("regioncell") <= before {
+			return fmt.Errorf("none yet")
+		}
+		return nil
+	})
+	time.Sleep(time.Second)
+	for _, w := range writes.since(mark) {
+		if strings.Contains(w, "apne1") || strings.Contains(w, "tenant-one") || strings.Contains(w, "tenant-two") {
+			t.Errorf("steady-state write: %s", w)
+		}
+	}
+
+	// Drift on the shared app is put back.
+	dep := &appsv1.Deployment{}
+	must(t, get(t, dep, "cell-apne1", b.AppName))
+	origD := dep.DeepCopy()
+	dep.Spec.Template.Spec.Containers[0].Image = "attacker.example/app:evil"
+	must(t, k8s.Patch(ctx, dep, client.MergeFrom(origD)))
+	eventually(t, "image restored", func() error {
+		must(t, get(t, dep, "cell-apne1", b.AppName))
+		if img := dep.Spec.Template.Spec.Containers[0].Image; img != "ghcr.io/tenantops/app:1.0.0" {
+			return fmt.Errorf("image %s", img)
+		}
+		return nil
+	})
+
+	// Removing a tenant removes its host.
+	must(t, k8s.Delete(ctx, two))
+	eventually(t, "removed tenant unrouted", func() error {
+		if h := ingressHosts(t, "cell-apne1"); fmt.Sprint(h) != "[one.website.com]" {
+			return fmt.Errorf("hosts %v", h)
+		}
+		return nil
+	})
+}
+
+func TestCellDeletionIsHeldWhileItServesTenants(t *testing.T) {
+	ctx := context.Background()
+	cell := newCell("apse1", "ap-southeast-1")
+	create(t, cell)
+	tenant := newTenant("anchor", "ap-southeast-1")
+	create(t, tenant)
+	tenantHas(t, "anchor", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
+	playDBAvailable(t, tenant)
+
+	must(t, k8s.Delete(ctx, cell))
+	held := cellHas(t, "apse1", saasv1.ConditionReady, metav1.ConditionFalse, "TenantsRemain")
+	if !strings.Contains(condition(held.Status.Conditions, saasv1.ConditionReady).Message, "anchor") || held.Status.Phase != saasv1.PhaseDeleting {
+		t.Errorf("held cell: %+v", held.Status)
+	}
+	stays(t, "cell kept while it serves a tenant", time.Second, func() error {
+		return get(t, &saasv1.RegionCell{}, "", "apse1")
+	})
+
+	must(t, k8s.Delete(ctx, tenant))
+	eventually(t, "cell gone once its tenants are", func() error {
+		if err := get(t, &saasv1.RegionCell{}, "", "apse1"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+}
