@@ -2,10 +2,12 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"os"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -14,6 +16,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 )
 
 func main() {
@@ -21,12 +24,14 @@ func main() {
 		metricsAddr, probeAddr string
 		leaderElect, secure    bool
 		maxConcurrent          int
+		snsEndpoint            string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint (HTTPS with authn/authz unless --metrics-secure=false); 0 disables it.")
 	flag.BoolVar(&secure, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorised by the API server.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles.")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "Tenants reconciled in parallel.")
+	flag.StringVar(&snsEndpoint, "sns-endpoint-url", "", "SNS endpoint for lifecycle events, to use an SNS-compatible server instead of AWS.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -56,7 +61,18 @@ func main() {
 		log.Error(err, "unable to create the manager")
 		os.Exit(1)
 	}
-	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: maxConcurrent}); err != nil {
+	// AWS credentials come from the default chain (IRSA / EKS Pod Identity); they are needed only
+	// when a cell sets spec.notifications.snsTopicARN.
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error(err, "unable to load the AWS configuration")
+		os.Exit(1)
+	}
+	opts := controllers.Options{
+		MaxConcurrentReconciles: maxConcurrent,
+		SNS:                     &notify.AWSSNS{Config: awsCfg, EndpointURL: snsEndpoint},
+	}
+	if err := controllers.SetupAll(mgr, opts); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
 	}
