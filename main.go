@@ -68,11 +68,11 @@ func main() {
 		log.Error(err, "unable to load the AWS configuration")
 		os.Exit(1)
 	}
-	opts := controllers.Options{
+	ctrlOpts := controllers.Options{
 		MaxConcurrentReconciles: maxConcurrent,
 		SNS:                     &notify.AWSSNS{Config: awsCfg, EndpointURL: snsEndpoint},
 	}
-	if err := controllers.SetupAll(mgr, opts); err != nil {
+	if err := controllers.SetupAll(mgr, ctrlOpts); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
 	}
