@@ -83,7 +83,7 @@ func (r *receiver) typesAt(path string) ([]string, error) {
 	return types, nil
 }
 
-func hmacSecret(t *testing.T, ns, key string) *saasv1.SecretKeyRef {
+func hmacSecret(t testing.TB, ns, key string) *saasv1.SecretKeyRef {
 	t.Helper()
 	ctx := context.Background()
 	_ = k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
@@ -92,7 +92,7 @@ func hmacSecret(t *testing.T, ns, key string) *saasv1.SecretKeyRef {
 	return &saasv1.SecretKeyRef{Namespace: ns, Name: "webhook-hmac", Key: "key"}
 }
 
-func waitTypes(t *testing.T, r *receiver, path string, want ...string) {
+func waitTypes(t testing.TB, r *receiver, path string, want ...string) {
 	t.Helper()
 	eventually(t, "events at "+path, func() error {
 		got, err := r.typesAt(path)

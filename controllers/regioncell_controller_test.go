@@ -19,7 +19,7 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
 
-func ingressHosts(t *testing.T, ns string) []string {
+func ingressHosts(t testing.TB, ns string) []string {
 	t.Helper()
 	ing := &networkingv1.Ingress{}
 	if err := get(t, ing, ns, b.AppName); apierrors.IsNotFound(err) {

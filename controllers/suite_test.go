@@ -36,6 +36,7 @@ import (
 // would write (the play* helpers), and nothing more.
 var (
 	k8s        client.Client // the test's own uncached client
+	operator   client.Client // the operator's client: cached reads, counted writes
 	writes     = &writeLog{}
 	clock      = &testClock{}
 	logs       = &syncBuffer{}
@@ -77,6 +78,7 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	operator = mgr.GetClient()
 	if err := SetupAll(mgr, Options{
 		MaxConcurrentReconciles: 2,
 		Now:                     clock.Now,
@@ -226,7 +228,7 @@ func (s *syncBuffer) String() string {
 }
 
 // eventually retries check until it passes or 30 s pass.
-func eventually(t *testing.T, what string, check func() error) {
+func eventually(t testing.TB, what string, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var err error
@@ -240,7 +242,7 @@ func eventually(t *testing.T, what string, check func() error) {
 }
 
 // stays checks that check keeps passing for d.
-func stays(t *testing.T, what string, d time.Duration, check func() error) {
+func stays(t testing.TB, what string, d time.Duration, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
@@ -251,12 +253,12 @@ func stays(t *testing.T, what string, d time.Duration, check func() error) {
 	}
 }
 
-func get(t *testing.T, obj client.Object, ns, name string) error {
+func get(t testing.TB, obj client.Object, ns, name string) error {
 	t.Helper()
 	return k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, obj)
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +283,7 @@ func tenantCondition(name, typ string) (metav1.Condition, *saasv1.Tenant, error)
 }
 
 // tenantHas waits until the tenant's condition typ has status (and, if given, reason).
-func tenantHas(t *testing.T, name, typ string, status metav1.ConditionStatus, reason string) *saasv1.Tenant {
+func tenantHas(t testing.TB, name, typ string, status metav1.ConditionStatus, reason string) *saasv1.Tenant {
 	t.Helper()
 	var tn *saasv1.Tenant
 	eventually(t, fmt.Sprintf("tenant %s %s=%s %s", name, typ, status, reason), func() error {
@@ -299,7 +301,7 @@ func tenantHas(t *testing.T, name, typ string, status metav1.ConditionStatus, re
 }
 
 // playStatus writes, as the named outside system would, the status of obj.
-func playStatus(t *testing.T, obj client.Object, ns, name string, set func()) {
+func playStatus(t testing.TB, obj client.Object, ns, name string, set func()) {
 	t.Helper()
 	play(t, "status of "+ns+"/"+name, func(ctx context.Context) error {
 		return testenv.PlayStatus(ctx, k8s, obj, ns, name, set)
@@ -307,7 +309,7 @@ func playStatus(t *testing.T, obj client.Object, ns, name string, set func()) {
 }
 
 // play retries an outside system's status write until the object exists and the write lands.
-func play(t *testing.T, what string, write func(context.Context) error) {
+func play(t testing.TB, what string, write func(context.Context) error) {
 	t.Helper()
 	eventually(t, "play "+what, func() error { return write(context.Background()) })
 }

@@ -65,7 +65,7 @@ func newTenant(name, region string, mutate ...func(*saasv1.Tenant)) *saasv1.Tena
 	return t
 }
 
-func create(t *testing.T, objs ...client.Object) {
+func create(t testing.TB, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
 		must(t, k8s.Create(context.Background(), o))
@@ -74,7 +74,7 @@ func create(t *testing.T, objs ...client.Object) {
 
 // playCellAWS plays ElastiCache for the cell's shared cache and the Deployment controller and
 // kubelet for its shared app.
-func playCellAWS(t *testing.T, cell *saasv1.RegionCell) {
+func playCellAWS(t testing.TB, cell *saasv1.RegionCell) {
 	t.Helper()
 	ns := b.CellNamespace(cell)
 	play(t, "shared cache available", func(ctx context.Context) error {
@@ -83,28 +83,28 @@ func playCellAWS(t *testing.T, cell *saasv1.RegionCell) {
 	playDeploymentAvailable(t, ns, b.AppName)
 }
 
-func playDeploymentAvailable(t *testing.T, ns, name string) {
+func playDeploymentAvailable(t testing.TB, ns, name string) {
 	t.Helper()
 	play(t, "deployment "+ns+"/"+name+" available", func(ctx context.Context) error {
 		return testenv.PlayDeploymentAvailable(ctx, k8s, ns, name)
 	})
 }
 
-func playDBAvailable(t *testing.T, tenant *saasv1.Tenant) {
+func playDBAvailable(t testing.TB, tenant *saasv1.Tenant) {
 	t.Helper()
 	play(t, "database of "+tenant.Name+" available", func(ctx context.Context) error {
 		return testenv.PlayDBAvailable(ctx, k8s, b.TenantNamespace(tenant), b.DBInstanceName, tenant.Name+".abcdefgh.eu-west-1.rds.amazonaws.com")
 	})
 }
 
-func playJob(t *testing.T, ns, name string, succeed bool) {
+func playJob(t testing.TB, ns, name string, succeed bool) {
 	t.Helper()
 	play(t, "job "+ns+"/"+name+" finished", func(ctx context.Context) error {
 		return testenv.PlayJobFinished(ctx, k8s, ns, name, succeed)
 	})
 }
 
-func playRecordInSync(t *testing.T, tenant *saasv1.Tenant) {
+func playRecordInSync(t testing.TB, tenant *saasv1.Tenant) {
 	t.Helper()
 	play(t, "record of "+tenant.Name+" in sync", func(ctx context.Context) error {
 		return testenv.PlayRecordInSync(ctx, k8s, b.TenantNamespace(tenant), b.RecordSetName)
@@ -113,7 +113,7 @@ func playRecordInSync(t *testing.T, tenant *saasv1.Tenant) {
 
 // onboard plays every outside system a pooled tenant waits on, in onboarding order, checking
 // the state machine advances one condition at a time.
-func onboard(t *testing.T, cell *saasv1.RegionCell, tenant *saasv1.Tenant) *saasv1.Tenant {
+func onboard(t testing.TB, cell *saasv1.RegionCell, tenant *saasv1.Tenant) *saasv1.Tenant {
 	t.Helper()
 	tenantHas(t, tenant.Name, saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
 	playDBAvailable(t, tenant)
@@ -420,7 +420,7 @@ func TestMigrationGatesTheRollout(t *testing.T) {
 	})
 }
 
-func cellHas(t *testing.T, name, typ string, s metav1.ConditionStatus, reason string) *saasv1.RegionCell {
+func cellHas(t testing.TB, name, typ string, s metav1.ConditionStatus, reason string) *saasv1.RegionCell {
 	t.Helper()
 	var cell *saasv1.RegionCell
 	eventually(t, fmt.Sprintf("cell %s %s=%s %s", name, typ, s, reason), func() error {

@@ -185,7 +185,7 @@ func (n *Notifier) NeedLeaderElection() bool { return true }
 // It never blocks.
 func (n *Notifier) Enqueue(t *saasv1.Tenant, cell *saasv1.RegionCell) {
 	p := t.Status.PendingNotification
-	if p == nil {
+	if n == nil || p == nil {
 		return
 	}
 	n.mu.Lock()
