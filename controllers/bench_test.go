@@ -25,14 +25,14 @@ func BenchmarkSteadyStateReconcile(b *testing.B) {
 	r := &TenantReconciler{Client: operator, Scheme: NewScheme(), Recorder: nopRecorder{}, Now: clock.Now}
 	req := ctrl.Request{NamespacedName: client.ObjectKey{Name: "steady"}}
 	ctx := context.Background()
-	mark := writes.mark()
+	mark := writes.Mark()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.Reconcile(ctx, req); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(len(writes.since(mark)))/float64(b.N), "writes/op")
+	b.ReportMetric(float64(len(writes.Since(mark)))/float64(b.N), "writes/op")
 	got := &saasv1.Tenant{}
 	must(b, get(b, got, "", "steady"))
 	if got.Status.Phase != saasv1.PhaseReady {

@@ -17,6 +17,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
 func ingressHosts(t testing.TB, ns string) []string {
@@ -67,8 +68,8 @@ func TestCellBuildsTheSharedTierAndRoutesItsPooledTenants(t *testing.T) {
 	})
 
 	// Steady state: a reconcile of the unchanged cell writes nothing.
-	before := reconcileCount("regioncell")
-	mark := writes.mark()
+	before := testenv.ReconcileTotal("regioncell")
+	mark := writes.Mark()
 	must(t, get(t, cell, "", "apne1"))
 	orig := cell.DeepCopy()
 	cell.Labels = map[string]string{"example.com/poke": "1"}
@@ -81,13 +82,13 @@ func TestCellBuildsTheSharedTierAndRoutesItsPooledTenants(t *testing.T) {
 	tn.Annotations = map[string]string{"example.com/poke": "1"}
 	must(t, k8s.Patch(ctx, tn, client.MergeFrom(origT)))
 	eventually(t, "a cell reconcile", func() error {
-		if reconcileCount("regioncell") <= before {
+		if testenv.ReconcileTotal("regioncell") <= before {
 			return fmt.Errorf("none yet")
 		}
 		return nil
 	})
 	time.Sleep(time.Second)
-	for _, w := range writes.since(mark) {
+	for _, w := range writes.Since(mark) {
 		if strings.Contains(w, "apne1") || strings.Contains(w, "tenant-one") || strings.Contains(w, "tenant-two") {
 			t.Errorf("steady-state write: %s", w)
 		}

@@ -15,13 +15,11 @@ import (
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -37,7 +35,7 @@ import (
 var (
 	k8s        client.Client // the test's own uncached client
 	operator   client.Client // the operator's client: cached reads, counted writes
-	writes     = &writeLog{}
+	writes     = &testenv.WriteLog{}
 	clock      = &testClock{}
 	logs       = &syncBuffer{}
 	eventsText func() string
@@ -71,7 +69,7 @@ func runSuite(m *testing.M) int {
 			if err != nil {
 				return nil, err
 			}
-			return interceptor.NewClient(c, writes.funcs()), nil
+			return interceptor.NewClient(c, writes.Funcs()), nil
 		},
 	})
 	if err != nil {
@@ -115,100 +113,11 @@ func runSuite(m *testing.M) int {
 	return code
 }
 
-// reconcileCount reads controller-runtime's own counter of finished reconciles of a controller,
-// so a test knows a reconcile happened before it counts the writes it made.
-func reconcileCount(controller string) float64 {
-	families, _ := ctrlmetrics.Registry.Gather()
-	total := 0.0
-	for _, f := range families {
-		if f.GetName() != "controller_runtime_reconcile_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "controller" && l.GetValue() == controller {
-					total += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return total
-}
-
 // testClock is the reconcilers' clock: real time plus an offset a test can move forward.
 type testClock struct{ offset atomic.Int64 }
 
 func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
-// writeLog records every write the operator's client sends to the API server.
-type writeLog struct {
-	mu      sync.Mutex
-	entries []string
-}
-
-func (w *writeLog) add(verb string, obj any) {
-	type named interface {
-		GetName() string
-		GetNamespace() string
-	}
-	kind := fmt.Sprintf("%T", obj)
-	if o, ok := obj.(runtime.Object); ok && o.GetObjectKind().GroupVersionKind().Kind != "" {
-		kind = o.GetObjectKind().GroupVersionKind().Kind
-	}
-	name := "?"
-	if n, ok := obj.(named); ok {
-		name = n.GetNamespace() + "/" + n.GetName()
-	}
-	w.mu.Lock()
-	w.entries = append(w.entries, verb+" "+strings.TrimPrefix(kind, "*")+" "+name)
-	w.mu.Unlock()
-}
-
-func (w *writeLog) since(mark int) []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.entries[mark:]...)
-}
-
-func (w *writeLog) mark() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.entries)
-}
-
-func (w *writeLog) funcs() interceptor.Funcs {
-	return interceptor.Funcs{
-		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
-			w.add("create", obj)
-			return c.Create(ctx, obj, opts...)
-		},
-		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
-			w.add("update", obj)
-			return c.Update(ctx, obj, opts...)
-		},
-		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
-			w.add("patch", obj)
-			return c.Patch(ctx, obj, p, opts...)
-		},
-		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
-			w.add("apply", obj)
-			return c.Apply(ctx, obj, opts...)
-		},
-		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
-			w.add("delete", obj)
-			return c.Delete(ctx, obj, opts...)
-		},
-		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
-			w.add("patch/"+sub, obj)
-			return c.SubResource(sub).Patch(ctx, obj, p, opts...)
-		},
-		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-			w.add("update/"+sub, obj)
-			return c.SubResource(sub).Update(ctx, obj, opts...)
-		},
-	}
-}
 
 type syncBuffer struct {
 	mu  sync.Mutex

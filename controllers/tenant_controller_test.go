@@ -141,7 +141,7 @@ func TestPooledTenantOnboardsAndSteadyStateWritesNothing(t *testing.T) {
 	cell := newCell("euw1", "eu-west-1")
 	create(t, cell)
 	playCellAWS(t, cell)
-	mark := writes.mark()
+	mark := writes.Mark()
 	tenant := newTenant("acme", "eu-west-1")
 	create(t, tenant)
 
@@ -187,7 +187,7 @@ func TestPooledTenantOnboardsAndSteadyStateWritesNothing(t *testing.T) {
 
 	// Onboarding wrote each child once.
 	perObject := map[string]int{}
-	for _, w := range writes.since(mark) {
+	for _, w := range writes.Since(mark) {
 		if strings.Contains(w, "acme") && !strings.HasPrefix(w, "patch/status") && !strings.HasPrefix(w, "update Tenant") {
 			perObject[w]++
 		}
@@ -214,19 +214,19 @@ func TestPooledTenantOnboardsAndSteadyStateWritesNothing(t *testing.T) {
 	}
 
 	// An unchanged Tenant's reconcile writes nothing.
-	before := reconcileCount("tenant")
-	mark = writes.mark()
+	before := testenv.ReconcileTotal("tenant")
+	mark = writes.Mark()
 	orig := ready.DeepCopy()
 	ready.Annotations = map[string]string{"example.com/poke": "1"}
 	must(t, k8s.Patch(ctx, ready, client.MergeFrom(orig)))
 	eventually(t, "a reconcile after the poke", func() error {
-		if reconcileCount("tenant") <= before {
+		if testenv.ReconcileTotal("tenant") <= before {
 			return fmt.Errorf("no reconcile yet")
 		}
 		return nil
 	})
 	time.Sleep(time.Second)
-	for _, w := range writes.since(mark) {
+	for _, w := range writes.Since(mark) {
 		if strings.Contains(w, "acme") {
 			t.Errorf("steady-state reconcile wrote: %s", w)
 		}
@@ -292,7 +292,7 @@ func TestDedicatedTenantGetsItsOwnAppAndCache(t *testing.T) {
 }
 
 func TestTenantOfAnotherRegionIsUntouched(t *testing.T) {
-	mark := writes.mark()
+	mark := writes.Mark()
 	tenant := newTenant("faraway", "ap-southeast-2")
 	create(t, tenant)
 	stays(t, "no writes for a tenant no cell here serves", 2*time.Second, func() error {
@@ -303,7 +303,7 @@ func TestTenantOfAnotherRegionIsUntouched(t *testing.T) {
 		if len(got.Finalizers) > 0 || got.Status.Phase != "" || len(got.Status.Conditions) > 0 {
 			return fmt.Errorf("tenant was written: %+v %+v", got.Finalizers, got.Status)
 		}
-		for _, w := range writes.since(mark) {
+		for _, w := range writes.Since(mark) {
 			if strings.Contains(w, "faraway") {
 				return fmt.Errorf("operator wrote %s", w)
 			}

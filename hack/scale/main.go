@@ -1,0 +1,357 @@
+// Command scale times the operator onboarding many tenants against the API server's own write
+// ceiling, on a local control plane (kube-apiserver + etcd built from Go modules).
+//
+//  1. The ceiling: W writers server-side-apply small objects as fast as the API server takes
+//     them, with no client-side rate limit. That is the most this machine's API server writes.
+//
+//  2. Onboarding: one RegionCell and N Tenants; a player writes, as ACK, the Job controller and
+//     the kubelet would, the status that takes each tenant to Ready. Reported: time to all
+//     Ready, the operator's writes by kind, and its write rate against the ceiling.
+//
+//  3. Restart: a fresh operator process state (new manager, cold cache) re-reconciles every
+//     tenant; reported: time to reconcile all, and writes (which must be zero).
+//
+//     go run ./hack/scale -tenants 1000
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	"github.com/tenantops/tenant-operator/test/testenv"
+)
+
+func main() {
+	tenants := flag.Int("tenants", 1000, "tenants to onboard")
+	writers := flag.Int("writers", 16, "concurrent writers for the ceiling measurement")
+	ceilingWrites := flag.Int("ceiling-writes", 4000, "objects written to measure the ceiling")
+	concurrency := flag.Int("max-concurrent-reconciles", 8, "the operator's --max-concurrent-reconciles")
+	qps := flag.Float64("qps", -1, "the operator's client QPS limit (-1: none, to measure the server)")
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.WriteTo(devNull{})))
+	if err := run(*tenants, *writers, *ceilingWrites, *concurrency, float32(*qps)); err != nil {
+		fmt.Fprintln(os.Stderr, "scale:", err)
+		os.Exit(1)
+	}
+}
+
+type devNull struct{}
+
+func (devNull) Write(p []byte) (int, error) { return len(p), nil }
+
+func run(n, writers, ceilingWrites, concurrency int, qps float32) error {
+	fmt.Printf("machine: %d CPUs, %s\n", runtime.NumCPU(), runtime.Version())
+	env, err := testenv.Start()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = env.Stop() }()
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = -1, 1000
+	scheme := controllers.NewScheme()
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+
+	ceiling, err := measureCeiling(ctx, c, writers, ceilingWrites)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("API server write ceiling: %.0f writes/s (%d server-side applies of ConfigMaps, %d writers)\n", ceiling, ceilingWrites, writers)
+
+	opCfg := rest.CopyConfig(env.Config)
+	opCfg.QPS, opCfg.Burst = qps, 1000
+	counter := &testenv.WriteLog{}
+	mgrCtx, stopMgr := context.WithCancel(ctx)
+	defer stopMgr()
+	if err := startOperator(mgrCtx, opCfg, scheme, counter, concurrency); err != nil {
+		return err
+	}
+
+	cell := &saasv1.RegionCell{}
+	if err := readSample(&cell.Spec); err != nil {
+		return err
+	}
+	cell.Name = "eu-west-1"
+	cell.Spec.Notifications = nil
+	cell.Spec.Capacity.MaxTenants = int32(n + 10)
+	if err := c.Create(ctx, cell); err != nil {
+		return err
+	}
+	playCtx, stopPlay := context.WithCancel(ctx)
+	defer stopPlay()
+	var played atomic.Int64
+	go player(playCtx, c, &played)
+
+	start := time.Now()
+	if err := createTenants(ctx, c, n, writers); err != nil {
+		return err
+	}
+	created := time.Since(start)
+	if err := waitAllReady(ctx, c, n, 15*time.Minute); err != nil {
+		return err
+	}
+	onboarding := time.Since(start)
+	stopPlay()
+	byKind := counter.CountByVerbAndKind(0)
+	total, statusWrites := 0, 0
+	for k, v := range byKind {
+		total += v
+		if strings.HasPrefix(k, "patch/status") {
+			statusWrites += v
+		}
+	}
+	fmt.Printf("\nonboarding %d tenants: created in %s, all Ready after %s (%.1f tenants/s)\n", n, created.Round(time.Millisecond), onboarding.Round(time.Millisecond), float64(n)/onboarding.Seconds())
+	fmt.Printf("operator writes: %d (%.1f per tenant), of which status: %d (%.2f per tenant); player (ACK, Job controller, kubelet) writes: %d\n",
+		total, float64(total)/float64(n), statusWrites, float64(statusWrites)/float64(n), played.Load())
+	fmt.Printf("operator write rate: %.0f writes/s = %.0f%% of the ceiling\n", float64(total)/onboarding.Seconds(), 100*float64(total)/onboarding.Seconds()/ceiling)
+	fmt.Println("operator writes by verb and kind:")
+	for _, k := range sortedKeys(byKind) {
+		fmt.Printf("  %-40s %6d  (%.2f per tenant)\n", k, byKind[k], float64(byKind[k])/float64(n))
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("heap in use after onboarding (operator cache + harness): %.0f MiB\n", float64(ms.HeapInuse)/(1<<20))
+
+	// A restart: a fresh manager with a cold cache re-reconciles everything.
+	stopMgr()
+	time.Sleep(time.Second)
+	counter2 := &testenv.WriteLog{}
+	before := testenv.ReconcileTotal("tenant")
+	restart := time.Now()
+	mgrCtx2, stopMgr2 := context.WithCancel(ctx)
+	defer stopMgr2()
+	if err := startOperator(mgrCtx2, opCfg, scheme, counter2, concurrency); err != nil {
+		return err
+	}
+	for testenv.ReconcileTotal("tenant")-before < float64(n) {
+		if time.Since(restart) > 10*time.Minute {
+			return fmt.Errorf("restart: only %.0f of %d tenants reconciled", testenv.ReconcileTotal("tenant")-before, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resync := time.Since(restart)
+	time.Sleep(2 * time.Second)
+	fmt.Printf("\nrestart: %d tenants reconciled from a cold cache in %s (%.0f reconciles/s); writes: %d %v\n",
+		n, resync.Round(time.Millisecond), float64(n)/resync.Seconds(), len(counter2.Since(0)), counter2.CountByVerbAndKind(0))
+	return nil
+}
+
+func readSample(spec *saasv1.RegionCellSpec) error {
+	raw, err := os.ReadFile(testenv.Root() + "/config/samples/saas_v1alpha1_regioncell.yaml")
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(raw, &u.Object); err != nil {
+		return err
+	}
+	cell := &saasv1.RegionCell{}
+	if err := k8sruntime.DefaultUnstructuredConverter.FromUnstructured(u.Object, cell); err != nil {
+		return err
+	}
+	*spec = cell.Spec
+	return nil
+}
+
+func measureCeiling(ctx context.Context, c client.Client, writers, total int) (float64, error) {
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ceiling"}}); err != nil {
+		return 0, err
+	}
+	payload := strings.Repeat("x", 1024)
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(total) {
+					return
+				}
+				u := &unstructured.Unstructured{}
+				u.SetAPIVersion("v1")
+				u.SetKind("ConfigMap")
+				u.SetNamespace("ceiling")
+				u.SetName(fmt.Sprintf("cm-%d", i))
+				u.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "ceiling"})
+				_ = unstructured.SetNestedField(u.Object, payload, "data", "payload")
+				if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("ceiling"), client.ForceOwnership); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(total) / time.Since(start).Seconds(), firstErr
+}
+
+var skipNameValidation = true
+
+func startOperator(ctx context.Context, cfg *rest.Config, scheme *k8sruntime.Scheme, counter *testenv.WriteLog, concurrency int) error {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, Cache: controllers.CacheOptions(),
+		NewClient: func(cfg *rest.Config, opts client.Options) (client.Client, error) {
+			cl, err := client.NewWithWatch(cfg, opts)
+			if err != nil {
+				return nil, err
+			}
+			return interceptor.NewClient(cl, counter.Funcs()), nil
+		},
+		// The restart runs a second manager in this process, with the same controller names.
+		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
+	})
+	if err != nil {
+		return err
+	}
+	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: concurrency}); err != nil {
+		return err
+	}
+	go func() { _ = mgr.Start(ctx) }()
+	return nil
+}
+
+func createTenants(ctx context.Context, c client.Client, n, writers int) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				name := fmt.Sprintf("t%05d", i)
+				t := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: saasv1.TenantSpec{
+					DisplayName: name, Region: "eu-west-1", Subdomain: name, AdminEmail: "admin@" + name + ".example"}}
+				if err := c.Create(ctx, t); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func waitAllReady(ctx context.Context, c client.Client, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var list saasv1.TenantList
+		if err := c.List(ctx, &list); err != nil {
+			return err
+		}
+		ready := 0
+		for _, t := range list.Items {
+			if t.Status.Phase == saasv1.PhaseReady {
+				ready++
+			}
+		}
+		if ready == n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d tenants Ready after %s", ready, n, timeout)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// player writes what ACK, the Job controller and the kubelet would write, with the same
+// stand-ins the tests use.
+func player(ctx context.Context, c client.Client, played *atomic.Int64) {
+	count := func(err error) {
+		if err == nil {
+			played.Add(1)
+		}
+	}
+	for ctx.Err() == nil {
+		var dbs rds.DBInstanceList
+		_ = c.List(ctx, &dbs)
+		for _, db := range dbs.Items {
+			if !ack.ReadState(db.Status.Conditions).Synced {
+				count(testenv.PlayDBAvailable(ctx, c, db.Namespace, db.Name, db.Namespace+".rds.example"))
+			}
+		}
+		var rgs ecv1.ReplicationGroupList
+		_ = c.List(ctx, &rgs)
+		for _, rg := range rgs.Items {
+			if !ack.ReadState(rg.Status.Conditions).Synced {
+				count(testenv.PlayCacheAvailable(ctx, c, rg.Namespace, rg.Name, rg.Namespace+".cache.example"))
+			}
+		}
+		var jobs batchv1.JobList
+		_ = c.List(ctx, &jobs)
+		for _, j := range jobs.Items {
+			if len(j.Status.Conditions) == 0 {
+				count(testenv.PlayJobFinished(ctx, c, j.Namespace, j.Name, true))
+			}
+		}
+		var deps appsv1.DeploymentList
+		_ = c.List(ctx, &deps)
+		for _, d := range deps.Items {
+			if d.Status.ObservedGeneration < d.Generation {
+				count(testenv.PlayDeploymentAvailable(ctx, c, d.Namespace, d.Name))
+			}
+		}
+		var records route53.RecordSetList
+		_ = c.List(ctx, &records)
+		for _, r := range records.Items {
+			if !ack.ReadState(r.Status.Conditions).Synced {
+				count(testenv.PlayRecordInSync(ctx, c, r.Namespace, r.Name))
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
