@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -335,7 +337,8 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 // SetupWithManager watches RegionCells, their children, and Tenants (hosts and rollouts).
 func (r *RegionCellReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&saasv1.RegionCell{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionPredicate()))).
+		For(&saasv1.RegionCell{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
+			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
 		Owns(&corev1.Namespace{}).
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&rbacv1.Role{}).
@@ -349,7 +352,7 @@ func (r *RegionCellReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&networkingv1.Ingress{}).
-		Watches(&saasv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.cellOfTenant)).
+		Watches(&saasv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.cellOfTenant), builder.WithPredicates(tenantMattersToCell())).
 		Named("regioncell").
 		Complete(r)
 }
@@ -381,4 +384,20 @@ func ensureIngress(ctx context.Context, a apply.Applier, owner client.Object, c 
 		return client.IgnoreNotFound(err)
 	}
 	return client.IgnoreNotFound(a.Client.Delete(ctx, ing))
+}
+
+// tenantMattersToCell passes the Tenant changes a cell acts on: routes (tier, suspension,
+// deletion, a first successful migration), rollouts (pins, migrations), and its counts
+// (admission, phase). Condition messages and the like do not wake the cell.
+func tenantMattersToCell() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*saasv1.Tenant)
+		n, ok2 := e.ObjectNew.(*saasv1.Tenant)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return o.Generation != n.Generation || o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero() ||
+			o.Status.Cell != n.Status.Cell || o.Status.Phase != n.Status.Phase ||
+			!equality.Semantic.DeepEqual(o.Status.LastMigration, n.Status.LastMigration)
+	}}
 }

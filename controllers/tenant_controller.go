@@ -14,25 +14,19 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
-	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/notify"
@@ -679,84 +673,4 @@ func NewPassword() (string, error) {
 		out[i] = alphabet[n.Int64()]
 	}
 	return string(out), nil
-}
-
-// SetupWithManager watches Tenants, the children they own, and the cell objects pooled
-// tenants depend on.
-func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.NewPassword == nil {
-		r.NewPassword = NewPassword
-	}
-	tenantOf := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
-		if name := o.GetLabels()[saasv1.LabelTenant]; name != "" {
-			return []ctrl.Request{{NamespacedName: types.NamespacedName{Name: name}}}
-		}
-		return nil
-	})
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&saasv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
-			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
-		Owns(&corev1.Namespace{}).
-		Owns(&corev1.Secret{}).
-		Owns(&corev1.ResourceQuota{}).
-		Owns(&corev1.LimitRange{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&rds.DBInstance{}).
-		Owns(&route53.RecordSet{}).
-		Owns(&ecv1.ReplicationGroup{}).
-		Owns(&batchv1.Job{}).
-		Owns(&batchv1.CronJob{}).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
-		Owns(&networkingv1.Ingress{}).
-		Watches(&corev1.Pod{}, tenantOf).
-		Watches(&saasv1.RegionCell{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCell)).
-		// The cell's shared app, Ingress and cache tell pooled tenants they are served.
-		Watches(&appsv1.Deployment{}, r.cellChildToTenants()).
-		Watches(&networkingv1.Ingress{}, r.cellChildToTenants()).
-		Watches(&ecv1.ReplicationGroup{}, r.cellChildToTenants()).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
-		Named("tenant").
-		Complete(r)
-}
-
-// tenantsOfCell maps a RegionCell event to every Tenant of its region.
-func (r *TenantReconciler) tenantsOfCell(ctx context.Context, o client.Object) []ctrl.Request {
-	cell, ok := o.(*saasv1.RegionCell)
-	if !ok {
-		return nil
-	}
-	return tenantsOfRegion(ctx, r.Client, cell.Spec.Region)
-}
-
-func tenantsOfRegion(ctx context.Context, c client.Client, region string) []ctrl.Request {
-	var tenants saasv1.TenantList
-	if err := c.List(ctx, &tenants); err != nil {
-		return nil
-	}
-	var reqs []ctrl.Request
-	for _, t := range tenants.Items {
-		if t.Spec.Region == region {
-			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: t.Name}})
-		}
-	}
-	return reqs
-}
-
-// cellChildToTenants maps an object of a cell's namespace (no tenant label) to the cell's
-// tenants.
-func (r *TenantReconciler) cellChildToTenants() handler.EventHandler {
-	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
-		l := o.GetLabels()
-		if l[saasv1.LabelTenant] != "" || l[saasv1.LabelCell] == "" {
-			return nil
-		}
-		cell := &saasv1.RegionCell{}
-		if err := r.Get(ctx, types.NamespacedName{Name: l[saasv1.LabelCell]}, cell); err != nil {
-			return nil
-		}
-		return tenantsOfRegion(ctx, r.Client, cell.Spec.Region)
-	})
 }

@@ -222,6 +222,16 @@ func (n *Notifier) backoff() Backoff {
 // that took the event is not sent it again.
 func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) {
 	log := logf.FromContext(ctx).WithValues("tenant", t.Name, "event", t.Status.PendingNotification.ID)
+	// The caller's copy may come from a cache that has not seen an earlier delivery of the same
+	// event finish: start from the API server's view of what is still owed.
+	fresh := &saasv1.Tenant{}
+	if err := n.Reader.Get(ctx, client.ObjectKeyFromObject(t), fresh); err != nil {
+		return
+	}
+	if fp := fresh.Status.PendingNotification; fp == nil || fp.ID != t.Status.PendingNotification.ID {
+		return
+	}
+	t = fresh
 	p := t.Status.PendingNotification.DeepCopy()
 	body, err := json.Marshal(NewEvent(t, cell, p))
 	if err != nil {

@@ -140,6 +140,9 @@ func run(n, writers, ceilingWrites, concurrency int, qps float32) error {
 	for _, k := range sortedKeys(byKind) {
 		fmt.Printf("  %-40s %6d  (%.2f per tenant)\n", k, byKind[k], float64(byKind[k])/float64(n))
 	}
+	fmt.Printf("reconciles: tenant %.0f, regioncell %.0f; reconcile errors: tenant %.0f, regioncell %.0f\n",
+		testenv.ReconcileTotal("tenant"), testenv.ReconcileTotal("regioncell"),
+		testenv.MetricTotal("controller_runtime_reconcile_errors_total", "tenant"), testenv.MetricTotal("controller_runtime_reconcile_errors_total", "regioncell"))
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -99,10 +99,15 @@ func (w *WriteLog) Funcs() interceptor.Funcs {
 
 // ReconcileTotal reads controller-runtime's own counter of finished reconciles of a controller.
 func ReconcileTotal(controller string) float64 {
+	return MetricTotal("controller_runtime_reconcile_total", controller)
+}
+
+// MetricTotal sums a controller-runtime counter over the series of one controller.
+func MetricTotal(name, controller string) float64 {
 	families, _ := ctrlmetrics.Registry.Gather()
 	total := 0.0
 	for _, f := range families {
-		if f.GetName() != "controller_runtime_reconcile_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, m := range f.GetMetric() {

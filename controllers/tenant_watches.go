@@ -1,0 +1,182 @@
+package controllers
+
+import (
+	"context"
+
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+)
+
+// SetupWithManager watches Tenants, the children they own, and the few cell objects pooled
+// tenants depend on. The cell watches wake only the tenants an event concerns: with a thousand
+// tenants in a cell, waking all of them on every change of the shared Ingress would make
+// onboarding quadratic.
+func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.NewPassword == nil {
+		r.NewPassword = NewPassword
+	}
+	tenantOf := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
+		if name := o.GetLabels()[saasv1.LabelTenant]; name != "" {
+			return []ctrl.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+		}
+		return nil
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&saasv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
+			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
+		Owns(&corev1.Namespace{}).
+		Owns(&corev1.Secret{}).
+		Owns(&corev1.ResourceQuota{}).
+		Owns(&corev1.LimitRange{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&rds.DBInstance{}).
+		Owns(&route53.RecordSet{}).
+		Owns(&ecv1.ReplicationGroup{}).
+		Owns(&batchv1.Job{}).
+		Owns(&batchv1.CronJob{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&networkingv1.Ingress{}).
+		Watches(&corev1.Pod{}, tenantOf).
+		// Tenants read the cell's spec, never its status.
+		Watches(&saasv1.RegionCell{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCell),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&networkingv1.Ingress{}, r.routeChanges()).
+		Watches(&appsv1.Deployment{}, r.cellChildToTenants(), builder.WithPredicates(sharedAppServingChanged())).
+		Watches(&ecv1.ReplicationGroup{}, r.cellChildToTenants(), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
+		Named("tenant").
+		Complete(r)
+}
+
+// tenantsOfCell maps a RegionCell event to every Tenant of its region.
+func (r *TenantReconciler) tenantsOfCell(ctx context.Context, o client.Object) []ctrl.Request {
+	cell, ok := o.(*saasv1.RegionCell)
+	if !ok {
+		return nil
+	}
+	return tenantsOfRegion(ctx, r.Client, cell.Spec.Region, nil)
+}
+
+func tenantsOfRegion(ctx context.Context, c client.Client, region string, keep func(*saasv1.Tenant) bool) []ctrl.Request {
+	var tenants saasv1.TenantList
+	if err := c.List(ctx, &tenants); err != nil {
+		return nil
+	}
+	var reqs []ctrl.Request
+	for i := range tenants.Items {
+		t := &tenants.Items[i]
+		if t.Spec.Region == region && (keep == nil || keep(t)) {
+			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: t.Name}})
+		}
+	}
+	return reqs
+}
+
+// cellOf is the RegionCell whose namespace o lives in, for objects the cell owns.
+func (r *TenantReconciler) cellOf(ctx context.Context, o client.Object) *saasv1.RegionCell {
+	l := o.GetLabels()
+	if l[saasv1.LabelTenant] != "" || l[saasv1.LabelCell] == "" {
+		return nil
+	}
+	cell := &saasv1.RegionCell{}
+	if err := r.Get(ctx, types.NamespacedName{Name: l[saasv1.LabelCell]}, cell); err != nil {
+		return nil
+	}
+	return cell
+}
+
+// cellChildToTenants maps a change of a cell's shared app or cache to the cell's tenants.
+func (r *TenantReconciler) cellChildToTenants() handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
+		cell := r.cellOf(ctx, o)
+		if cell == nil {
+			return nil
+		}
+		return tenantsOfRegion(ctx, r.Client, cell.Spec.Region, nil)
+	})
+}
+
+// sharedAppServingChanged passes Deployment events that change what pooled tenants report:
+// the version served, or whether any replica is available.
+func sharedAppServingChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		oldD, ok1 := e.ObjectOld.(*appsv1.Deployment)
+		newD, ok2 := e.ObjectNew.(*appsv1.Deployment)
+		if !ok1 || !ok2 {
+			return true
+		}
+		const v = "app.kubernetes.io/version"
+		return oldD.Spec.Template.Labels[v] != newD.Spec.Template.Labels[v] ||
+			(oldD.Status.AvailableReplicas > 0) != (newD.Status.AvailableReplicas > 0)
+	}}
+}
+
+// routeChanges wakes the tenants whose host a cell's Ingress started or stopped routing.
+func (r *TenantReconciler) routeChanges() handler.EventHandler {
+	enqueueHosts := func(ctx context.Context, ing client.Object, hosts map[string]bool, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		cell := r.cellOf(ctx, ing)
+		if cell == nil || len(hosts) == 0 {
+			return
+		}
+		for _, req := range tenantsOfRegion(ctx, r.Client, cell.Spec.Region, func(t *saasv1.Tenant) bool {
+			return hosts[b.Host(t, cell)]
+		}) {
+			q.Add(req)
+		}
+	}
+	hostsOf := func(o client.Object) map[string]bool {
+		hosts := map[string]bool{}
+		if ing, ok := o.(*networkingv1.Ingress); ok {
+			for _, rule := range ing.Spec.Rules {
+				hosts[rule.Host] = true
+			}
+		}
+		return hosts
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueueHosts(ctx, e.Object, hostsOf(e.Object), q)
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueueHosts(ctx, e.Object, hostsOf(e.Object), q)
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			before, after := hostsOf(e.ObjectOld), hostsOf(e.ObjectNew)
+			changed := map[string]bool{}
+			for h := range before {
+				if !after[h] {
+					changed[h] = true
+				}
+			}
+			for h := range after {
+				if !before[h] {
+					changed[h] = true
+				}
+			}
+			enqueueHosts(ctx, e.ObjectNew, changed, q)
+		},
+	}
+}
