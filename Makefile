@@ -61,6 +61,10 @@ test: verify envtest ## Run all tests against a real kube-apiserver and etcd (en
 bench: envtest ## Run benchmarks; figures go into docs/benchmarks.md.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go test ./... -run '^$$' -bench . -benchmem
 
+.PHONY: scale
+scale: envtest ## Time onboarding of TENANTS (default 1000) tenants against the API server's write ceiling.
+	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/scale -tenants $(or $(TENANTS),1000)
+
 ##@ Build and run
 
 .PHONY: build

@@ -25,12 +25,16 @@ func main() {
 		leaderElect, secure    bool
 		maxConcurrent          int
 		snsEndpoint            string
+		apiQPS                 float64
+		apiBurst               int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint (HTTPS with authn/authz unless --metrics-secure=false); 0 disables it.")
 	flag.BoolVar(&secure, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorised by the API server.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles.")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "Tenants reconciled in parallel.")
+	flag.Float64Var(&apiQPS, "kube-api-qps", 50, "Requests per second the operator sends the API server, sustained (see docs/benchmarks.md).")
+	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Requests the operator may send the API server in a burst.")
 	flag.StringVar(&snsEndpoint, "sns-endpoint-url", "", "SNS endpoint for lifecycle events, to use an SNS-compatible server instead of AWS.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
 	opts.BindFlags(flag.CommandLine)
@@ -47,7 +51,9 @@ func main() {
 	if secure {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(apiQPS), apiBurst
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 controllers.NewScheme(),
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: probeAddr,

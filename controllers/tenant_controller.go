@@ -267,7 +267,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, run *tenantRu
 		b.ResourceQuota(t, c),
 		b.LimitRange(t, c),
 	}
-	for _, np := range b.NetworkPolicies(run.ns, b.TenantLabels(t, c, "")) {
+	for _, np := range b.NetworkPolicies(run.ns, b.TenantLabels(t, c, ""), c.Spec.Ingress.SourceCIDRs) {
 		objs = append(objs, np)
 	}
 	for _, o := range objs {

@@ -94,6 +94,16 @@ type CellIngress struct {
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.matches('^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$')",message="spec.ingress.certificateARN must be an ACM certificate ARN"
 	CertificateARN string `json:"certificateARN,omitempty"`
+
+	// SourceCIDRs are where the load balancer's traffic to the app comes from (with the AWS Load
+	// Balancer Controller in IP target mode, the ALB's subnets). When set, app pods accept
+	// their port only from these ranges; when empty, from anywhere in the cluster network.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c))",message="spec.ingress.sourceCIDRs must be CIDRs such as 10.0.0.0/16"
+	// +listType=set
+	SourceCIDRs []string `json:"sourceCIDRs,omitempty"`
 }
 
 // CellNetwork is the private network of the cell.

@@ -98,10 +98,10 @@ type TenantSpec struct {
 //
 // +kubebuilder:validation:XValidation:rule="self.upgradeStrategy != 'Manual' || has(self.version)",message="spec.app.version is required when spec.app.upgradeStrategy is Manual"
 type TenantApp struct {
-	// Version pins the app version. With upgradeStrategy Auto it is ignored once the cell's
-	// version moves past it; with Manual the tenant stays on it until it is changed here.
-	// Dedicated tenants run it; pooled tenants run the cell's shared app, and a pin keeps their
-	// schema migrations at that version.
+	// Version the tenant stays on while upgradeStrategy is Manual: its migrations stop at this
+	// version, and a dedicated tenant's own app runs it. With Auto (the default) the tenant
+	// follows the cell's spec.app.version and this field is ignored. Pooled tenants are always
+	// served by the cell's shared app, which keeps older schemas working (expand, then contract).
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="self.matches('^v?[0-9]+\\\\.[0-9]+\\\\.[0-9]+(-[0-9A-Za-z.-]+)?$')",message="spec.app.version must be a semantic version such as 1.4.2"

@@ -16,7 +16,7 @@ func BenchmarkTenantChildren(b *testing.B) {
 		_ = Namespace(TenantNamespace(t), TenantLabels(t, cell, ""))
 		_ = ResourceQuota(t, cell)
 		_ = LimitRange(t, cell)
-		_ = NetworkPolicies(TenantNamespace(t), TenantLabels(t, cell, ""))
+		_ = NetworkPolicies(TenantNamespace(t), TenantLabels(t, cell, ""), nil)
 		_ = DBPasswordSecret(t, cell, "pw")
 		_ = DBInstance(t, cell, "")
 		_ = ReplicationGroup(DedicatedCache(t, cell))

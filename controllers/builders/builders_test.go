@@ -1,6 +1,7 @@
 package builders
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -308,5 +309,38 @@ func TestTenantConfigHasNoSurprises(t *testing.T) {
 	}
 	if s.Labels[saasv1.LabelTenantConfig] != "true" || s.Namespace != "cell-eu1" {
 		t.Errorf("labels %v namespace %s", s.Labels, s.Namespace)
+	}
+}
+
+func TestNetworkPolicies(t *testing.T) {
+	cases := []struct {
+		name  string
+		cidrs []string
+		from  int
+	}{{"port from anywhere", nil, 0}, {"port from the load balancer's subnets", []string{"10.0.1.0/24", "10.0.2.0/24"}, 2}}
+	for _, c := range cases {
+		nps := NetworkPolicies("tenant-acme", nil, c.cidrs)
+		byName := map[string]int{}
+		for i, np := range nps {
+			byName[np.Name] = i
+		}
+		deny := nps[byName["default-deny"]]
+		if len(deny.Spec.PolicyTypes) != 2 || len(deny.Spec.Ingress) != 0 || len(deny.Spec.Egress) != 0 || len(deny.Spec.PodSelector.MatchLabels) != 0 {
+			t.Errorf("%s: default-deny is not a deny-all: %+v", c.name, deny.Spec)
+		}
+		app := nps[byName["allow-app-port"]].Spec.Ingress[0]
+		if app.Ports[0].Port.IntValue() != AppPort || len(app.From) != c.from {
+			t.Errorf("%s: app ingress %+v", c.name, app)
+		}
+		egress := nps[byName["allow-egress-dns-db-cache"]].Spec.Egress
+		var ports []int
+		for _, rule := range egress {
+			for _, p := range rule.Ports {
+				ports = append(ports, p.Port.IntValue())
+			}
+		}
+		if fmt.Sprint(ports) != "[53 53 3306 6379]" {
+			t.Errorf("%s: egress ports %v", c.name, ports)
+		}
 	}
 }

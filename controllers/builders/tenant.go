@@ -67,14 +67,19 @@ func LimitRange(t *saasv1.Tenant, c *saasv1.RegionCell) *corev1.LimitRange {
 }
 
 // NetworkPolicies isolate a namespace running the app or its jobs: nothing in or out by
-// default; the app takes only its port; pods reach only DNS, MySQL and the cache.
-func NetworkPolicies(namespace string, labels map[string]string) []*networkingv1.NetworkPolicy {
+// default; the app takes only its port, from the load balancer's ranges when the cell names
+// them; pods reach only DNS, MySQL and the cache.
+func NetworkPolicies(namespace string, labels map[string]string, sourceCIDRs []string) []*networkingv1.NetworkPolicy {
 	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
 	port := func(p corev1.Protocol, n int32) networkingv1.NetworkPolicyPort {
 		return networkingv1.NetworkPolicyPort{Protocol: &p, Port: ptr(intstr.FromInt32(n))}
 	}
 	meta := func(name string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels}
+	}
+	var from []networkingv1.NetworkPolicyPeer
+	for _, cidr := range sourceCIDRs {
+		from = append(from, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
 	}
 	return []*networkingv1.NetworkPolicy{
 		{
@@ -89,7 +94,7 @@ func NetworkPolicies(namespace string, labels map[string]string) []*networkingv1
 			Spec: networkingv1.NetworkPolicySpec{
 				PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{saasv1.LabelComponent: AppName}},
 				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-				Ingress:     []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{port(tcp, AppPort)}}},
+				Ingress:     []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{port(tcp, AppPort)}, From: from}},
 			},
 		},
 		{
