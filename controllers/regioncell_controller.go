@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -33,9 +32,6 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
-
-// countsRefresh is how often a cell recounts its tenants by phase without being woken.
-const countsRefresh = time.Minute
 
 // CellFinalizer holds a RegionCell while it still serves Tenants.
 const CellFinalizer = "saas.tenantops.io/regioncell"
@@ -96,7 +92,7 @@ func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			return ctrl.Result{}, err
 		}
 	}
-	return ctrl.Result{RequeueAfter: countsRefresh}, nil
+	return ctrl.Result{}, nil
 }
 
 func (r *RegionCellReconciler) applier() apply.Applier {
@@ -391,9 +387,8 @@ func ensureIngress(ctx context.Context, a apply.Applier, owner client.Object, c 
 }
 
 // tenantMattersToCell passes the Tenant changes a cell acts on: routes (tier, suspension,
-// deletion, a first successful migration), rollouts (pins, migrations) and admission. Phase
-// changes alone do not wake the cell: its counts by phase are refreshed by countsRefresh, so a
-// thousand tenants onboarding at once do not queue thousands of cell reconciles.
+// deletion, a first successful migration), rollouts (pins, migrations), and its counts
+// (admission, phase). Condition messages and the like do not wake the cell.
 func tenantMattersToCell() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		o, ok1 := e.ObjectOld.(*saasv1.Tenant)
@@ -402,7 +397,7 @@ func tenantMattersToCell() predicate.Predicate {
 			return true
 		}
 		return o.Generation != n.Generation || o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero() ||
-			o.Status.Cell != n.Status.Cell ||
+			o.Status.Cell != n.Status.Cell || o.Status.Phase != n.Status.Phase ||
 			!equality.Semantic.DeepEqual(o.Status.LastMigration, n.Status.LastMigration)
 	}}
 }
