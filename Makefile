@@ -53,8 +53,12 @@ verify: ## Fail when generated code, CRDs or RBAC are stale, or code is unformat
 envtest: ## Build (once, cached) kube-apiserver, etcd and kubectl for envtest and the demo.
 	@hack/kube-bins.sh
 
+.PHONY: test-deps
+test-deps: ## Install MariaDB and Redis (Debian packages) for the app's tests, when missing.
+	@hack/test-deps.sh
+
 .PHONY: test
-test: verify envtest ## Run all tests against a real kube-apiserver and etcd (envtest).
+test: verify envtest test-deps ## Run all tests: controllers on envtest, the app on real MariaDB, Redis and SQLite.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go test $(GO_TEST_FLAGS) ./... -count=1
 
 .PHONY: bench

@@ -174,8 +174,8 @@ func TestPooledTenantOnboardsAndSteadyStateWritesNothing(t *testing.T) {
 	for _, key := range []client.ObjectKey{{Namespace: "cell-euw1", Name: "tenant-acme"}, {Namespace: "tenant-acme", Name: b.TenantConfigName}} {
 		s := &corev1.Secret{}
 		must(t, get(t, s, key.Namespace, key.Name))
-		if string(s.Data[b.ConfigDBHost]) != ready.Status.Database.Address || string(s.Data[b.ConfigCacheKeyPrefix]) != "t:acme:" ||
-			!strings.HasPrefix(string(s.Data[b.ConfigCacheAddress]), "cache-euw1.") || s.Labels[saasv1.LabelTenantConfig] != "true" {
+		if string(s.Data[saasv1.ConfigDBHost]) != ready.Status.Database.Address || string(s.Data[saasv1.ConfigCacheKeyPrefix]) != "t:acme:" ||
+			!strings.HasPrefix(string(s.Data[saasv1.ConfigCacheAddress]), "cache-euw1.") || s.Labels[saasv1.LabelTenantConfig] != "true" {
 			t.Errorf("config %s: %v", key, s.Data)
 		}
 	}

@@ -298,9 +298,9 @@ func TestTenantConfigHasNoSurprises(t *testing.T) {
 	s := TenantConfig(testTenant("acme"), cell, "cell-eu1", "tenant-acme",
 		Endpoints{DBAddress: "db.example", DBPort: 3306, CacheAddress: "cache.example", CachePort: 6379}, "s3cret")
 	want := map[string]string{
-		ConfigTenantID: "acme", ConfigHosts: "acme.website.com", ConfigDBHost: "db.example", ConfigDBPort: "3306",
-		ConfigDBUser: DBMasterUsername, ConfigDBPassword: "s3cret", ConfigCacheAddress: "cache.example:6379",
-		ConfigCacheKeyPrefix: "t:acme:", ConfigMailSender: "no-reply@website.com", ConfigSuspended: "false",
+		saasv1.ConfigTenantID: "acme", saasv1.ConfigHosts: "acme.website.com", saasv1.ConfigDBHost: "db.example", saasv1.ConfigDBPort: "3306",
+		saasv1.ConfigDBUser: DBMasterUsername, saasv1.ConfigDBPassword: "s3cret", saasv1.ConfigCacheAddress: "cache.example:6379",
+		saasv1.ConfigCacheKeyPrefix: "t:acme:", saasv1.ConfigMailSender: "no-reply@website.com", saasv1.ConfigSuspended: "false",
 	}
 	for k, v := range want {
 		if string(s.Data[k]) != v {

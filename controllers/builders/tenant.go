@@ -232,25 +232,6 @@ type Endpoints struct {
 	CachePort    int64
 }
 
-// Tenant configuration keys: the app reads exactly these (app/internal/tenant).
-const (
-	ConfigTenantID       = "tenant-id"
-	ConfigDisplayName    = "display-name"
-	ConfigHosts          = "hosts"
-	ConfigDBHost         = "db-host"
-	ConfigDBPort         = "db-port"
-	ConfigDBName         = "db-name"
-	ConfigDBUser         = "db-user"
-	ConfigDBPassword     = "db-password"
-	ConfigDBPasswordRef  = "db-password-secret"
-	ConfigCacheAddress   = "cache-address"
-	ConfigCacheKeyPrefix = "cache-key-prefix"
-	ConfigMailSender     = "mail-sender"
-	ConfigMailConfigSet  = "mail-configuration-set"
-	ConfigAdminEmail     = "admin-email"
-	ConfigSuspended      = "suspended"
-)
-
 // TenantConfig is the design's SimpleDB record of the tenant: the Secret the app reads to
 // serve it. It carries the database password because the app needs it to connect; the
 // reference names where it comes from.
@@ -258,24 +239,25 @@ func TenantConfig(t *saasv1.Tenant, c *saasv1.RegionCell, namespace, name string
 	labels := TenantLabels(t, c, "config")
 	labels[saasv1.LabelTenantConfig] = "true"
 	data := map[string]string{
-		ConfigTenantID:       t.Name,
-		ConfigDisplayName:    t.Spec.DisplayName,
-		ConfigHosts:          Host(t, c),
-		ConfigDBHost:         ep.DBAddress,
-		ConfigDBPort:         strconv.FormatInt(ep.DBPort, 10),
-		ConfigDBName:         DBName,
-		ConfigDBUser:         DBMasterUsername,
-		ConfigDBPassword:     password,
-		ConfigDBPasswordRef:  TenantNamespace(t) + "/" + DBPasswordSecretName,
-		ConfigCacheAddress:   ep.CacheAddress + ":" + strconv.FormatInt(ep.CachePort, 10),
-		ConfigCacheKeyPrefix: CacheKeyPrefix(t),
-		ConfigAdminEmail:     t.Spec.AdminEmail,
-		ConfigSuspended:      strconv.FormatBool(t.Spec.Suspended),
+		saasv1.ConfigTenantID:       t.Name,
+		saasv1.ConfigDBDriver:       "mysql",
+		saasv1.ConfigDisplayName:    t.Spec.DisplayName,
+		saasv1.ConfigHosts:          Host(t, c),
+		saasv1.ConfigDBHost:         ep.DBAddress,
+		saasv1.ConfigDBPort:         strconv.FormatInt(ep.DBPort, 10),
+		saasv1.ConfigDBName:         DBName,
+		saasv1.ConfigDBUser:         DBMasterUsername,
+		saasv1.ConfigDBPassword:     password,
+		saasv1.ConfigDBPasswordRef:  TenantNamespace(t) + "/" + DBPasswordSecretName,
+		saasv1.ConfigCacheAddress:   ep.CacheAddress + ":" + strconv.FormatInt(ep.CachePort, 10),
+		saasv1.ConfigCacheKeyPrefix: CacheKeyPrefix(t),
+		saasv1.ConfigAdminEmail:     t.Spec.AdminEmail,
+		saasv1.ConfigSuspended:      strconv.FormatBool(t.Spec.Suspended),
 	}
 	if e := c.Spec.Email; e != nil {
-		data[ConfigMailSender] = e.Sender
+		data[saasv1.ConfigMailSender] = e.Sender
 		if e.ConfigurationSet != "" {
-			data[ConfigMailConfigSet] = e.ConfigurationSet
+			data[saasv1.ConfigMailConfigSet] = e.ConfigurationSet
 		}
 	}
 	return &corev1.Secret{

@@ -1,0 +1,23 @@
+package v1alpha1
+
+// Keys of a tenant configuration Secret (the design's SimpleDB record of a tenant). The operator
+// writes them and the app reads them, from the Secret or from a directory of files of the same
+// names (the Secret mounted as a volume).
+const (
+	ConfigTenantID       = "tenant-id"
+	ConfigDisplayName    = "display-name"
+	ConfigHosts          = "hosts" // comma-separated host names
+	ConfigDBDriver       = "db-driver"
+	ConfigDBHost         = "db-host"
+	ConfigDBPort         = "db-port"
+	ConfigDBName         = "db-name"
+	ConfigDBUser         = "db-user"
+	ConfigDBPassword     = "db-password"
+	ConfigDBPasswordRef  = "db-password-secret"
+	ConfigCacheAddress   = "cache-address"
+	ConfigCacheKeyPrefix = "cache-key-prefix"
+	ConfigMailSender     = "mail-sender"
+	ConfigMailConfigSet  = "mail-configuration-set"
+	ConfigAdminEmail     = "admin-email"
+	ConfigSuspended      = "suspended"
+)
