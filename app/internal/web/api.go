@@ -1,0 +1,77 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+func (s *Server) apiItems(w http.ResponseWriter, r request) (int, error) {
+	page, perPage, err := paging(r)
+	if err != nil {
+		return 0, err
+	}
+	cat, err := category(r)
+	if err != nil {
+		return 0, err
+	}
+	items, total, err := r.tenant.Store.Items(r.Context(), cat, page, perPage)
+	if err != nil {
+		return 0, err
+	}
+	if items == nil {
+		items = []catalogItem{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": items, "page": page, "perPage": perPage, "total": total}), nil
+}
+
+func (s *Server) apiItem(w http.ResponseWriter, r request) (int, error) {
+	id, err := itemID(r)
+	if err != nil {
+		return 0, err
+	}
+	item, err := r.tenant.Store.Item(r.Context(), id)
+	if err != nil {
+		return 0, err
+	}
+	ratings, err := r.tenant.Store.Ratings(r.Context(), id, 20)
+	if err != nil {
+		return 0, err
+	}
+	if ratings == nil {
+		ratings = []catalogRating{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"item": item, "ratings": ratings}), nil
+}
+
+func (s *Server) apiRate(w http.ResponseWriter, r request) (int, error) {
+	id, err := itemID(r)
+	if err != nil {
+		return 0, err
+	}
+	var in RatingInput
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		if isTooLarge(err) {
+			return 0, err
+		}
+		return 0, bad("body must be JSON: {\"customer\": string, \"stars\": 1-5, \"review\": string}")
+	}
+	rating, err := s.rate(r, id, in)
+	if err != nil {
+		return 0, err
+	}
+	return writeJSON(w, http.StatusCreated, rating), nil
+}
+
+func (s *Server) apiRecommendations(w http.ResponseWriter, r request) (int, error) {
+	cat, err := category(r)
+	if err != nil {
+		return 0, err
+	}
+	recs, source, err := r.tenant.Recommendations(r.Context(), cat)
+	if err != nil {
+		return 0, err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"recommendations": recs, "source": source}), nil
+}

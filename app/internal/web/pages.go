@@ -1,0 +1,110 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tenantops/tenant-operator/app/internal/catalog"
+)
+
+type (
+	catalogItem   = catalog.Item
+	catalogRating = catalog.Rating
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"stars": func(n int) string { return strings.Repeat("★", n) + strings.Repeat("☆", 5-n) },
+	"score": func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+}).ParseFS(templateFS, "templates/*.html"))
+
+func render(w http.ResponseWriter, code int, name string, data any) (int, error) {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+		return 0, err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+	w.WriteHeader(code)
+	_, _ = buf.WriteTo(w)
+	return code, nil
+}
+
+func (s *Server) pageHome(w http.ResponseWriter, r request) (int, error) {
+	page, perPage, err := paging(r)
+	if err != nil {
+		return 0, err
+	}
+	cat, err := category(r)
+	if err != nil {
+		return 0, err
+	}
+	items, total, err := r.tenant.Store.Items(r.Context(), cat, page, perPage)
+	if err != nil {
+		return 0, err
+	}
+	cats, err := r.tenant.Store.Categories(r.Context())
+	if err != nil {
+		return 0, err
+	}
+	recs, _, err := r.tenant.Recommendations(r.Context(), cat)
+	if err != nil {
+		return 0, err
+	}
+	return render(w, http.StatusOK, "home.html", map[string]any{
+		"Tenant": r.tenant.Config.DisplayName, "Items": items, "Categories": cats, "Category": cat,
+		"Recommendations": recs, "Page": page, "Prev": page - 1, "Next": nextPage(page, perPage, total),
+	})
+}
+
+func nextPage(page, perPage, total int) int {
+	if page*perPage < total {
+		return page + 1
+	}
+	return 0
+}
+
+func (s *Server) pageItem(w http.ResponseWriter, r request) (int, error) {
+	id, err := itemID(r)
+	if err != nil {
+		return 0, err
+	}
+	item, err := r.tenant.Store.Item(r.Context(), id)
+	if err != nil {
+		return 0, err
+	}
+	ratings, err := r.tenant.Store.Ratings(r.Context(), id, 50)
+	if err != nil {
+		return 0, err
+	}
+	return render(w, http.StatusOK, "item.html", map[string]any{"Tenant": r.tenant.Config.DisplayName, "Item": item, "Ratings": ratings})
+}
+
+func (s *Server) pageRate(w http.ResponseWriter, r request) (int, error) {
+	id, err := itemID(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.ParseForm(); err != nil {
+		if isTooLarge(err) {
+			return 0, err
+		}
+		return 0, bad("the form could not be read")
+	}
+	stars, err := strconv.Atoi(r.PostForm.Get("stars"))
+	if err != nil {
+		return 0, bad("stars must be an integer from 1 to 5")
+	}
+	if _, err := s.rate(r, id, RatingInput{Customer: r.PostForm.Get("customer"), Stars: stars, Review: r.PostForm.Get("review")}); err != nil {
+		return 0, err
+	}
+	http.Redirect(w, r.Request, "/items/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return http.StatusSeeOther, nil
+}
