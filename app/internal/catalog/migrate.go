@@ -193,7 +193,6 @@ func isDuplicateColumn(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "duplicate column name")
 }
 
-
 // SchemaVersion reads the version the schema is at.
 func SchemaVersion(ctx context.Context, db *sql.DB) (int, error) {
 	var v sql.NullInt64

@@ -14,7 +14,7 @@ import (
 // Message is one mail.
 type Message struct {
 	From, To, Subject, Text string
-	ConfigurationSet       string
+	ConfigurationSet        string
 }
 
 // Mailer sends mail.

@@ -17,15 +17,15 @@ import (
 
 // Config is one tenant's configuration.
 type Config struct {
-	ID          string
-	DisplayName string
-	Hosts       []string
-	DB          DB
-	Cache       Cache
-	MailSender  string
+	ID            string
+	DisplayName   string
+	Hosts         []string
+	DB            DB
+	Cache         Cache
+	MailSender    string
 	MailConfigSet string
-	AdminEmail  string
-	Suspended   bool
+	AdminEmail    string
+	Suspended     bool
 }
 
 // DB is where the tenant's database is.

@@ -1,0 +1,236 @@
+// Command app is the multi-tenant app the operator deploys: `app serve` answers tenants'
+// customers, `app migrate --tenant X` brings a tenant's schema to this version, and
+// `app recommend --tenant X` computes a tenant's recommendations (the nightly CronJob).
+//
+// `go run ./app serve` with no flags runs the embedded default: SQLite files and an in-memory
+// cache, with two demo tenants, acme and globex, at acme.localhost and globex.localhost:
+//
+//	go run ./app serve &
+//	curl -H 'Host: acme.localhost' localhost:8080/
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/tenantops/tenant-operator/app/internal/cache"
+	"github.com/tenantops/tenant-operator/app/internal/mail"
+	"github.com/tenantops/tenant-operator/app/internal/queue"
+	"github.com/tenantops/tenant-operator/app/internal/service"
+	"github.com/tenantops/tenant-operator/app/internal/tenant"
+	"github.com/tenantops/tenant-operator/app/internal/web"
+)
+
+// Exit codes, for the CronJob and Job that run the batch commands.
+const (
+	exitOK       = 0
+	exitFailed   = 1 // the work failed; a retry may succeed
+	exitUsage    = 2 // bad flags or configuration; a retry will not help
+	exitNoTenant = 3
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: app serve|migrate|recommend [flags]  (app <command> -h for flags)")
+		os.Exit(exitUsage)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var code int
+	switch os.Args[1] {
+	case "serve":
+		code = serve(ctx, log, os.Args[2:])
+	case "migrate", "recommend":
+		code = batch(ctx, log, os.Args[1], os.Args[2:])
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q: app serve|migrate|recommend\n", os.Args[1])
+		code = exitUsage
+	}
+	os.Exit(code)
+}
+
+// backends opens a cache backend per address: Redis (TLS when asked, as ElastiCache with
+// encryption in transit needs), or memory when the tenant names none.
+func backends(redisTLS bool) *cache.Shared {
+	return cache.NewShared(func(addr string) cache.Backend {
+		if addr == "" || addr == ":0" {
+			return cache.NewMemory()
+		}
+		return cache.NewRedis(addr, redisTLS)
+	})
+}
+
+func serve(ctx context.Context, log *slog.Logger, args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", ":8080", "address to serve on")
+	configDir := fs.String("config-dir", "", "directory of tenant configurations, one subdirectory per tenant")
+	namespace := fs.String("tenant-secrets-namespace", "", "watch tenant configuration Secrets of this namespace (in a cluster)")
+	selector := fs.String("tenant-secrets-selector", "saas.tenantops.io/tenant-config=true", "label selector of the tenant configuration Secrets")
+	dataDir := fs.String("data-dir", filepath.Join(os.TempDir(), "tenantops-app"), "where the embedded default keeps its SQLite files")
+	redisTLS := fs.Bool("redis-tls", false, "connect to Redis with TLS (ElastiCache with encryption in transit)")
+	sqsURL := fs.String("sqs-queue-url", "", "SQS queue for asynchronous work; empty: an in-process queue")
+	useSES := fs.Bool("ses", false, "send mail through SES; otherwise mail is written to the log")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+
+	reg := tenant.NewRegistry(service.Opener(backends(*redisTLS)))
+	defer reg.Close()
+	_, q, closeQueue, err := asyncWork(ctx, log, *sqsURL, *useSES)
+	if err != nil {
+		log.Error("setting up queue and mail", "error", err)
+		return exitUsage
+	}
+	defer closeQueue()
+
+	switch {
+	case *namespace != "":
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			log.Error("watching tenant Secrets needs the in-cluster configuration", "error", err)
+			return exitUsage
+		}
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			log.Error("kubernetes client", "error", err)
+			return exitUsage
+		}
+		go func() {
+			if err := tenant.WatchSecrets(ctx, cs, *namespace, *selector, reg, log); err != nil {
+				log.Error("watching tenant Secrets", "error", err)
+			}
+		}()
+	case *configDir != "":
+		configs, err := tenant.LoadDir(*configDir)
+		if err != nil {
+			log.Error("some tenant configurations were not loaded", "error", err)
+		}
+		reg.Replace(configs)
+		reg.MarkLoaded()
+	default:
+		configs, err := demoTenants(ctx, *dataDir)
+		if err != nil {
+			log.Error("the embedded default", "error", err)
+			return exitFailed
+		}
+		reg.Replace(configs)
+		reg.MarkLoaded()
+		log.Info("embedded default: SQLite in "+*dataDir+" and an in-memory cache", "try", "curl -H 'Host: acme.localhost' "+tryURL(*listen))
+	}
+	srv := &http.Server{Addr: *listen, Handler: web.New(reg, log, q), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("serving", "address", *listen, "tenants", reg.IDs())
+	select {
+	case err := <-errc:
+		log.Error("serving", "error", err)
+		return exitFailed
+	case <-ctx.Done():
+	}
+	// Graceful shutdown: stop accepting, finish what is in flight.
+	shutdown, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		log.Error("shutdown", "error", err)
+		return exitFailed
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+// asyncWork sets up the queue the app sends work to: SQS when a queue URL is given (another
+// consumer, or `app serve` with the same flags elsewhere, works on it), else an in-process queue
+// whose worker sends mail messages through SES or the log and logs the other events.
+func asyncWork(ctx context.Context, log *slog.Logger, sqsURL string, useSES bool) (mail.Mailer, queue.Queue, func(), error) {
+	var mailer mail.Mailer = mail.Log{Logger: log}
+	if sqsURL != "" || useSES {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if useSES {
+			mailer = mail.SES{Client: sesv2.NewFromConfig(cfg)}
+		}
+		if sqsURL != "" {
+			return mailer, &queue.SQS{Client: sqs.NewFromConfig(cfg), QueueURL: sqsURL}, func() {}, nil
+		}
+	}
+	q := queue.NewInProcess(ctx, 10000, worker(log, mailer))
+	return mailer, q, q.Close, nil
+}
+
+func batch(ctx context.Context, log *slog.Logger, command string, args []string) int {
+	fs := flag.NewFlagSet(command, flag.ContinueOnError)
+	id := fs.String("tenant", "", "the tenant to work on")
+	configDir := fs.String("config-dir", "/etc/tenants", "directory of tenant configurations, one subdirectory per tenant")
+	redisTLS := fs.Bool("redis-tls", false, "connect to Redis with TLS")
+	top := fs.Int("top", 10, "recommend: items per category")
+	weight := fs.Float64("prior-weight", 0, "recommend: Bayesian confidence weight C; 0 takes the mean ratings per item")
+	if err := fs.Parse(args); err != nil || *id == "" {
+		fmt.Fprintln(os.Stderr, command+" needs --tenant")
+		return exitUsage
+	}
+	log = log.With("tenant", *id, "command", command)
+	cfg, err := tenant.LoadOne(filepath.Join(*configDir, *id))
+	if errors.Is(err, os.ErrNotExist) {
+		log.Error("no configuration for the tenant", "dir", *configDir)
+		return exitNoTenant
+	}
+	if err != nil {
+		log.Error("reading the tenant configuration", "error", err)
+		return exitUsage
+	}
+	t, err := service.Opener(backends(*redisTLS))(cfg)
+	if err != nil {
+		log.Error("opening the tenant", "error", err)
+		return exitFailed
+	}
+	defer t.Close()
+	switch command {
+	case "migrate":
+		v, err := t.Migrate(ctx)
+		if err != nil {
+			log.Error("migration failed", "schemaVersion", v, "error", err)
+			return exitFailed
+		}
+		log.Info("migrated", "schemaVersion", v)
+	case "recommend":
+		if *top < 1 || *top > 1000 {
+			log.Error("--top must be from 1 to 1000")
+			return exitUsage
+		}
+		res, err := t.Recommend(ctx, *top, *weight, time.Now())
+		if err != nil {
+			log.Error("recommendations failed", "error", err)
+			return exitFailed
+		}
+		log.Info("recommendations computed", "ratings", res.Ratings, "recommended", res.Items, "prior", res.Prior,
+			"weight", res.Weight, "generation", res.Generation, "seconds", res.Duration.Seconds(),
+			"ratingsPerSecond", float64(res.Ratings)/max(res.Duration.Seconds(), 1e-9))
+	}
+	return exitOK
+}
+
+func tryURL(listen string) string {
+	if len(listen) > 0 && listen[0] == ':' {
+		return "localhost" + listen + "/"
+	}
+	return listen + "/"
+}
