@@ -65,6 +65,10 @@ test: verify envtest test-deps ## Run all tests: controllers on envtest, the app
 bench: envtest ## Run benchmarks; figures go into docs/benchmarks.md.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go test ./... -run '^$$' -bench . -benchmem
 
+.PHONY: bench-app
+bench-app: test-deps ## Measure the app on real MariaDB and Redis (recommend vs GROUP BY, cached GET vs bare handler).
+	go run ./app/benchmark
+
 .PHONY: scale
 scale: envtest ## Time onboarding of TENANTS (default 1000) tenants against the API server's write ceiling.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/scale -tenants $(or $(TENANTS),1000)
