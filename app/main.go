@@ -92,12 +92,17 @@ func serve(ctx context.Context, log *slog.Logger, args []string) int {
 
 	reg := tenant.NewRegistry(service.Opener(backends(*redisTLS)))
 	defer reg.Close()
-	_, q, closeQueue, err := asyncWork(ctx, log, *sqsURL, *useSES)
+	q, closeQueue, err := asyncWork(ctx, log, *sqsURL, *useSES, reg)
 	if err != nil {
 		log.Error("setting up queue and mail", "error", err)
 		return exitUsage
 	}
 	defer closeQueue()
+	reg.OnAdd = func(c tenant.Config) {
+		if err := q.Send(ctx, welcomeJob(c.ID)); err != nil {
+			log.Warn("queueing the welcome mail", "tenant", c.ID, "error", err)
+		}
+	}
 
 	switch {
 	case *namespace != "":
@@ -155,25 +160,47 @@ func serve(ctx context.Context, log *slog.Logger, args []string) int {
 	return exitOK
 }
 
-// asyncWork sets up the queue the app sends work to: SQS when a queue URL is given (another
-// consumer, or `app serve` with the same flags elsewhere, works on it), else an in-process queue
-// whose worker sends mail messages through SES or the log and logs the other events.
-func asyncWork(ctx context.Context, log *slog.Logger, sqsURL string, useSES bool) (mail.Mailer, queue.Queue, func(), error) {
-	var mailer mail.Mailer = mail.Log{Logger: log}
-	if sqsURL != "" || useSES {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if useSES {
-			mailer = mail.SES{Client: sesv2.NewFromConfig(cfg)}
-		}
-		if sqsURL != "" {
-			return mailer, &queue.SQS{Client: sqs.NewFromConfig(cfg), QueueURL: sqsURL}, func() {}, nil
-		}
+// asyncWork sets up the queue the app sends work to, and its consumer: SQS when a queue URL is
+// given (every replica consumes it), else an in-process queue. Mail goes through SES with --ses,
+// else to the log.
+func asyncWork(ctx context.Context, log *slog.Logger, sqsURL string, useSES bool, reg *web.Registry) (queue.Queue, func(), error) {
+	mailer, err := newMailer(ctx, log, useSES)
+	if err != nil {
+		return nil, nil, err
 	}
-	q := queue.NewInProcess(ctx, 10000, worker(log, mailer))
-	return mailer, q, q.Close, nil
+	handle := worker(log, mailer, reg)
+	if sqsURL == "" {
+		q := queue.NewInProcess(ctx, 10000, handle)
+		return q, q.Close, nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := &queue.SQS{Client: sqs.NewFromConfig(cfg), QueueURL: sqsURL}
+	consumerCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for consumerCtx.Err() == nil {
+			if _, err := q.Receive(consumerCtx, handle); err != nil && consumerCtx.Err() == nil {
+				log.Warn("receiving from SQS", "error", err)
+				time.Sleep(5 * time.Second)
+			}
+		}
+	}()
+	return q, func() { stop(); <-done }, nil
+}
+
+func newMailer(ctx context.Context, log *slog.Logger, useSES bool) (mail.Mailer, error) {
+	if !useSES {
+		return mail.Log{Logger: log}, nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return mail.SES{Client: sesv2.NewFromConfig(cfg)}, nil
 }
 
 func batch(ctx context.Context, log *slog.Logger, command string, args []string) int {
@@ -183,6 +210,7 @@ func batch(ctx context.Context, log *slog.Logger, command string, args []string)
 	redisTLS := fs.Bool("redis-tls", false, "connect to Redis with TLS")
 	top := fs.Int("top", 10, "recommend: items per category")
 	weight := fs.Float64("prior-weight", 0, "recommend: Bayesian confidence weight C; 0 takes the mean ratings per item")
+	useSES := fs.Bool("ses", false, "recommend: send the daily digest through SES; otherwise it is written to the log")
 	if err := fs.Parse(args); err != nil || *id == "" {
 		fmt.Fprintln(os.Stderr, command+" needs --tenant")
 		return exitUsage
@@ -224,6 +252,15 @@ func batch(ctx context.Context, log *slog.Logger, command string, args []string)
 		log.Info("recommendations computed", "ratings", res.Ratings, "recommended", res.Items, "prior", res.Prior,
 			"weight", res.Weight, "generation", res.Generation, "seconds", res.Duration.Seconds(),
 			"ratingsPerSecond", float64(res.Ratings)/max(res.Duration.Seconds(), 1e-9))
+		mailer, err := newMailer(ctx, log, *useSES)
+		if err != nil {
+			log.Error("mail", "error", err)
+			return exitUsage
+		}
+		// The digest is a courtesy: failing to send it does not fail the run.
+		if _, err := t.SendDigest(ctx, mailer, time.Now().UTC()); err != nil {
+			log.Warn("daily digest not sent", "error", err)
+		}
 	}
 	return exitOK
 }

@@ -15,6 +15,10 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/app/internal/catalog"
+	"github.com/tenantops/tenant-operator/app/internal/mail"
+	"github.com/tenantops/tenant-operator/app/internal/queue"
+	"github.com/tenantops/tenant-operator/app/internal/service"
+	"github.com/tenantops/tenant-operator/app/internal/tenant"
 	"github.com/tenantops/tenant-operator/app/internal/testsvc"
 )
 
@@ -97,5 +101,43 @@ func TestMigrateAndRecommendCommands(t *testing.T) {
 		if got := batch(ctx, log, cmd, c.args); got != c.code {
 			t.Errorf("%v: exit %d, want %d", c.args, got, c.code)
 		}
+	}
+}
+
+type recordingMailer struct{ sent chan mail.Message }
+
+func (r recordingMailer) Send(_ context.Context, m mail.Message) error { r.sent <- m; return nil }
+
+// A tenant that appears in the registry gets its welcome mail through the queue, once.
+func TestNewTenantsAreWelcomedOnce(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := tenant.NewRegistry(service.Opener(backends(false)))
+	defer reg.Close()
+	m := recordingMailer{sent: make(chan mail.Message, 4)}
+	q := queue.NewInProcess(ctx, 10, worker(log, m, reg))
+	reg.OnAdd = func(c tenant.Config) { _ = q.Send(ctx, welcomeJob(c.ID)) }
+	c := tenant.Config{ID: "hello", DisplayName: "Hello", Hosts: []string{"hello.website.com"}, AdminEmail: "boss@hello.example",
+		MailSender: "no-reply@website.com", DB: tenant.DB{Driver: "sqlite", Name: filepath.Join(t.TempDir(), "hello.db")},
+		Cache: tenant.Cache{KeyPrefix: "t:hello:"}}
+	tn, err := service.Opener(backends(false))(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tn.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn.Close()
+	reg.Upsert(c)
+	reg.Remove("hello")
+	reg.Upsert(c) // seen again (a restart, another replica): the database remembers
+	q.Close()
+	close(m.sent)
+	var got []string
+	for msg := range m.sent {
+		got = append(got, msg.To+" "+msg.Subject)
+	}
+	if fmt.Sprint(got) != "[boss@hello.example Welcome to Hello]" {
+		t.Errorf("welcome mails: %v", got)
 	}
 }

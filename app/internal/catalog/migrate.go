@@ -94,6 +94,9 @@ var migrations = []migration{
 	{3, "expand: ratings.helpful (nullable, older versions ignore it)",
 		[]string{`ALTER TABLE ratings ADD COLUMN IF NOT EXISTS helpful INT NULL`},
 		[]string{`ALTER TABLE ratings ADD COLUMN helpful INTEGER NULL`}},
+	{4, "mail_log: each mail (welcome, daily digest) sent once",
+		[]string{`CREATE TABLE IF NOT EXISTS mail_log (kind VARCHAR(64) NOT NULL PRIMARY KEY, sent_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB`},
+		[]string{`CREATE TABLE IF NOT EXISTS mail_log (kind TEXT NOT NULL PRIMARY KEY, sent_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`}},
 }
 
 // LatestVersion is the schema version this build of the app migrates to.

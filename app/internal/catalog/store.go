@@ -228,3 +228,24 @@ func (s *Store) Recommendations(ctx context.Context, category string) (int64, []
 	}
 	return gen, out, rows.Err()
 }
+
+// ClaimMail records that the mail kind is being sent and reports whether this caller claimed it
+// (false: it was sent, or is being sent, already). Several app replicas may try at once; one wins.
+func (s *Store) ClaimMail(ctx context.Context, kind string) (bool, error) {
+	q := "INSERT IGNORE INTO mail_log (kind, sent_at) VALUES (?, ?)"
+	if s.Dialect == SQLite {
+		q = "INSERT OR IGNORE INTO mail_log (kind, sent_at) VALUES (?, ?)"
+	}
+	res, err := s.DB.ExecContext(ctx, q, kind, time.Now().UTC())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ReleaseMail gives up a claim whose mail could not be sent, so a later try sends it.
+func (s *Store) ReleaseMail(ctx context.Context, kind string) error {
+	_, err := s.DB.ExecContext(ctx, "DELETE FROM mail_log WHERE kind = ?", kind)
+	return err
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenantops/tenant-operator/app/internal/cache"
 	"github.com/tenantops/tenant-operator/app/internal/catalog"
+	"github.com/tenantops/tenant-operator/app/internal/mail"
 	"github.com/tenantops/tenant-operator/app/internal/tenant"
 	"github.com/tenantops/tenant-operator/app/internal/testsvc"
 )
@@ -227,4 +228,52 @@ func TestCacheFallsBackToTheDatabaseAndKeySpacesAreSeparate(t *testing.T) {
 			t.Errorf("key %q is outside alpha's space", k)
 		}
 	}
+}
+
+type recordingMailer struct {
+	mu   sync.Mutex
+	sent []string
+	fail bool
+}
+
+func (r *recordingMailer) Send(_ context.Context, m mail.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail {
+		return fmt.Errorf("SES unavailable")
+	}
+	r.sent = append(r.sent, m.To+": "+m.Subject)
+	return nil
+}
+
+func TestWelcomeAndDigestAreSentOnce(t *testing.T) {
+	eachDialect(t, func(t *testing.T, newTenant func(string) *Tenant) {
+		ctx := context.Background()
+		tn := newTenant("mail")
+		seed(t, tn)
+		if _, err := tn.Recommend(ctx, 3, 0, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		tn.Config.MailSender, tn.Config.AdminEmail, tn.Config.DisplayName = "no-reply@website.com", "it@mail.example", "Mail Co"
+		m := &recordingMailer{fail: true}
+		if sent, err := tn.SendWelcome(ctx, m); sent || err == nil {
+			t.Fatalf("a failed send must report and not count: %v %v", sent, err)
+		}
+		m.fail = false
+		var wg sync.WaitGroup
+		for range 3 { // three replicas at once
+			wg.Add(1)
+			go func() { defer wg.Done(); _, _ = tn.SendWelcome(ctx, m) }()
+		}
+		wg.Wait()
+		day := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+		for range 2 {
+			if _, err := tn.SendDigest(ctx, m, day); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if fmt.Sprint(m.sent) != "[it@mail.example: Welcome to Mail Co it@mail.example: Mail Co: daily digest 2026-11-25]" {
+			t.Errorf("sent %v", m.sent)
+		}
+	})
 }

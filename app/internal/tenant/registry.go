@@ -11,6 +11,10 @@ import (
 // cache key space), opened on first use and closed when the tenant goes or its configuration
 // changes. It is safe for concurrent use.
 type Registry[R io.Closer] struct {
+	// OnAdd, when set, is called (outside the registry's lock) whenever a tenant is added, not
+	// when one is replaced; what it starts must be idempotent (the welcome mail is recorded in
+	// the tenant's database).
+	OnAdd  func(Config)
 	open   func(Config) (R, error)
 	mu     sync.RWMutex
 	byHost map[string]*Tenant[R]
@@ -93,6 +97,8 @@ func (r *Registry[R]) Upsert(c Config) {
 	r.mu.Unlock()
 	if had {
 		old.close()
+	} else if r.OnAdd != nil {
+		r.OnAdd(c)
 	}
 }
 
