@@ -151,7 +151,8 @@ func AppDeployment(a AppTier) *appsv1.Deployment {
 					Containers: []corev1.Container{{
 						Name:  AppName,
 						Image: a.Image,
-						Args: []string{"serve", "--listen=:8080",
+						// ElastiCache is made with encryption in transit: the app speaks TLS to it.
+						Args: []string{"serve", "--listen=:8080", "--redis-tls",
 							"--tenant-secrets-namespace=$(POD_NAMESPACE)",
 							"--tenant-secrets-selector=" + saasv1.LabelTenantConfig + "=true"},
 						Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{

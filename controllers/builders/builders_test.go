@@ -259,7 +259,7 @@ func TestBatchWork(t *testing.T) {
 		{"forbid concurrency", cj.Spec.ConcurrencyPolicy == batchv1.ForbidConcurrent},
 		{"history limits", *cj.Spec.SuccessfulJobsHistoryLimit == 3 && *cj.Spec.FailedJobsHistoryLimit == 3},
 		{"on spot", pod.NodeSelector["capacity"] == "spot" && len(pod.Tolerations) == 1},
-		{"runs recommend for the tenant", strings.Join(pod.Containers[0].Args, " ") == "recommend --tenant=acme --config-dir=/etc/tenants"},
+		{"runs recommend for the tenant", strings.Join(pod.Containers[0].Args, " ") == "recommend --tenant=acme --config-dir=/etc/tenants --redis-tls"},
 		{"not suspended", !*cj.Spec.Suspend},
 		{"suspended with the tenant", *RecommendCronJob(suspended, cell, "1.2.0").Spec.Suspend},
 		{"config mounted read-only", pod.Containers[0].VolumeMounts[0].ReadOnly && pod.Volumes[0].Secret.SecretName == TenantConfigName},

@@ -29,7 +29,7 @@ func batchPod(t *saasv1.Tenant, c *saasv1.RegionCell, version string, args []str
 		Containers: []corev1.Container{{
 			Name:  "app",
 			Image: Image(c, version),
-			Args:  append(args, "--tenant="+t.Name, "--config-dir="+ConfigMountPath),
+			Args:  append(args, "--tenant="+t.Name, "--config-dir="+ConfigMountPath, "--redis-tls"),
 			Resources: corev1.ResourceRequirements{
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
 				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
