@@ -40,7 +40,6 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
-	"github.com/tenantops/tenant-operator/controllers/ack"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/test/testenv"
@@ -127,7 +126,7 @@ func run(playAWS, exit bool, wait time.Duration) error {
 
 	if playAWS {
 		say("--play-aws: playing ACK, the Job controller and the kubelet (status writes only, marked [played])")
-		go playOutsideSystems(ctx, c)
+		go testenv.PlayEverything(ctx, c, func(what string) { say("[played] %s", what) })
 	}
 	select {
 	case <-time.After(wait):
@@ -215,55 +214,6 @@ func readiness(conds []metav1.Condition) (string, string) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-// playOutsideSystems writes, every half second, what ACK, the Job controller and the kubelet
-// would write for what the operator made.
-func playOutsideSystems(ctx context.Context, c client.Client) {
-	for ctx.Err() == nil {
-		var dbs rds.DBInstanceList
-		_ = c.List(ctx, &dbs)
-		for _, db := range dbs.Items {
-			if ack.ReadState(db.Status.Conditions).Synced {
-				continue
-			}
-			if testenv.PlayDBAvailable(ctx, c, db.Namespace, db.Name, *db.Spec.DBInstanceIdentifier+".c0ffee.eu-west-1.rds.amazonaws.com") == nil {
-				say("[played] RDS: %s available", *db.Spec.DBInstanceIdentifier)
-			}
-		}
-		var rgs ecv1.ReplicationGroupList
-		_ = c.List(ctx, &rgs)
-		for _, rg := range rgs.Items {
-			if ack.ReadState(rg.Status.Conditions).Synced {
-				continue
-			}
-			if testenv.PlayCacheAvailable(ctx, c, rg.Namespace, rg.Name, *rg.Spec.ReplicationGroupID+".c0ffee.euw1.cache.amazonaws.com") == nil {
-				say("[played] ElastiCache: %s available", *rg.Spec.ReplicationGroupID)
-			}
-		}
-		var jobs batchv1.JobList
-		_ = c.List(ctx, &jobs, client.MatchingLabels{saasv1.LabelComponent: "migration"})
-		for _, j := range jobs.Items {
-			if len(j.Status.Conditions) == 0 && testenv.PlayJobFinished(ctx, c, j.Namespace, j.Name, true) == nil {
-				say("[played] Job controller: %s/%s succeeded", j.Namespace, j.Name)
-			}
-		}
-		var deps appsv1.DeploymentList
-		_ = c.List(ctx, &deps, client.MatchingLabels{saasv1.LabelManagedBy: saasv1.LabelManagedByValue})
-		for _, d := range deps.Items {
-			if d.Status.ObservedGeneration < d.Generation && testenv.PlayDeploymentAvailable(ctx, c, d.Namespace, d.Name) == nil {
-				say("[played] kubelet: %s/%s available", d.Namespace, d.Name)
-			}
-		}
-		var records route53.RecordSetList
-		_ = c.List(ctx, &records)
-		for _, r := range records.Items {
-			if !ack.ReadState(r.Status.Conditions).Synced && testenv.PlayRecordInSync(ctx, c, r.Namespace, r.Name) == nil {
-				say("[played] Route53: %s.%s in sync", *r.Spec.Name, "website.com")
-			}
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
 
 // madeFor lists what the operator made for a tenant.
 func madeFor(ctx context.Context, c client.Client, tenant string) ([]string, error) {

@@ -26,9 +26,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -44,9 +41,6 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
-	"github.com/tenantops/tenant-operator/controllers/ack"
-	"github.com/tenantops/tenant-operator/controllers/ack/rds"
-	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -112,7 +106,7 @@ func run(n, writers, ceilingWrites, concurrency int, qps float32) error {
 	playCtx, stopPlay := context.WithCancel(ctx)
 	defer stopPlay()
 	var played atomic.Int64
-	go player(playCtx, c, &played)
+	go testenv.PlayEverything(playCtx, c, func(string) { played.Add(1) })
 
 	start := time.Now()
 	if err := createTenants(ctx, c, n, writers); err != nil {
@@ -299,54 +293,6 @@ func waitAllReady(ctx context.Context, c client.Client, n int, timeout time.Dura
 			return fmt.Errorf("%d of %d tenants Ready after %s", ready, n, timeout)
 		}
 		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-// player writes what ACK, the Job controller and the kubelet would write, with the same
-// stand-ins the tests use.
-func player(ctx context.Context, c client.Client, played *atomic.Int64) {
-	count := func(err error) {
-		if err == nil {
-			played.Add(1)
-		}
-	}
-	for ctx.Err() == nil {
-		var dbs rds.DBInstanceList
-		_ = c.List(ctx, &dbs)
-		for _, db := range dbs.Items {
-			if !ack.ReadState(db.Status.Conditions).Synced {
-				count(testenv.PlayDBAvailable(ctx, c, db.Namespace, db.Name, db.Namespace+".rds.example"))
-			}
-		}
-		var rgs ecv1.ReplicationGroupList
-		_ = c.List(ctx, &rgs)
-		for _, rg := range rgs.Items {
-			if !ack.ReadState(rg.Status.Conditions).Synced {
-				count(testenv.PlayCacheAvailable(ctx, c, rg.Namespace, rg.Name, rg.Namespace+".cache.example"))
-			}
-		}
-		var jobs batchv1.JobList
-		_ = c.List(ctx, &jobs)
-		for _, j := range jobs.Items {
-			if len(j.Status.Conditions) == 0 {
-				count(testenv.PlayJobFinished(ctx, c, j.Namespace, j.Name, true))
-			}
-		}
-		var deps appsv1.DeploymentList
-		_ = c.List(ctx, &deps)
-		for _, d := range deps.Items {
-			if d.Status.ObservedGeneration < d.Generation {
-				count(testenv.PlayDeploymentAvailable(ctx, c, d.Namespace, d.Name))
-			}
-		}
-		var records route53.RecordSetList
-		_ = c.List(ctx, &records)
-		for _, r := range records.Items {
-			if !ack.ReadState(r.Status.Conditions).Synced {
-				count(testenv.PlayRecordInSync(ctx, c, r.Namespace, r.Name))
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 
