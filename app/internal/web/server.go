@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -105,20 +106,27 @@ func (s *Server) route(pattern string, h handler) {
 	})
 }
 
-func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, h handler) (int, string) {
+func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, h handler) (code int, tenantID string) {
+	// A bug in one handler answers 500 for that request and leaves the process serving.
+	defer func() {
+		if p := recover(); p != nil {
+			s.Log.Error("handler panicked", "panic", fmt.Sprint(p), "tenant", tenantID, "path", r.URL.Path)
+			code = writeError(w, http.StatusInternalServerError, "internal error")
+		}
+	}()
 	t, ok := s.Tenants.Lookup(r.Host)
 	if !ok || t.Config.Suspended {
 		return writeError(w, http.StatusNotFound, "no tenant is served at this host"), "unknown"
 	}
-	id := t.Config.ID
-	log := s.Log.With("tenant", id, "method", r.Method, "path", r.URL.Path)
+	tenantID = t.Config.ID
+	log := s.Log.With("tenant", tenantID, "method", r.Method, "path", r.URL.Path)
 	res, err := t.Resources()
 	if err != nil {
 		log.Error("opening the tenant's resources", "error", err)
-		return writeError(w, http.StatusServiceUnavailable, "the tenant is not available right now"), id
+		return writeError(w, http.StatusServiceUnavailable, "the tenant is not available right now"), tenantID
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	code, err := h(w, request{Request: r, tenant: res, log: log})
+	code, err = h(w, request{Request: r, tenant: res, log: log})
 	if err != nil {
 		var bad badRequest
 		switch {
@@ -133,7 +141,7 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, h handler) 
 			code = writeError(w, http.StatusInternalServerError, "internal error")
 		}
 	}
-	return code, id
+	return code, tenantID
 }
 
 type badRequest struct{ msg string }

@@ -259,3 +259,22 @@ func TestPagesHealthAndMetrics(t *testing.T) {
 		t.Errorf("metrics: labels must be known tenants or unknown:\n%.2000s", metrics)
 	}
 }
+
+func TestAPanickingHandlerAnswers500AndTheServerLivesOn(t *testing.T) {
+	s := New(reg, slog.New(slog.NewTextHandler(io.Discard, nil)), queue.NewInProcess(context.Background(), 1, func(context.Context, []byte) error { return nil }))
+	s.route("GET /boom", func(http.ResponseWriter, request) (int, error) { panic("a bug") })
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/boom", nil)
+	req.Host = "acme.website.com"
+	s.ServeHTTP(rec, req)
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "internal error") {
+		t.Errorf("%d %s", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	req = httptest.NewRequest("GET", "/api/items", nil)
+	req.Host = "acme.website.com"
+	s.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Errorf("after the panic: %d", rec.Code)
+	}
+}
