@@ -27,6 +27,7 @@ manifests: ## Generate CRDs and RBAC from kubebuilder markers into config/.
 	rm -f config/crd/bases/*.yaml
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=tenant-operator paths=./controllers/... output:rbac:artifacts:config=config/rbac
+	hack/sync-chart.sh
 
 .PHONY: generate
 generate: ## Generate deepcopy code from the API types.

@@ -1,0 +1,319 @@
+// Package chart_test renders the Helm chart with Helm's Go SDK and proves what it renders
+// against a real kube-apiserver: accepted, free of Pod Security warnings, its CRDs the
+// project's, its values checked by values.schema.json, and its RBAC enough for the operator.
+package chart_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/test/testenv"
+)
+
+var (
+	env      *testenv.Env
+	chartDir = filepath.Join(testenv.Root(), "charts", "tenant-operator")
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	if env, err = testenv.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+func loadChart(t *testing.T) *chart.Chart {
+	t.Helper()
+	c, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func valuesFile(t *testing.T, name string) map[string]any {
+	t.Helper()
+	if name == "" {
+		return map[string]any{}
+	}
+	raw, err := os.ReadFile(filepath.Join(chartDir, "examples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := map[string]any{}
+	if err := yaml.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// render is `helm template` through the SDK: values validated against the schema, then every
+// template rendered; it returns the objects, in file order.
+func render(t *testing.T, c *chart.Chart, values map[string]any, namespace string) []*unstructured.Unstructured {
+	t.Helper()
+	vals, err := chartutil.ToRenderValues(c, values, chartutil.ReleaseOptions{Name: "tenant-operator", Namespace: namespace, IsInstall: true},
+		chartutil.DefaultCapabilities)
+	if err != nil {
+		t.Fatalf("values: %v", err)
+	}
+	files, err := engine.Render(c, vals)
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var objs []*unstructured.Unstructured
+	for _, n := range names {
+		if !strings.HasSuffix(n, ".yaml") {
+			continue
+		}
+		for _, doc := range strings.Split(files[n], "\n---") {
+			obj := map[string]any{}
+			if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+				t.Fatalf("%s: %v\n%s", n, err, doc)
+			}
+			if len(obj) > 0 {
+				objs = append(objs, &unstructured.Unstructured{Object: obj})
+			}
+		}
+	}
+	return objs
+}
+
+type warnings struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen = append(w.seen, text)
+}
+
+// The default values and every example values file render into objects the API server
+// accepts, with no Pod Security "restricted" warning.
+func TestChartRendersAndIsAcceptedWithoutPodSecurityWarnings(t *testing.T) {
+	c := loadChart(t)
+	cases := []string{""}
+	examples, _ := filepath.Glob(filepath.Join(chartDir, "examples", "values-*.yaml"))
+	for _, e := range examples {
+		cases = append(cases, filepath.Base(e))
+	}
+	if len(cases) < 3 {
+		t.Fatalf("want the default and at least two example values files, have %v", cases)
+	}
+	for i, vf := range cases {
+		t.Run(strings.TrimSuffix(vf, ".yaml")+"default", func(t *testing.T) {
+			ns := fmt.Sprintf("tenant-operator-%d", i)
+			w := &warnings{}
+			cfg := rest.CopyConfig(env.Config)
+			cfg.WarningHandler = w
+			cl, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
+				"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"}}}); err != nil {
+				t.Fatal(err)
+			}
+			objs := render(t, c, valuesFile(t, vf), ns)
+			kinds := map[string]int{}
+			for _, o := range objs {
+				kinds[o.GetKind()]++
+				if o.GroupVersionKind().Group == "monitoring.coreos.com" {
+					// The Prometheus Operator's CRDs are not installed here; check the shape.
+					if o.GetNamespace() != ns || len(o.Object["spec"].(map[string]any)) == 0 {
+						t.Errorf("%s %s is malformed", o.GetKind(), o.GetName())
+					}
+					continue
+				}
+				// Cluster-scoped names get the namespace as suffix so example releases can coexist.
+				if o.GetNamespace() == "" && o.GetKind() != "RegionCell" {
+					o.SetName(o.GetName() + "-" + ns)
+				}
+				if err := cl.Create(ctx, o); err != nil {
+					t.Errorf("%s %s refused: %v", o.GetKind(), o.GetName(), err)
+				}
+			}
+			for _, k := range []string{"Deployment", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "PodDisruptionBudget"} {
+				if kinds[k] == 0 {
+					t.Errorf("no %s rendered", k)
+				}
+			}
+			if vf != "" && kinds["RegionCell"] != 1 {
+				t.Errorf("%s renders no RegionCell", vf)
+			}
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			for _, warn := range w.seen {
+				t.Errorf("warning: %s", warn)
+			}
+		})
+	}
+}
+
+func TestChartCRDsAreTheProjects(t *testing.T) {
+	want, _ := filepath.Glob(filepath.Join(testenv.Root(), "config", "crd", "bases", "*.yaml"))
+	got, _ := filepath.Glob(filepath.Join(chartDir, "crds", "*.yaml"))
+	if len(want) == 0 || len(got) != len(want) {
+		t.Fatalf("chart has %d CRDs, config/crd has %d", len(got), len(want))
+	}
+	for _, w := range want {
+		a, _ := os.ReadFile(w)
+		b, err := os.ReadFile(filepath.Join(chartDir, "crds", filepath.Base(w)))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s differs from config/crd (run make manifests): %v", filepath.Base(w), err)
+		}
+	}
+}
+
+func TestValuesSchemaRejectsBadValues(t *testing.T) {
+	c := loadChart(t)
+	cases := []struct {
+		name   string
+		values string
+		says   string
+	}{
+		{"replicas zero", "replicas: 0", "replicas"},
+		{"replicas a string", "replicas: two", "replicas"},
+		{"pull policy", "image: {repository: x, pullPolicy: Sometimes}", "pullPolicy"},
+		{"image with spaces", "image: {repository: 'my image'}", "repository"},
+		{"unknown top-level key", "replica: 2", "replica"},
+		{"log level", "logLevel: verbose", "logLevel"},
+		{"metrics port", "metrics: {port: 80}", "port"},
+		{"qps", "kubeAPI: {qps: 0}", "qps"},
+		{"service monitor interval", "metrics: {serviceMonitor: {enabled: true, interval: soon}}", "interval"},
+		{"cell without a name", "regionCell: {enabled: true, spec: {region: eu-west-1}}", "name"},
+		{"cell without its spec fields", "regionCell: {enabled: true, name: eu, spec: {region: eu-west-1}}", "baseDomain"},
+		{"cell region", "regionCell: {enabled: true, name: eu, spec: {region: europe, baseDomain: a.b, hostedZoneID: Z1, ingress: {}, network: {}, app: {}}}", "region"},
+		{"service account name", "serviceAccount: {name: Bad_Name}", "name"},
+		{"sns endpoint", "snsEndpointURL: ftp://x", "snsEndpointURL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := map[string]any{}
+			if err := yaml.Unmarshal([]byte(tc.values), &v); err != nil {
+				t.Fatal(err)
+			}
+			_, err := chartutil.ToRenderValues(c, v, chartutil.ReleaseOptions{Name: "x", Namespace: "x"}, chartutil.DefaultCapabilities)
+			if err == nil || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("values %q: %v; want an error naming %q", tc.values, err, tc.says)
+			}
+		})
+	}
+}
+
+// The operator, authenticated as the chart's ServiceAccount with only the RBAC the chart grants,
+// still reconciles a Tenant to Ready (the test plays ACK, the Job controller and the kubelet).
+func TestOperatorRunsUnderTheChartsRBAC(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ns := "tenant-operator-rbac"
+	admin, err := client.New(env.Config, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	sa := ""
+	for _, o := range render(t, loadChart(t), map[string]any{}, ns) {
+		switch o.GetKind() {
+		case "ServiceAccount":
+			sa = o.GetName()
+		case "Deployment", "Service", "PodDisruptionBudget":
+			continue
+		case "ClusterRole", "ClusterRoleBinding":
+			o.SetName(o.GetName() + "-rbac-test")
+			if ref, ok := o.Object["roleRef"].(map[string]any); ok {
+				ref["name"] = ref["name"].(string) + "-rbac-test"
+			}
+		}
+		if err := admin.Create(ctx, o); err != nil {
+			t.Fatalf("%s %s: %v", o.GetKind(), o.GetName(), err)
+		}
+	}
+	user, err := env.AddUser(envtest.User{Name: "system:serviceaccount:" + ns + ":" + sa,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := user.Config()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: controllers.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, Cache: controllers.CacheOptions(),
+		LeaderElection: true, LeaderElectionNamespace: ns, LeaderElectionID: "tenant-operator.saas.tenantops.io",
+		Logger: zap.New(zap.WriteTo(io.Discard)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: 2}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = mgr.Start(ctx) }()
+
+	var cell saasv1.RegionCell
+	raw, _ := os.ReadFile(filepath.Join(testenv.Root(), "config", "samples", "saas_v1alpha1_regioncell.yaml"))
+	if err := yaml.Unmarshal(raw, &cell); err != nil {
+		t.Fatal(err)
+	}
+	cell.Name, cell.Spec.Region, cell.Spec.Notifications = "rbac-cell", "me-south-1", nil
+	if err := admin.Create(ctx, &cell); err != nil {
+		t.Fatal(err)
+	}
+	tenant := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "rbac-tenant"}, Spec: saasv1.TenantSpec{
+		DisplayName: "RBAC", Region: "me-south-1", Subdomain: "rbac", Tier: saasv1.TierDedicated, AdminEmail: "a@b.example"}}
+	if err := admin.Create(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	go testenv.PlayEverything(ctx, admin, func(string) {})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := &saasv1.Tenant{}
+		if err := admin.Get(ctx, client.ObjectKey{Name: "rbac-tenant"}, got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Phase == saasv1.PhaseReady {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not Ready under the chart's RBAC: %+v", got.Status.Conditions)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
