@@ -83,7 +83,9 @@ func summarize(conditions *[]metav1.Condition, generation int64, order []string,
 			phase = saasv1.PhaseFailed
 		}
 	case phase == saasv1.PhaseSuspended:
-		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionFalse, "Suspended", "suspended by spec.suspended; nothing is served, nothing is deleted")
+		// Suspension is a desired state reached, so kstatus (Flux, kubectl wait) sees Current;
+		// the phase and the reason say the tenant is not served.
+		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionTrue, "Suspended", "suspended by spec.suspended; nothing is served, nothing is deleted")
 		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionFalse, "Suspended", "")
 		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionFalse, "Suspended", "")
 	case firstNotReady != nil:
