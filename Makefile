@@ -28,6 +28,7 @@ manifests: ## Generate CRDs and RBAC from kubebuilder markers into config/.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=tenant-operator paths=./controllers/... output:rbac:artifacts:config=config/rbac
 	hack/sync-chart.sh
+	go run ./hack/apidocs
 
 .PHONY: generate
 generate: ## Generate deepcopy code from the API types.
