@@ -81,6 +81,16 @@ scale: envtest ## Time onboarding of TENANTS (default 1000) tenants against the 
 build: ## Build the operator binary into bin/.
 	go build -o bin/tenant-operator .
 
+APP_IMG ?= ghcr.io/tenantops/app:dev
+
+.PHONY: docker-build
+docker-build: ## Build the operator image (needs a Docker engine; none runs on the CI machines).
+	docker build -t $(IMG) .
+
+.PHONY: docker-build-app
+docker-build-app: ## Build the app image (needs a Docker engine).
+	docker build -f app/Dockerfile -t $(APP_IMG) .
+
 .PHONY: run
 run: ## Run the operator against the cluster in your kubeconfig.
 	go run . --leader-elect=false
