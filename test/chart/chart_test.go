@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,7 +36,7 @@ import (
 
 var (
 	env      *testenv.Env
-	chartDir = filepath.Join(testenv.Root(), "charts", "tenant-operator")
+	chartDir = testenv.ChartDir()
 )
 
 func TestMain(m *testing.M) {
@@ -77,38 +75,11 @@ func valuesFile(t *testing.T, name string) map[string]any {
 	return v
 }
 
-// render is `helm template` through the SDK: values validated against the schema, then every
-// template rendered; it returns the objects, in file order.
-func render(t *testing.T, c *chart.Chart, values map[string]any, namespace string) []*unstructured.Unstructured {
+func render(t *testing.T, _ *chart.Chart, values map[string]any, namespace string) []*unstructured.Unstructured {
 	t.Helper()
-	vals, err := chartutil.ToRenderValues(c, values, chartutil.ReleaseOptions{Name: "tenant-operator", Namespace: namespace, IsInstall: true},
-		chartutil.DefaultCapabilities)
+	objs, err := testenv.RenderChart(values, "tenant-operator", namespace)
 	if err != nil {
-		t.Fatalf("values: %v", err)
-	}
-	files, err := engine.Render(c, vals)
-	if err != nil {
-		t.Fatalf("render: %v", err)
-	}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var objs []*unstructured.Unstructured
-	for _, n := range names {
-		if !strings.HasSuffix(n, ".yaml") {
-			continue
-		}
-		for _, doc := range strings.Split(files[n], "\n---") {
-			obj := map[string]any{}
-			if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
-				t.Fatalf("%s: %v\n%s", n, err, doc)
-			}
-			if len(obj) > 0 {
-				objs = append(objs, &unstructured.Unstructured{Object: obj})
-			}
-		}
+		t.Fatal(err)
 	}
 	return objs
 }
