@@ -183,8 +183,7 @@ func (r *RegionCellReconciler) reconcileCache(ctx context.Context, run *cellRun)
 	c := run.cell
 	rg := b.ReplicationGroup(b.CellCache(c))
 	if _, err := r.applier().Ensure(ctx, c, rg); err != nil {
-		run.verdict.add(stalled(saasv1.ConditionCacheReady, "InvalidCache", err.Error()))
-		return nil
+		return refused(&run.verdict, saasv1.ConditionCacheReady, "InvalidCache", "", err)
 	}
 	st := ack.ReadState(rg.Status.Conditions)
 	addr, port, ok := b.CacheEndpoint(rg)

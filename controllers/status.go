@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -105,6 +106,18 @@ func summarize(conditions *[]metav1.Condition, generation int64, order []string,
 		}
 	}
 	return phase
+}
+
+// refused turns an error writing a child into a verdict. The API server refusing the object
+// (bad input that passed the CRD's rules but not the child's own validation, such as a cron
+// schedule the CronJob API rejects) stalls the part with the server's message; any other error
+// is returned, to be retried with backoff.
+func refused(v *verdict, typ, reason, prefix string, err error) error {
+	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+		v.add(stalled(typ, reason, prefix+err.Error()))
+		return nil
+	}
+	return err
 }
 
 func set(conditions *[]metav1.Condition, generation int64, t string, s metav1.ConditionStatus, reason, msg string) {

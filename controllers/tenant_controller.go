@@ -307,8 +307,7 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 	}
 	db := b.DBInstance(t, c, engineVersion)
 	if res, err := r.applier().Ensure(ctx, t, db); err != nil {
-		run.verdict.add(stalled(saasv1.ConditionDatabaseReady, "InvalidDatabase", err.Error()))
-		return false, nil
+		return false, refused(&run.verdict, saasv1.ConditionDatabaseReady, "InvalidDatabase", "", err)
 	} else if res == apply.Created {
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseCreated", "Create",
 			"RDS DBInstance %s requested in %s", *db.Spec.DBInstanceIdentifier, c.Spec.Region)
@@ -346,8 +345,7 @@ func (r *TenantReconciler) reconcileCache(ctx context.Context, run *tenantRun) (
 	if t.Spec.Tier == saasv1.TierDedicated {
 		rg = b.ReplicationGroup(b.DedicatedCache(t, c))
 		if _, err := r.applier().Ensure(ctx, t, rg); err != nil {
-			run.verdict.add(stalled(saasv1.ConditionCacheReady, "InvalidCache", err.Error()))
-			return false, nil
+			return false, refused(&run.verdict, saasv1.ConditionCacheReady, "InvalidCache", "", err)
 		}
 	} else if err := r.Get(ctx, types.NamespacedName{Namespace: b.CellNamespace(c), Name: b.CacheName}, rg); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -553,9 +551,8 @@ func (r *TenantReconciler) reconcileRecommendations(ctx context.Context, run *te
 	t, c := run.t, run.cell
 	version := servingVersion(t)
 	if _, err := r.applier().Ensure(ctx, t, b.RecommendCronJob(t, c, version)); err != nil {
-		run.verdict.add(stalled(saasv1.ConditionAppReady, "InvalidSchedule",
-			"the recommendations CronJob was refused; check spec.recommendations: "+err.Error()))
-		return false, nil
+		return false, refused(&run.verdict, saasv1.ConditionAppReady, "InvalidSchedule",
+			"the recommendations CronJob was refused; check spec.recommendations: ", err)
 	}
 	return true, r.fallBackToOnDemand(ctx, run)
 }
@@ -627,8 +624,7 @@ func (r *TenantReconciler) reconcileDNS(ctx context.Context, run *tenantRun) (bo
 	t, c := run.t, run.cell
 	rs := b.RecordSet(t, c)
 	if _, err := r.applier().Ensure(ctx, t, rs); err != nil {
-		run.verdict.add(stalled(saasv1.ConditionDNSReady, "InvalidRecord", err.Error()))
-		return false, nil
+		return false, refused(&run.verdict, saasv1.ConditionDNSReady, "InvalidRecord", "", err)
 	}
 	st := ack.ReadState(rs.Status.Conditions)
 	switch {

@@ -682,3 +682,28 @@ func TestRecommendationRunFallsBackToOnDemand(t *testing.T) {
 		return nil
 	})
 }
+
+// A schedule that passes the CRD's rules but not the CronJob API's stalls the tenant with the
+// API server's message, and fixing it resumes onboarding.
+func TestScheduleTheCronJobAPIRefusesStallsUntilFixed(t *testing.T) {
+	ctx := context.Background()
+	cell := newCell("euw9", "eu-central-2")
+	create(t, cell)
+	playCellAWS(t, cell)
+	tenant := newTenant("latenight", "eu-central-2", func(tn *saasv1.Tenant) {
+		tn.Spec.Recommendations = saasv1.Recommendations{Schedule: "61 3 * * *", TimeZone: "UTC"}
+	})
+	create(t, tenant)
+	playDBAvailable(t, tenant)
+	tenantHas(t, "latenight", saasv1.ConditionMigrationsComplete, metav1.ConditionFalse, "Migrating")
+	playJob(t, "tenant-latenight", "migrate-1-0-0", true)
+	got := tenantHas(t, "latenight", saasv1.ConditionStalled, metav1.ConditionTrue, "InvalidSchedule")
+	if msg := condition(got.Status.Conditions, saasv1.ConditionStalled).Message; !strings.Contains(msg, "spec.recommendations") || !strings.Contains(msg, "schedule") {
+		t.Errorf("message: %s", msg)
+	}
+	must(t, get(t, got, "", "latenight"))
+	got.Spec.Recommendations.Schedule = "1 3 * * *"
+	must(t, k8s.Update(ctx, got))
+	playRecordInSync(t, tenant)
+	tenantHas(t, "latenight", saasv1.ConditionReady, metav1.ConditionTrue, "Ready")
+}
