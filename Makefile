@@ -91,6 +91,10 @@ docker-build: ## Build the operator image (needs a Docker engine; none runs on t
 docker-build-app: ## Build the app image (needs a Docker engine).
 	docker build -f app/Dockerfile -t $(APP_IMG) .
 
+.PHONY: images
+images: ## Build the operator's and the app's OCI image tarballs without Docker, into bin/images.
+	go run ./hack/images -out bin/images -version $(or $(VERSION),dev)
+
 .PHONY: run
 run: ## Run the operator against the cluster in your kubeconfig.
 	go run . --leader-elect=false
