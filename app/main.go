@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tenantops/tenant-operator/app/internal/cache"
 	"github.com/tenantops/tenant-operator/app/internal/mail"
@@ -81,6 +82,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) int {
 	listen := fs.String("listen", ":8080", "address to serve on")
 	configDir := fs.String("config-dir", "", "directory of tenant configurations, one subdirectory per tenant")
 	namespace := fs.String("tenant-secrets-namespace", "", "watch tenant configuration Secrets of this namespace (in a cluster)")
+	kubeconfig := fs.String("kubeconfig", "", "with --tenant-secrets-namespace outside a cluster: the kubeconfig to watch with")
 	selector := fs.String("tenant-secrets-selector", "saas.tenantops.io/tenant-config=true", "label selector of the tenant configuration Secrets")
 	dataDir := fs.String("data-dir", filepath.Join(os.TempDir(), "tenantops-app"), "where the embedded default keeps its SQLite files")
 	redisTLS := fs.Bool("redis-tls", false, "connect to Redis with TLS (ElastiCache with encryption in transit)")
@@ -107,8 +109,11 @@ func serve(ctx context.Context, log *slog.Logger, args []string) int {
 	switch {
 	case *namespace != "":
 		cfg, err := rest.InClusterConfig()
+		if *kubeconfig != "" {
+			cfg, err = clientcmd.BuildConfigFromFlags("", *kubeconfig)
+		}
 		if err != nil {
-			log.Error("watching tenant Secrets needs the in-cluster configuration", "error", err)
+			log.Error("watching tenant Secrets needs the in-cluster configuration or --kubeconfig", "error", err)
 			return exitUsage
 		}
 		cs, err := kubernetes.NewForConfig(cfg)

@@ -19,7 +19,7 @@ import (
 	"github.com/tenantops/tenant-operator/app/internal/queue"
 	"github.com/tenantops/tenant-operator/app/internal/service"
 	"github.com/tenantops/tenant-operator/app/internal/tenant"
-	"github.com/tenantops/tenant-operator/app/internal/testsvc"
+	"github.com/tenantops/tenant-operator/test/testsvc"
 )
 
 // The batch commands as the operator's Job and CronJob run them: the tenant's configuration

@@ -30,8 +30,8 @@ import (
 	"github.com/tenantops/tenant-operator/app/internal/queue"
 	"github.com/tenantops/tenant-operator/app/internal/service"
 	"github.com/tenantops/tenant-operator/app/internal/tenant"
-	"github.com/tenantops/tenant-operator/app/internal/testsvc"
 	"github.com/tenantops/tenant-operator/app/internal/web"
+	"github.com/tenantops/tenant-operator/test/testsvc"
 )
 
 func main() {

@@ -47,22 +47,33 @@ func PlayStatus(ctx context.Context, c client.Client, obj client.Object, ns, nam
 	return c.Status().Patch(ctx, obj, client.MergeFrom(orig))
 }
 
-// PlayDBAvailable is the RDS controller reporting the instance available at address.
+// PlayDBAvailable is the RDS controller reporting the instance available at address:3306.
 func PlayDBAvailable(ctx context.Context, c client.Client, ns, name, address string) error {
+	return PlayDBAvailableAt(ctx, c, ns, name, address, 3306)
+}
+
+// PlayDBAvailableAt is the RDS controller reporting the instance available at address:port.
+func PlayDBAvailableAt(ctx context.Context, c client.Client, ns, name, address string, port int64) error {
 	db := &rds.DBInstance{}
 	return PlayStatus(ctx, c, db, ns, name, func() {
-		port, st := int64(3306), rds.StatusAvailable
+		st := rds.StatusAvailable
 		db.Status.Conditions = ACKSynced()
 		db.Status.DBInstanceStatus = &st
 		db.Status.Endpoint = &rds.Endpoint{Address: &address, Port: &port}
 	})
 }
 
-// PlayCacheAvailable is the ElastiCache controller reporting the replication group available.
+// PlayCacheAvailable is the ElastiCache controller reporting the replication group available
+// at address:6379.
 func PlayCacheAvailable(ctx context.Context, c client.Client, ns, name, address string) error {
+	return PlayCacheAvailableAt(ctx, c, ns, name, address, 6379)
+}
+
+// PlayCacheAvailableAt is the ElastiCache controller reporting the group available at address:port.
+func PlayCacheAvailableAt(ctx context.Context, c client.Client, ns, name, address string, port int64) error {
 	rg := &ecv1.ReplicationGroup{}
 	return PlayStatus(ctx, c, rg, ns, name, func() {
-		port, st := int64(6379), "available"
+		st := "available"
 		rg.Status.Conditions = ACKSynced()
 		rg.Status.Status = &st
 		rg.Status.NodeGroups = []*ecv1.NodeGroup{{PrimaryEndpoint: &ecv1.Endpoint{Address: &address, Port: &port}}}
@@ -127,11 +138,24 @@ func PlayEverything(ctx context.Context, c client.Client, played func(what strin
 
 // PlayOnce is one pass of PlayEverything.
 func PlayOnce(ctx context.Context, c client.Client, played func(what string)) {
-	report := func(err error, what string) {
+	PlayStores(ctx, c, played)
+	PlayMigrations(ctx, c, played)
+	PlayDeployments(ctx, c, played)
+	PlayRecords(ctx, c, played)
+}
+
+func reporter(played func(string)) func(error, string) {
+	return func(err error, what string) {
 		if err == nil {
 			played(what)
 		}
 	}
+}
+
+// PlayStores reports every unsynced DBInstance and ReplicationGroup available, at made-up
+// addresses.
+func PlayStores(ctx context.Context, c client.Client, played func(what string)) {
+	report := reporter(played)
 	var dbs rds.DBInstanceList
 	_ = c.List(ctx, &dbs)
 	for _, db := range dbs.Items {
@@ -150,6 +174,11 @@ func PlayOnce(ctx context.Context, c client.Client, played func(what string)) {
 			report(PlayCacheAvailable(ctx, c, rg.Namespace, rg.Name, rg.Namespace+".c0ffee.cache.amazonaws.com"), "ElastiCache: "+rg.Namespace+"/"+rg.Name+" available")
 		}
 	}
+}
+
+// PlayMigrations reports every unfinished migration Job succeeded.
+func PlayMigrations(ctx context.Context, c client.Client, played func(what string)) {
+	report := reporter(played)
 	var jobs batchv1.JobList
 	_ = c.List(ctx, &jobs, client.MatchingLabels{"app.kubernetes.io/component": "migration"})
 	for _, j := range jobs.Items {
@@ -157,6 +186,11 @@ func PlayOnce(ctx context.Context, c client.Client, played func(what string)) {
 			report(PlayJobFinished(ctx, c, j.Namespace, j.Name, true), "Job controller: "+j.Namespace+"/"+j.Name+" succeeded")
 		}
 	}
+}
+
+// PlayDeployments reports every operator Deployment's current template available.
+func PlayDeployments(ctx context.Context, c client.Client, played func(what string)) {
+	report := reporter(played)
 	var deps appsv1.DeploymentList
 	_ = c.List(ctx, &deps, client.MatchingLabels{"app.kubernetes.io/managed-by": "tenant-operator"})
 	for _, d := range deps.Items {
@@ -164,6 +198,11 @@ func PlayOnce(ctx context.Context, c client.Client, played func(what string)) {
 			report(PlayDeploymentAvailable(ctx, c, d.Namespace, d.Name), "kubelet: "+d.Namespace+"/"+d.Name+" available")
 		}
 	}
+}
+
+// PlayRecords reports every unsynced RecordSet in sync.
+func PlayRecords(ctx context.Context, c client.Client, played func(what string)) {
+	report := reporter(played)
 	var records route53.RecordSetList
 	_ = c.List(ctx, &records)
 	for _, r := range records.Items {

@@ -14,7 +14,7 @@ import (
 	"github.com/tenantops/tenant-operator/app/internal/catalog"
 	"github.com/tenantops/tenant-operator/app/internal/mail"
 	"github.com/tenantops/tenant-operator/app/internal/tenant"
-	"github.com/tenantops/tenant-operator/app/internal/testsvc"
+	"github.com/tenantops/tenant-operator/test/testsvc"
 )
 
 var (
