@@ -100,7 +100,7 @@ run: ## Run the operator against the cluster in your kubeconfig.
 	go run . --leader-elect=false
 
 .PHONY: demo
-demo: envtest ## Start a local control plane, install CRDs, run the operator on config/samples and show what it made.
+demo: envtest ## Local control plane, the chart, the operator on config/samples; DEMO_ARGS=--play-aws adds local stores and the app.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/demo $(DEMO_ARGS)
 
 .PHONY: install

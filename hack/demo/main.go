@@ -133,9 +133,21 @@ func run(playAWS, exit bool, wait time.Duration) error {
 		say("applied %s %s", u.GetKind(), u.GetName())
 	}
 
+	var local *localAWS
 	if playAWS {
-		say("--play-aws: playing ACK, the Job controller and the kubelet (status writes only, marked [played])")
-		go testenv.PlayEverything(ctx, c, func(what string) { say("[played] %s", what) })
+		say("--play-aws: standing in for AWS, the Job controller and the kubelet; every stand-in's write is marked")
+		if local, err = newLocalAWS(dir); err != nil {
+			say("no local MariaDB/Redis (%v): playing with made-up endpoints instead (make test-deps installs them)", err)
+			go testenv.PlayEverything(ctx, c, func(what string) { say("[played] %s", what) })
+		} else {
+			defer local.stop()
+			go func() {
+				for ctx.Err() == nil {
+					local.play(ctx, c)
+					time.Sleep(500 * time.Millisecond)
+				}
+			}()
+		}
 	}
 	select {
 	case <-time.After(wait):
@@ -144,6 +156,22 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	}
 	if err := printTable(ctx, c); err != nil {
 		return err
+	}
+	if local != nil {
+		// The app, as the operator deploys it, reading the tenant configuration it wrote.
+		if err := local.serveApp(kubeconfigPath, "cell-eu-west-1", "127.0.0.1:8080"); err != nil {
+			return err
+		}
+		if err := local.serveApp(kubeconfigPath, "tenant-initech", "127.0.0.1:8081"); err != nil {
+			return err
+		}
+		time.Sleep(2 * time.Second)
+		fmt.Println()
+		fmt.Println("The app runs locally against the tenant configuration the operator wrote (MariaDB and Redis on loopback):")
+		fmt.Println("  curl -H 'Host: acme.website.com' http://127.0.0.1:8080/              # pooled, the cell's shared app")
+		fmt.Println("  curl -H 'Host: globex.website.com' http://127.0.0.1:8080/api/items")
+		fmt.Println("  curl -H 'Host: initech.website.com' http://127.0.0.1:8081/           # dedicated, its own app")
+		fmt.Printf("  app logs: %s/app-*.log\n", dir)
 	}
 	if !playAWS {
 		fmt.Println()
