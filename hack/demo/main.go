@@ -36,7 +36,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -93,19 +92,11 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(operatorCfg, ctrl.Options{
-		Scheme: controllers.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: controllers.CacheOptions(),
-	})
-	if err != nil {
-		return err
-	}
-	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: 4}); err != nil {
-		return err
-	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	go func() { _ = mgr.Start(ctx) }()
+	if err := testenv.StartOperator(ctx, operatorCfg, controllers.Options{MaxConcurrentReconciles: 4}, nil); err != nil {
+		return err
+	}
 	say("operator running in this process as the chart's ServiceAccount, with exactly the chart's RBAC")
 
 	c, err := client.New(env.Config, client.Options{Scheme: controllers.NewScheme()})

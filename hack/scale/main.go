@@ -29,15 +29,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/yaml"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
@@ -89,16 +86,14 @@ func run(n, writers, ceilingWrites, concurrency int, qps float32) error {
 	counter := &testenv.WriteLog{}
 	mgrCtx, stopMgr := context.WithCancel(ctx)
 	defer stopMgr()
-	if err := startOperator(mgrCtx, opCfg, scheme, counter, concurrency); err != nil {
+	if err := startOperator(mgrCtx, opCfg, counter, concurrency); err != nil {
 		return err
 	}
 
-	cell := &saasv1.RegionCell{}
-	if err := readSample(&cell.Spec); err != nil {
+	cell, err := testenv.SampleCell()
+	if err != nil {
 		return err
 	}
-	cell.Name = "eu-west-1"
-	cell.Spec.Notifications = nil
 	cell.Spec.Capacity.MaxTenants = int32(n + 10)
 	if err := c.Create(ctx, cell); err != nil {
 		return err
@@ -150,7 +145,7 @@ func run(n, writers, ceilingWrites, concurrency int, qps float32) error {
 	restart := time.Now()
 	mgrCtx2, stopMgr2 := context.WithCancel(ctx)
 	defer stopMgr2()
-	if err := startOperator(mgrCtx2, opCfg, scheme, counter2, concurrency); err != nil {
+	if err := startOperator(mgrCtx2, opCfg, counter2, concurrency); err != nil {
 		return err
 	}
 	for testenv.ReconcileTotal("tenant")-before < float64(n) {
@@ -163,23 +158,6 @@ func run(n, writers, ceilingWrites, concurrency int, qps float32) error {
 	time.Sleep(2 * time.Second)
 	fmt.Printf("\nrestart: %d tenants reconciled from a cold cache in %s (%.0f reconciles/s); writes: %d %v\n",
 		n, resync.Round(time.Millisecond), float64(n)/resync.Seconds(), len(counter2.Since(0)), counter2.CountByVerbAndKind(0))
-	return nil
-}
-
-func readSample(spec *saasv1.RegionCellSpec) error {
-	raw, err := os.ReadFile(testenv.Root() + "/config/samples/saas_v1alpha1_regioncell.yaml")
-	if err != nil {
-		return err
-	}
-	u := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(raw, &u.Object); err != nil {
-		return err
-	}
-	cell := &saasv1.RegionCell{}
-	if err := k8sruntime.DefaultUnstructuredConverter.FromUnstructured(u.Object, cell); err != nil {
-		return err
-	}
-	*spec = cell.Spec
 	return nil
 }
 
@@ -222,27 +200,18 @@ func measureCeiling(ctx context.Context, c client.Client, writers, total int) (f
 
 var skipNameValidation = true
 
-func startOperator(ctx context.Context, cfg *rest.Config, scheme *k8sruntime.Scheme, counter *testenv.WriteLog, concurrency int) error {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, Cache: controllers.CacheOptions(),
-		NewClient: func(cfg *rest.Config, opts client.Options) (client.Client, error) {
+func startOperator(ctx context.Context, cfg *rest.Config, counter *testenv.WriteLog, concurrency int) error {
+	return testenv.StartOperator(ctx, cfg, controllers.Options{MaxConcurrentReconciles: concurrency}, func(o *ctrl.Options) {
+		o.NewClient = func(cfg *rest.Config, opts client.Options) (client.Client, error) {
 			cl, err := client.NewWithWatch(cfg, opts)
 			if err != nil {
 				return nil, err
 			}
 			return interceptor.NewClient(cl, counter.Funcs()), nil
-		},
+		}
 		// The restart runs a second manager in this process, with the same controller names.
-		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
+		o.Controller = config.Controller{SkipNameValidation: &skipNameValidation}
 	})
-	if err != nil {
-		return err
-	}
-	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: concurrency}); err != nil {
-		return err
-	}
-	go func() { _ = mgr.Start(ctx) }()
-	return nil
 }
 
 func createTenants(ctx context.Context, c client.Client, n, writers int) error {

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,8 +24,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -244,27 +241,18 @@ func TestOperatorRunsUnderTheChartsRBAC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := user.Config()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: controllers.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, Cache: controllers.CacheOptions(),
-		LeaderElection: true, LeaderElectionNamespace: ns, LeaderElectionID: "tenant-operator.saas.tenantops.io",
-		Logger: zap.New(zap.WriteTo(io.Discard)),
-	})
+	// Leader election too: its Lease and Events are part of what the chart must grant.
+	if err := testenv.StartOperator(ctx, user.Config(), controllers.Options{MaxConcurrentReconciles: 2}, func(o *ctrl.Options) {
+		o.LeaderElection, o.LeaderElectionNamespace, o.LeaderElectionID = true, ns, "tenant-operator.saas.tenantops.io"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cell, err := testenv.SampleCell()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: 2}); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = mgr.Start(ctx) }()
-
-	var cell saasv1.RegionCell
-	raw, _ := os.ReadFile(filepath.Join(testenv.Root(), "config", "samples", "saas_v1alpha1_regioncell.yaml"))
-	if err := yaml.Unmarshal(raw, &cell); err != nil {
-		t.Fatal(err)
-	}
-	cell.Name, cell.Spec.Region, cell.Spec.Notifications = "rbac-cell", "me-south-1", nil
-	if err := admin.Create(ctx, &cell); err != nil {
+	cell.Name, cell.Spec.Region = "rbac-cell", "me-south-1"
+	if err := admin.Create(ctx, cell); err != nil {
 		t.Fatal(err)
 	}
 	tenant := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "rbac-tenant"}, Spec: saasv1.TenantSpec{

@@ -6,7 +6,6 @@ package gitops_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,11 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/yaml"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
@@ -114,23 +109,14 @@ func TestArgoCDAndKstatusReadTheOperatorsStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: controllers.CacheOptions(), Logger: zap.New(zap.WriteTo(io.Discard))})
+	if err := testenv.StartOperator(ctx, env.Config, controllers.Options{MaxConcurrentReconciles: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cell, err := testenv.SampleCell()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: 2}); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = mgr.Start(ctx) }()
-
-	var cell saasv1.RegionCell
-	raw, _ := os.ReadFile(filepath.Join(testenv.Root(), "config", "samples", "saas_v1alpha1_regioncell.yaml"))
-	if err := yaml.Unmarshal(raw, &cell); err != nil {
-		t.Fatal(err)
-	}
-	cell.Spec.Notifications = nil
-	if err := c.Create(ctx, &cell); err != nil {
+	if err := c.Create(ctx, cell); err != nil {
 		t.Fatal(err)
 	}
 	newTenant := func(name string) *saasv1.Tenant {
