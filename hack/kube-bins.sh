@@ -4,6 +4,7 @@
 # and every CI run on this machine reuses one build. Prints the directory on stdout.
 #
 #   hack/kube-bins.sh            # build what is missing, print the directory
+#   KUBE_BINS_CLUSTER=1 hack/kube-bins.sh   # also the kubelet, scheduler, controller manager, proxy
 #   KUBE_BINS_DIR=/x hack/kube-bins.sh
 set -euo pipefail
 
@@ -37,5 +38,11 @@ build etcd go.etcd.io/etcd/server/v3 "$etcd_ldflags"
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 if [ "${KUBE_BINS_KUBECTL:-1}" = 1 ]; then
   build kubectl k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
+fi
+# The rest of a single-node cluster (make cluster-up), only when asked: KUBE_BINS_CLUSTER=1.
+if [ "${KUBE_BINS_CLUSTER:-0}" = 1 ]; then
+  for c in kube-controller-manager kube-scheduler kubelet kube-proxy; do
+    build "$c" "k8s.io/kubernetes/cmd/$c" "$kube_ldflags"
+  done
 fi
 echo "$dir"
