@@ -44,7 +44,7 @@ vet: ## go vet.
 
 .PHONY: lint
 lint: vet ## gofmt check and go vet (the linters this project pins).
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
 .PHONY: verify
 verify: ## Fail when generated code, CRDs or RBAC are stale, or code is unformatted.

@@ -42,6 +42,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	"github.com/tenantops/tenant-operator/test/inprocess"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -94,7 +95,7 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	if err := testenv.StartOperator(ctx, operatorCfg, controllers.Options{MaxConcurrentReconciles: 4}, nil); err != nil {
+	if err := inprocess.StartOperator(ctx, operatorCfg, controllers.Options{MaxConcurrentReconciles: 4}, nil); err != nil {
 		return err
 	}
 	say("operator running in this process as the chart's ServiceAccount, with exactly the chart's RBAC")

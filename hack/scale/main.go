@@ -38,6 +38,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/test/inprocess"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -201,7 +202,7 @@ func measureCeiling(ctx context.Context, c client.Client, writers, total int) (f
 var skipNameValidation = true
 
 func startOperator(ctx context.Context, cfg *rest.Config, counter *testenv.WriteLog, concurrency int) error {
-	return testenv.StartOperator(ctx, cfg, controllers.Options{MaxConcurrentReconciles: concurrency}, func(o *ctrl.Options) {
+	return inprocess.StartOperator(ctx, cfg, controllers.Options{MaxConcurrentReconciles: concurrency}, func(o *ctrl.Options) {
 		o.NewClient = func(cfg *rest.Config, opts client.Options) (client.Client, error) {
 			cl, err := client.NewWithWatch(cfg, opts)
 			if err != nil {

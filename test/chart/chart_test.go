@@ -28,6 +28,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/test/inprocess"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -242,7 +243,7 @@ func TestOperatorRunsUnderTheChartsRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Leader election too: its Lease and Events are part of what the chart must grant.
-	if err := testenv.StartOperator(ctx, user.Config(), controllers.Options{MaxConcurrentReconciles: 2}, func(o *ctrl.Options) {
+	if err := inprocess.StartOperator(ctx, user.Config(), controllers.Options{MaxConcurrentReconciles: 2}, func(o *ctrl.Options) {
 		o.LeaderElection, o.LeaderElectionNamespace, o.LeaderElectionID = true, ns, "tenant-operator.saas.tenantops.io"
 	}); err != nil {
 		t.Fatal(err)

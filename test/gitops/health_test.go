@@ -21,6 +21,7 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/test/inprocess"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -109,7 +110,7 @@ func TestArgoCDAndKstatusReadTheOperatorsStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := testenv.StartOperator(ctx, env.Config, controllers.Options{MaxConcurrentReconciles: 2}, nil); err != nil {
+	if err := inprocess.StartOperator(ctx, env.Config, controllers.Options{MaxConcurrentReconciles: 2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	cell, err := testenv.SampleCell()

@@ -1,18 +1,17 @@
-package testenv
+// Package inprocess runs the operator inside the calling process, for the demo, the scale
+// harness and the tests that need the whole operator (the controllers' own suite builds its
+// manager itself, since this package imports the controllers).
+package inprocess
 
 import (
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/yaml"
 
-	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
 )
 
@@ -36,19 +35,4 @@ func StartOperator(ctx context.Context, cfg *rest.Config, opts controllers.Optio
 	}
 	go func() { _ = mgr.Start(ctx) }()
 	return nil
-}
-
-// SampleCell is config/samples' RegionCell without its notifications: no webhook receiver or
-// SNS topic is reachable from here.
-func SampleCell() (*saasv1.RegionCell, error) {
-	raw, err := os.ReadFile(filepath.Join(Root(), "config", "samples", "saas_v1alpha1_regioncell.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	cell := &saasv1.RegionCell{}
-	if err := yaml.Unmarshal(raw, cell); err != nil {
-		return nil, err
-	}
-	cell.Spec.Notifications = nil
-	return cell, nil
 }
