@@ -101,7 +101,8 @@ func (r *RegionCellReconciler) applier() apply.Applier {
 
 func (r *RegionCellReconciler) listTenants(ctx context.Context, run *cellRun) error {
 	var all saasv1.TenantList
-	if err := r.List(ctx, &all); err != nil {
+	// The cell only reads its tenants: skip copying them out of the cache.
+	if err := r.List(ctx, &all, client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
 	for _, t := range all.Items {

@@ -183,7 +183,7 @@ func (r *TenantReconciler) cellFor(ctx context.Context, t *saasv1.Tenant) (*saas
 
 func cellForRegion(ctx context.Context, c client.Client, region string) (*saasv1.RegionCell, error) {
 	var cells saasv1.RegionCellList
-	if err := c.List(ctx, &cells); err != nil {
+	if err := c.List(ctx, &cells, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	var found []saasv1.RegionCell
@@ -197,7 +197,8 @@ func cellForRegion(ctx context.Context, c client.Client, region string) (*saasv1
 	}
 	// One cell per region is the design; if two exist, the oldest serves, deterministically.
 	sort.Slice(found, func(i, j int) bool { return olderThan(&found[i].ObjectMeta, &found[j].ObjectMeta) })
-	return &found[0], nil
+	// The list shares the cache's objects (no deep copy); the caller gets its own.
+	return found[0].DeepCopy(), nil
 }
 
 // admit decides whether the cell takes the tenant: a subdomain is the oldest Tenant's, and a
@@ -206,7 +207,8 @@ func cellForRegion(ctx context.Context, c client.Client, region string) (*saasv1
 func (r *TenantReconciler) admit(ctx context.Context, run *tenantRun) (bool, error) {
 	t, cell := run.t, run.cell
 	var all saasv1.TenantList
-	if err := r.List(ctx, &all); err != nil {
+	// Read-only: every reconcile scans the region's tenants, so skip copying them.
+	if err := r.List(ctx, &all, client.UnsafeDisableDeepCopy); err != nil {
 		return false, err
 	}
 	admitted, waitingAhead := 0, 0

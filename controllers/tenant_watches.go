@@ -82,7 +82,7 @@ func (r *TenantReconciler) tenantsOfCell(ctx context.Context, o client.Object) [
 
 func tenantsOfRegion(ctx context.Context, c client.Client, region string, keep func(*saasv1.Tenant) bool) []ctrl.Request {
 	var tenants saasv1.TenantList
-	if err := c.List(ctx, &tenants); err != nil {
+	if err := c.List(ctx, &tenants, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	var reqs []ctrl.Request
