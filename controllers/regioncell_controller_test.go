@@ -17,7 +17,6 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
-	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
 func ingressHosts(t testing.TB, ns string) []string {
@@ -68,23 +67,8 @@ func TestCellBuildsTheSharedTierAndRoutesItsPooledTenants(t *testing.T) {
 	})
 
 	// Steady state: a reconcile of the unchanged cell writes nothing.
-	before := testenv.ReconcileTotal("regioncell")
-	mark := writes.Mark()
-	must(t, get(t, cell, "", "apne1"))
-	orig := cell.DeepCopy()
-	cell.Annotations = map[string]string{"example.com/poke": "1"}
-	must(t, k8s.Patch(ctx, cell, client.MergeFrom(orig)))
-	eventually(t, "a cell reconcile", func() error {
-		if testenv.ReconcileTotal("regioncell") <= before {
-			return fmt.Errorf("none yet")
-		}
-		return nil
-	})
-	time.Sleep(time.Second)
-	for _, w := range writes.Since(mark) {
-		if strings.Contains(w, "apne1") || strings.Contains(w, "tenant-one") || strings.Contains(w, "tenant-two") {
-			t.Errorf("steady-state write: %s", w)
-		}
+	for _, w := range writesOnPoke(t, cell, "regioncell", "apne1", "tenant-one", "tenant-two") {
+		t.Errorf("steady-state write: %s", w)
 	}
 
 	// Drift on the shared app is put back.

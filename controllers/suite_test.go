@@ -232,3 +232,33 @@ func sortedCopy(s []string) []string {
 var _ reconcile.Reconciler = &TenantReconciler{}
 
 func ptr[T any](v T) *T { return &v }
+
+// writesOnPoke annotates obj (a change no controller acts on), waits for controller to finish a
+// reconcile, and returns the writes since then that mention any of names: an unchanged
+// object's reconcile must make none.
+func writesOnPoke(t testing.TB, obj client.Object, controller string, names ...string) []string {
+	t.Helper()
+	before := testenv.ReconcileTotal(controller)
+	mark := writes.Mark()
+	must(t, get(t, obj, obj.GetNamespace(), obj.GetName()))
+	orig := obj.DeepCopyObject().(client.Object)
+	obj.SetAnnotations(map[string]string{"example.com/poke": time.Now().String()})
+	must(t, k8s.Patch(context.Background(), obj, client.MergeFrom(orig)))
+	eventually(t, "a "+controller+" reconcile after the poke", func() error {
+		if testenv.ReconcileTotal(controller) <= before {
+			return fmt.Errorf("no reconcile yet")
+		}
+		return nil
+	})
+	time.Sleep(time.Second) // let anything the reconcile would write arrive
+	var out []string
+	for _, w := range writes.Since(mark) {
+		for _, n := range names {
+			if strings.Contains(w, n) {
+				out = append(out, w)
+				break
+			}
+		}
+	}
+	return out
+}

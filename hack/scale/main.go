@@ -167,36 +167,41 @@ func measureCeiling(ctx context.Context, c client.Client, writers, total int) (f
 		return 0, err
 	}
 	payload := strings.Repeat("x", 1024)
-	var next atomic.Int64
-	var firstErr error
-	var once sync.Once
-	var wg sync.WaitGroup
 	start := time.Now()
-	for w := 0; w < writers; w++ {
+	err := parallel(total, writers, func(i int) error {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind("ConfigMap")
+		u.SetNamespace("ceiling")
+		u.SetName(fmt.Sprintf("cm-%d", i))
+		u.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "ceiling"})
+		_ = unstructured.SetNestedField(u.Object, payload, "data", "payload")
+		return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("ceiling"), client.ForceOwnership)
+	})
+	return float64(total) / time.Since(start).Seconds(), err
+}
+
+// parallel calls do for 1..n from the given number of workers, and returns the first error;
+// a worker stops at its first error.
+func parallel(n, workers int, do func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(total) {
-					return
-				}
-				u := &unstructured.Unstructured{}
-				u.SetAPIVersion("v1")
-				u.SetKind("ConfigMap")
-				u.SetNamespace("ceiling")
-				u.SetName(fmt.Sprintf("cm-%d", i))
-				u.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "ceiling"})
-				_ = unstructured.SetNestedField(u.Object, payload, "data", "payload")
-				if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("ceiling"), client.ForceOwnership); err != nil {
-					once.Do(func() { firstErr = err })
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				if err := do(int(i)); err != nil {
+					errs <- err
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return float64(total) / time.Since(start).Seconds(), firstErr
+	close(errs)
+	return <-errs
 }
 
 var skipNameValidation = true
@@ -216,31 +221,11 @@ func startOperator(ctx context.Context, cfg *rest.Config, counter *testenv.Write
 }
 
 func createTenants(ctx context.Context, c client.Client, n, writers int) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(n) {
-					return
-				}
-				name := fmt.Sprintf("t%05d", i)
-				t := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: saasv1.TenantSpec{
-					DisplayName: name, Region: "eu-west-1", Subdomain: name, AdminEmail: "admin@" + name + ".example"}}
-				if err := c.Create(ctx, t); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return parallel(n, writers, func(i int) error {
+		name := fmt.Sprintf("t%05d", i)
+		return c.Create(ctx, &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: saasv1.TenantSpec{
+			DisplayName: name, Region: "eu-west-1", Subdomain: name, AdminEmail: "admin@" + name + ".example"}})
+	})
 }
 
 func waitAllReady(ctx context.Context, c client.Client, n int, timeout time.Duration) error {

@@ -25,13 +25,13 @@ import (
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
-// argoHealth runs an Argo CD health script on obj, as Argo CD does: obj is a global table.
-func argoHealth(t *testing.T, kind string, obj map[string]any) (string, string) {
+// argoHealth runs the Argo CD health script on obj, as Argo CD does: obj is a global table.
+func argoHealth(t *testing.T, obj map[string]any) (string, string) {
 	t.Helper()
 	L := lua.NewState()
 	defer L.Close()
 	L.SetGlobal("obj", toLua(L, obj))
-	script := filepath.Join(testenv.Root(), "config", "argocd", "saas.tenantops.io", kind, "health.lua")
+	script := filepath.Join(testenv.Root(), "config", "argocd", "health.lua")
 	src, err := os.ReadFile(script)
 	if err != nil {
 		t.Fatal(err)
@@ -182,24 +182,23 @@ func TestArgoCDAndKstatusReadTheOperatorsStatus(t *testing.T) {
 
 	cases := []struct {
 		name    string
-		kind    string
 		obj     map[string]any
 		argo    string
 		kstatus status.Status
 	}{
-		{"provisioning tenant", "Tenant", asMap(t, provisioning), "Progressing", status.InProgressStatus},
-		{"stalled tenant", "Tenant", asMap(t, stalled), "Degraded", status.FailedStatus},
-		{"ready tenant", "Tenant", asMap(t, ready), "Healthy", status.CurrentStatus},
-		{"suspended tenant", "Tenant", asMap(t, suspended), "Suspended", status.CurrentStatus},
-		{"spec not yet observed", "Tenant", pushed, "Progressing", status.InProgressStatus},
+		{"provisioning tenant", asMap(t, provisioning), "Progressing", status.InProgressStatus},
+		{"stalled tenant", asMap(t, stalled), "Degraded", status.FailedStatus},
+		{"ready tenant", asMap(t, ready), "Healthy", status.CurrentStatus},
+		{"suspended tenant", asMap(t, suspended), "Suspended", status.CurrentStatus},
+		{"spec not yet observed", pushed, "Progressing", status.InProgressStatus},
 		// Before the operator writes any status, kstatus cannot tell and says Current (a known
 		// kstatus limitation for custom resources); the Argo CD script waits.
-		{"new tenant without status", "Tenant", map[string]any{"apiVersion": "saas.tenantops.io/v1alpha1", "kind": "Tenant",
+		{"new tenant without status", map[string]any{"apiVersion": "saas.tenantops.io/v1alpha1", "kind": "Tenant",
 			"metadata": map[string]any{"name": "x", "generation": int64(1)}}, "Progressing", status.CurrentStatus},
-		{"cell", "RegionCell", asMap(t, readyCell), argoFor(readyCell), kstatusFor(readyCell)},
+		{"cell", asMap(t, readyCell), argoFor(readyCell), kstatusFor(readyCell)},
 	}
 	for _, tc := range cases {
-		got, msg := argoHealth(t, tc.kind, tc.obj)
+		got, msg := argoHealth(t, tc.obj)
 		if got != tc.argo {
 			t.Errorf("%s: Argo CD health %s (%s), want %s", tc.name, got, msg, tc.argo)
 		}
@@ -207,7 +206,7 @@ func TestArgoCDAndKstatusReadTheOperatorsStatus(t *testing.T) {
 			t.Errorf("%s: kstatus %s, want %s", tc.name, ks, tc.kstatus)
 		}
 	}
-	if _, msg := argoHealth(t, "Tenant", asMap(t, stalled)); msg == "" || msg == "nil" {
+	if _, msg := argoHealth(t, asMap(t, stalled)); msg == "" || msg == "nil" {
 		t.Error("a Degraded tenant must say why")
 	}
 }

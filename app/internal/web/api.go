@@ -6,22 +6,11 @@ import (
 )
 
 func (s *Server) apiItems(w http.ResponseWriter, r request) (int, error) {
-	page, perPage, err := paging(r)
+	l, err := listItems(r)
 	if err != nil {
 		return 0, err
 	}
-	cat, err := category(r)
-	if err != nil {
-		return 0, err
-	}
-	items, total, err := r.tenant.Store.Items(r.Context(), cat, page, perPage)
-	if err != nil {
-		return 0, err
-	}
-	if items == nil {
-		items = []catalogItem{}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": items, "page": page, "perPage": perPage, "total": total}), nil
+	return writeJSON(w, http.StatusOK, map[string]any{"items": l.items, "page": l.page, "perPage": l.perPage, "total": l.total}), nil
 }
 
 func (s *Server) apiItem(w http.ResponseWriter, r request) (int, error) {

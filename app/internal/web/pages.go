@@ -38,15 +38,7 @@ func render(w http.ResponseWriter, code int, name string, data any) (int, error)
 }
 
 func (s *Server) pageHome(w http.ResponseWriter, r request) (int, error) {
-	page, perPage, err := paging(r)
-	if err != nil {
-		return 0, err
-	}
-	cat, err := category(r)
-	if err != nil {
-		return 0, err
-	}
-	items, total, err := r.tenant.Store.Items(r.Context(), cat, page, perPage)
+	l, err := listItems(r)
 	if err != nil {
 		return 0, err
 	}
@@ -54,13 +46,13 @@ func (s *Server) pageHome(w http.ResponseWriter, r request) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	recs, _, err := r.tenant.Recommendations(r.Context(), cat)
+	recs, _, err := r.tenant.Recommendations(r.Context(), l.category)
 	if err != nil {
 		return 0, err
 	}
 	return render(w, http.StatusOK, "home.html", map[string]any{
-		"Tenant": r.tenant.Config.DisplayName, "Items": items, "Categories": cats, "Category": cat,
-		"Recommendations": recs, "Page": page, "Prev": page - 1, "Next": nextPage(page, perPage, total),
+		"Tenant": r.tenant.Config.DisplayName, "Items": l.items, "Categories": cats, "Category": l.category,
+		"Recommendations": recs, "Page": l.page, "Prev": l.page - 1, "Next": nextPage(l.page, l.perPage, l.total),
 	})
 }
 

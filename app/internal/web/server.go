@@ -192,6 +192,29 @@ func paging(r request) (page, perPage int, err error) {
 	return page, perPage, nil
 }
 
+// listing is a page of the tenant's items, as ?page, ?per_page and ?category ask.
+type listing struct {
+	items                []catalogItem
+	page, perPage, total int
+	category             string
+}
+
+func listItems(r request) (listing, error) {
+	var l listing
+	var err error
+	if l.page, l.perPage, err = paging(r); err != nil {
+		return l, err
+	}
+	if l.category, err = category(r); err != nil {
+		return l, err
+	}
+	l.items, l.total, err = r.tenant.Store.Items(r.Context(), l.category, l.page, l.perPage)
+	if l.items == nil {
+		l.items = []catalogItem{}
+	}
+	return l, err
+}
+
 func category(r request) (string, error) {
 	c := r.URL.Query().Get("category")
 	if len(c) > 64 {

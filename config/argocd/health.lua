@@ -1,7 +1,7 @@
--- Argo CD health of a Tenant, from the kstatus conditions the operator writes.
--- Healthy: Ready. Suspended: spec.suspended. Degraded: Stalled (the message says what to fix).
--- Progressing: anything else, including a status the operator has not updated for the
--- latest spec yet.
+-- Argo CD health of a Tenant or a RegionCell (one script for both: they report the same kstatus
+-- conditions). Healthy: Ready. Suspended: a tenant's spec.suspended. Degraded: Stalled (the
+-- message says what to fix). Progressing: anything else, including a status the operator has
+-- not updated for the latest spec yet.
 local hs = {}
 local st = obj.status
 if st == nil or st.conditions == nil then
