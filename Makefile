@@ -75,6 +75,24 @@ bench-app: test-deps ## Measure the app on real MariaDB and Redis (recommend vs 
 scale: envtest ## Time onboarding of TENANTS (default 1000) tenants against the API server's write ceiling.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/scale -tenants $(or $(TENANTS),1000)
 
+##@ End to end on a real cluster
+
+CLUSTER_DIR ?= /var/tmp/tenantops-cluster
+export CLUSTER_DIR
+
+.PHONY: cluster-up
+cluster-up: ## Bring up a single-node cluster here (root): containerd, kubelet, kube-proxy, control plane.
+	@hack/cluster-deps.sh
+	@go run ./hack/cluster up -bins "$$(KUBE_BINS_CLUSTER=1 hack/kube-bins.sh)" -dir $(CLUSTER_DIR)
+
+.PHONY: cluster-down
+cluster-down: ## Take the cluster down and leave the host as it was (processes, mounts, iptables, sysctls).
+	@go run ./hack/cluster down -dir $(CLUSTER_DIR)
+
+.PHONY: e2e
+e2e: ## Fresh cluster, the operator and app images in it, the end-to-end scenarios, teardown.
+	hack/e2e.sh
+
 ##@ Build and run
 
 .PHONY: build

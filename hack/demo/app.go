@@ -7,42 +7,35 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 
-	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
-	"github.com/tenantops/tenant-operator/controllers/ack"
-	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/test/localaws"
 	"github.com/tenantops/tenant-operator/test/testenv"
 	"github.com/tenantops/tenant-operator/test/testsvc"
 )
 
-// localAWS stands in for RDS and ElastiCache with real servers on loopback: a MariaDB server per
-// DBInstance, made the way RDS makes one (the master user with the password from the operator's
-// Secret, the database of spec.dbName), and one Redis for every replication group. Migration
-// Jobs are run for real, with the app binary and the tenant's configuration as the Job mounts it.
+// localAWS is the demo's AWS: localaws.Stores stand in for RDS and ElastiCache on loopback, and
+// migration Jobs are run for real, with the app binary and the tenant's configuration as the Job
+// mounts it.
 type localAWS struct {
+	*localaws.Stores
 	dir    string
 	appBin string
-	mu     sync.Mutex
-	dbs    map[string]*testsvc.MariaDB // by namespace/name
-	redis  *testsvc.Server
 	apps   []*exec.Cmd
 	seeded map[string]bool
 }
 
 func newLocalAWS(dir string) (*localAWS, error) {
-	redis, err := testsvc.StartRedis()
+	stores, err := localaws.Start("127.0.0.1", testsvc.RedisOptions{})
 	if err != nil {
 		return nil, err
 	}
-	l := &localAWS{dir: dir, dbs: map[string]*testsvc.MariaDB{}, redis: redis, seeded: map[string]bool{}}
+	l := &localAWS{Stores: stores, dir: dir, seeded: map[string]bool{}}
 	say("building the app")
 	l.appBin = filepath.Join(dir, "app")
 	build := exec.Command("go", "build", "-o", l.appBin, "./app")
@@ -60,93 +53,15 @@ func (l *localAWS) stop() {
 		_ = a.Process.Signal(os.Interrupt)
 		_ = a.Wait()
 	}
-	for _, db := range l.dbs {
-		db.Stop()
-	}
-	l.redis.Stop()
+	l.Stop()
 }
 
 // play is one pass over what the operator made.
 func (l *localAWS) play(ctx context.Context, c client.Client) {
-	var dbs rds.DBInstanceList
-	_ = c.List(ctx, &dbs)
-	for _, db := range dbs.Items {
-		if ack.ReadState(db.Status.Conditions).Synced {
-			continue
-		}
-		port, err := l.database(ctx, c, &db)
-		if err != nil {
-			say("[local RDS] %s/%s: %v", db.Namespace, db.Name, err)
-			continue
-		}
-		if testenv.PlayDBAvailableAt(ctx, c, db.Namespace, db.Name, "127.0.0.1", int64(port)) == nil {
-			say("[local RDS] %s: MariaDB on 127.0.0.1:%d, master user and password from the operator's Secret", *db.Spec.DBInstanceIdentifier, port)
-		}
-	}
-	_, portStr, _ := strings.Cut(l.redis.Addr, ":")
-	redisPort, _ := strconv.Atoi(portStr)
-	var rgs ecv1.ReplicationGroupList
-	_ = c.List(ctx, &rgs)
-	for _, rg := range rgs.Items {
-		if !ack.ReadState(rg.Status.Conditions).Synced &&
-			testenv.PlayCacheAvailableAt(ctx, c, rg.Namespace, rg.Name, "127.0.0.1", int64(redisPort)) == nil {
-			say("[local ElastiCache] %s/%s: Redis on %s", rg.Namespace, rg.Name, l.redis.Addr)
-		}
-	}
+	l.Play(ctx, c, say)
 	l.migrate(ctx, c)
 	testenv.PlayDeployments(ctx, c, func(what string) { say("[played] %s", what) })
 	testenv.PlayRecords(ctx, c, func(what string) { say("[played] %s", what) })
-}
-
-// database starts (once) the MariaDB server of a DBInstance and sets it up as RDS would.
-func (l *localAWS) database(ctx context.Context, c client.Client, db *rds.DBInstance) (int, error) {
-	key := db.Namespace + "/" + db.Name
-	l.mu.Lock()
-	srv := l.dbs[key]
-	l.mu.Unlock()
-	if srv == nil {
-		ref := db.Spec.MasterUserPassword
-		if ref == nil || db.Spec.MasterUsername == nil {
-			return 0, fmt.Errorf("no master user")
-		}
-		pw := &corev1.Secret{}
-		ns := ref.Namespace
-		if ns == "" {
-			ns = db.Namespace
-		}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, pw); err != nil {
-			return 0, err
-		}
-		var err error
-		if srv, err = testsvc.StartMariaDB(); err != nil {
-			return 0, err
-		}
-		root, err := sql.Open("mysql", srv.RootDSN(""))
-		if err != nil {
-			srv.Stop()
-			return 0, err
-		}
-		defer root.Close()
-		user, dbName := *db.Spec.MasterUsername, "app"
-		if db.Spec.DBName != nil {
-			dbName = *db.Spec.DBName
-		}
-		for _, stmt := range []string{
-			"CREATE DATABASE IF NOT EXISTS `" + dbName + "`",
-			"CREATE USER '" + user + "'@'%' IDENTIFIED BY '" + string(pw.Data[ref.Key]) + "'",
-			"GRANT ALL ON *.* TO '" + user + "'@'%'",
-		} {
-			if _, err := root.ExecContext(ctx, stmt); err != nil {
-				srv.Stop()
-				return 0, fmt.Errorf("setting up the master user: %w", err)
-			}
-		}
-		l.mu.Lock()
-		l.dbs[key] = srv
-		l.mu.Unlock()
-	}
-	_, port, _ := strings.Cut(srv.Addr, ":")
-	return strconv.Atoi(port)
 }
 
 // migrate runs each unfinished migration Job's command for real, as its pod would: the tenant's

@@ -22,7 +22,7 @@ import (
 
 // Server is a running database or cache server.
 type Server struct {
-	Addr string // host:port on 127.0.0.1
+	Addr string // host:port, on 127.0.0.1 unless asked otherwise
 	cmd  *exec.Cmd
 	dir  string
 	log  string
@@ -45,8 +45,8 @@ func (s *Server) Stop() {
 	_ = os.RemoveAll(s.dir)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePortOn(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, err
 	}
@@ -84,12 +84,28 @@ func waitTCP(addr string, within time.Duration) error {
 }
 
 // StartRedis starts redis-server on a free loopback port, without persistence.
-func StartRedis() (*Server, error) {
+func StartRedis() (*Server, error) { return StartRedisWith(RedisOptions{}) }
+
+// RedisOptions place a Redis server and give it TLS.
+type RedisOptions struct {
+	// Host is the address it listens on; 127.0.0.1 when empty.
+	Host string
+	// CertFile and KeyFile, when set, make it speak only TLS (as ElastiCache with encryption in
+	// transit does); clients are not asked for certificates.
+	CertFile, KeyFile string
+}
+
+// StartRedisWith starts redis-server on a free port of opts.Host, without persistence.
+func StartRedisWith(opts RedisOptions) (*Server, error) {
 	bin, err := find("redis-server")
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	port, err := freePortOn(host)
 	if err != nil {
 		return nil, err
 	}
@@ -97,9 +113,14 @@ func StartRedis() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, log: filepath.Join(dir, "redis.log")}
-	s.cmd = exec.Command(bin, "--bind", "127.0.0.1", "--port", fmt.Sprint(port), "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", s.log, "--protected-mode", "yes")
+	s := &Server{Addr: net.JoinHostPort(host, fmt.Sprint(port)), dir: dir, log: filepath.Join(dir, "redis.log")}
+	listen := []string{"--port", fmt.Sprint(port)}
+	if opts.CertFile != "" {
+		listen = []string{"--port", "0", "--tls-port", fmt.Sprint(port), "--tls-cert-file", opts.CertFile,
+			"--tls-key-file", opts.KeyFile, "--tls-auth-clients", "no"}
+	}
+	s.cmd = exec.Command(bin, append(append([]string{"--bind", host}, listen...), "--save", "", "--appendonly", "no",
+		"--dir", dir, "--logfile", s.log, "--protected-mode", "no")...)
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -110,7 +131,7 @@ func StartRedis() (*Server, error) {
 	return s, nil
 }
 
-// MariaDB is a running MariaDB server; RootDSN reaches it as root over TCP.
+// MariaDB is a running MariaDB server; RootDSN reaches it as root.
 type MariaDB struct {
 	*Server
 	mu sync.Mutex
@@ -118,7 +139,10 @@ type MariaDB struct {
 }
 
 // StartMariaDB initialises a data directory and starts mariadbd on a free loopback port.
-func StartMariaDB() (*MariaDB, error) {
+func StartMariaDB() (*MariaDB, error) { return StartMariaDBOn("127.0.0.1") }
+
+// StartMariaDBOn initialises a data directory and starts mariadbd on a free port of host.
+func StartMariaDBOn(host string) (*MariaDB, error) {
 	mariadbd, err := find("mariadbd", "mysqld")
 	if err != nil {
 		return nil, err
@@ -127,7 +151,7 @@ func StartMariaDB() (*MariaDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := freePortOn(host)
 	if err != nil {
 		return nil, err
 	}
@@ -145,9 +169,9 @@ func StartMariaDB() (*MariaDB, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
 	}
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, log: filepath.Join(dir, "mariadb.log")}
+	s := &Server{Addr: net.JoinHostPort(host, fmt.Sprint(port)), dir: dir, log: filepath.Join(dir, "mariadb.log")}
 	s.cmd = exec.Command(mariadbd, append([]string{"--no-defaults", "--datadir=" + data,
-		"--bind-address=127.0.0.1", fmt.Sprintf("--port=%d", port), "--socket=" + filepath.Join(dir, "mysqld.sock"),
+		"--bind-address=" + host, fmt.Sprintf("--port=%d", port), "--socket=" + filepath.Join(dir, "mysqld.sock"),
 		"--pid-file=" + filepath.Join(dir, "mysqld.pid"), "--log-error=" + s.log, "--skip-name-resolve",
 		"--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M", "--max-connections=500"}, user...)...)
 	if err := s.cmd.Start(); err != nil {
@@ -163,9 +187,11 @@ func StartMariaDB() (*MariaDB, error) {
 	return m, nil
 }
 
-// RootDSN is the go-sql-driver DSN of root, optionally for a database.
+// RootDSN is the go-sql-driver DSN of root, optionally for a database. It goes through the
+// server's Unix socket: root may log in only from the machine itself, whichever address the
+// server listens on.
 func (m *MariaDB) RootDSN(db string) string {
-	return fmt.Sprintf("root@tcp(%s)/%s?parseTime=true&multiStatements=false", m.Addr, db)
+	return fmt.Sprintf("root@unix(%s)/%s?parseTime=true&multiStatements=false", filepath.Join(m.dir, "mysqld.sock"), db)
 }
 
 func (m *MariaDB) waitReady(within time.Duration) error {

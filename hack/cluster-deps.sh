@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what a single-node cluster (hack/cluster) needs from Debian when it is missing:
+# containerd, runc, the CNI plugins (bridge, host-local, loopback), iptables, conntrack, iproute2.
+# Their services are not started: hack/cluster runs its own containerd with its own state.
+#
+#   hack/cluster-deps.sh          # install what is missing (root)
+#   hack/cluster-deps.sh --check  # exit 0 only if this machine can run the cluster
+set -euo pipefail
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+missing=()
+have containerd || missing+=(containerd)
+have runc || missing+=(runc)
+[ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ] || missing+=(containernetworking-plugins)
+have iptables || missing+=(iptables)
+have conntrack || missing+=(conntrack)
+have ip || missing+=(iproute2)
+[ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+
+if [ "${1:-}" = --check ]; then
+  if [ "$(id -u)" != 0 ]; then echo "cluster-deps: not root: no cluster here" >&2; exit 1; fi
+  if [ ! -d /sys/fs/cgroup ]; then echo "cluster-deps: no cgroup filesystem: no cluster here" >&2; exit 1; fi
+  if [ ${#missing[@]} -gt 0 ] && ! command -v apt-get >/dev/null 2>&1; then
+    echo "cluster-deps: ${missing[*]} missing and no apt-get: no cluster here" >&2; exit 1
+  fi
+  exit 0
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "cluster-deps: ${missing[*]} missing; install them (sudo apt-get install ${missing[*]}) or run as root" >&2
+  exit 1
+fi
+echo "cluster-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# policy-rc.d keeps the packages from starting system services (containerd among them).
+[ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; }
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,678 @@
+//go:build e2e
+
+package e2e_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/test/testenv"
+)
+
+const baseDomain = "e2e.test"
+
+// TestEndToEnd runs the scenarios in order on one cluster: each builds on what the one before
+// left, as a region's life does.
+func TestEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	cell := e2eCell(t)
+	acme := tenant("acme", "Acme Corporation", saasv1.TierPooled)
+	initech := tenant("initech", "Initech", saasv1.TierDedicated)
+	initech.Spec.Scaling = &saasv1.TenantScaling{MinReplicas: ptr(int32(1)), MaxReplicas: ptr(int32(2))}
+
+	steps := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"a cell and a pooled and a dedicated tenant go Ready, migrated by real Jobs", func(t *testing.T) {
+			onboard(ctx, t, cell, acme, initech)
+		}},
+		{"the app's pods serve each tenant through its Service by Host", func(t *testing.T) {
+			serve(ctx, t, cell, acme, initech)
+		}},
+		{"the recommendations CronJob runs app recommend, falling back to on-demand, and the app serves the result", func(t *testing.T) {
+			recommend(ctx, t, cell, acme)
+		}},
+		{"an upgrade migrates every tenant before the rollout", func(t *testing.T) {
+			upgrade(ctx, t, cell, acme, initech)
+		}},
+		{"a failing migration holds the rollout until it is retried", func(t *testing.T) {
+			failingUpgrade(ctx, t, cell, acme)
+		}},
+		{"a suspended tenant stops being served, and comes back", func(t *testing.T) {
+			suspend(ctx, t, cell, acme)
+		}},
+		{"the operator restarted during onboarding writes each child once", func(t *testing.T) {
+			restartMidOnboarding(ctx, t, cell)
+		}},
+		{"the operator restarted in steady state writes nothing", func(t *testing.T) {
+			restartSteady(ctx, t)
+		}},
+	}
+	for _, s := range steps {
+		start := time.Now()
+		ok := t.Run(s.name, s.run)
+		timings = append(timings, timing{s.name, time.Since(start).Round(100 * time.Millisecond)})
+		if !ok {
+			logf("cell: %s", describeCell(ctx, cell.Name))
+			t.FailNow()
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// e2eCell is the sample cell sized for one node: small requests, two app replicas, and spot
+// scheduling that this node cannot satisfy (it is labelled on-demand), so recommendation runs
+// really wait unschedulable and really fall back.
+func e2eCell(t *testing.T) *saasv1.RegionCell {
+	cell, err := testenv.SampleCell()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cell.Spec.BaseDomain = baseDomain
+	cell.Spec.Email = nil
+	cell.Spec.App.Version = "1.0.0"
+	cell.Spec.App.MinReplicas = 2
+	cell.Spec.App.MaxReplicas = 3
+	cell.Spec.App.Resources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+	}
+	cell.Spec.Spot.NodeSelector = map[string]string{"karpenter.sh/capacity-type": "spot"}
+	cell.Spec.Spot.Tolerations = nil
+	cell.Spec.Spot.OnDemandNodeSelector = map[string]string{"karpenter.sh/capacity-type": "on-demand"}
+	cell.Spec.Spot.OnDemandFallbackAfter = &metav1.Duration{Duration: 30 * time.Second}
+	return cell
+}
+
+func tenant(name, display, tier string) *saasv1.Tenant {
+	return &saasv1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: saasv1.TenantSpec{
+			DisplayName: display, Region: "eu-west-1", Subdomain: name, Tier: tier,
+			AdminEmail:      "admin@" + name + ".example",
+			Database:        saasv1.TenantDatabase{DeletionPolicy: saasv1.DeletionDelete},
+			Recommendations: saasv1.Recommendations{Schedule: "* * * * *", TimeZone: "UTC"},
+		},
+	}
+}
+
+func onboard(ctx context.Context, t *testing.T, cell *saasv1.RegionCell, tenants ...*saasv1.Tenant) {
+	// The node is what a cloud's provisioner would label: on-demand capacity.
+	node := &corev1.Node{}
+	must(t, k.Get(ctx, client.ObjectKey{Name: "tenantops-e2e"}, node))
+	node.Labels["karpenter.sh/capacity-type"] = "on-demand"
+	must(t, k.Update(ctx, node))
+
+	must(t, k.Create(ctx, cell))
+	for _, tn := range tenants {
+		must(t, k.Create(ctx, tn))
+	}
+	for _, tn := range tenants {
+		waitTenantReady(ctx, t, tn.Name, 6*time.Minute)
+	}
+	waitCellRolledOut(ctx, t, cell.Name, "1.0.0")
+	for _, tn := range tenants {
+		ns := "tenant-" + tn.Name
+		job := &batchv1.Job{}
+		must(t, k.Get(ctx, client.ObjectKey{Namespace: ns, Name: b.MigrationJobName("1.0.0")}, job))
+		if job.Status.Succeeded != 1 {
+			t.Errorf("%s: migration Job %s succeeded %d times, want 1 (the real Job controller's count)", tn.Name, job.Name, job.Status.Succeeded)
+		}
+		if args := job.Spec.Template.Spec.Containers[0].Args; len(args) == 0 || args[0] != "migrate" {
+			t.Errorf("%s: migration Job runs %v, want app migrate", tn.Name, args)
+		}
+		// The migration really ran against the tenant's own database.
+		db := tenantDB(ctx, t, tn.Name)
+		var versions int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&versions); err != nil || versions == 0 {
+			t.Errorf("%s: schema_migrations has %d rows (%v): app migrate did not run against the tenant's database", tn.Name, versions, err)
+		}
+		// The tenant's configuration points the app at the stores that stand in for RDS and
+		// ElastiCache, as the operator read them from the ACK status.
+		cfg := &corev1.Secret{}
+		must(t, k.Get(ctx, client.ObjectKey{Namespace: ns, Name: b.TenantConfigName}, cfg))
+		if got := string(cfg.Data[saasv1.ConfigDBHost]); got != hostIP {
+			t.Errorf("%s: %s = %q, want the stand-in RDS endpoint %s", tn.Name, saasv1.ConfigDBHost, got, hostIP)
+		}
+		if got := string(cfg.Data[saasv1.ConfigCacheAddress]); got != stores.Redis.Addr {
+			t.Errorf("%s: %s = %q, want the stand-in ElastiCache endpoint %s", tn.Name, saasv1.ConfigCacheAddress, got, stores.Redis.Addr)
+		}
+	}
+}
+
+func serve(ctx context.Context, t *testing.T, cell *saasv1.RegionCell, acme, initech *saasv1.Tenant) {
+	for _, d := range []client.ObjectKey{{Namespace: "cell-" + cell.Name, Name: b.AppName}, {Namespace: "tenant-" + initech.Name, Name: b.AppName}} {
+		dep := &appsv1.Deployment{}
+		must(t, k.Get(ctx, d, dep))
+		if dep.Status.ReadyReplicas < 1 || dep.Status.ReadyReplicas != *dep.Spec.Replicas {
+			t.Errorf("%s: %d of %d app pods Ready (the kubelet's count)", d, dep.Status.ReadyReplicas, *dep.Spec.Replicas)
+		}
+	}
+	cellSvc := client.ObjectKey{Namespace: "cell-" + cell.Name, Name: b.AppName}
+	initechSvc := client.ObjectKey{Namespace: "tenant-" + initech.Name, Name: b.AppName}
+	cases := []struct {
+		svc      client.ObjectKey
+		host     string
+		code     int
+		contains string
+	}{
+		{cellSvc, "acme." + baseDomain, 200, "Acme Corporation"},
+		{cellSvc, "ACME." + baseDomain + ":80", 200, "Acme Corporation"},
+		{initechSvc, "initech." + baseDomain, 200, "Initech"},
+		{cellSvc, "initech." + baseDomain, 404, ""}, // a dedicated tenant is not served by the pooled tier
+		{initechSvc, "acme." + baseDomain, 404, ""}, // nor a pooled one by a dedicated tier
+		{cellSvc, "nobody." + baseDomain, 404, ""},
+	}
+	for _, c := range cases {
+		var code int
+		var body string
+		err := waitFor(ctx, time.Minute, "an answer from "+c.svc.String(), func() (bool, string) {
+			code, body = get(ctx, t, c.svc, c.host, "/")
+			return code == c.code, fmt.Sprintf("HTTP %d: %.200s", code, body)
+		})
+		if err != nil {
+			t.Errorf("GET / Host %s via Service %s: %v", c.host, c.svc, err)
+			continue
+		}
+		if !strings.Contains(body, c.contains) {
+			t.Errorf("GET / Host %s via Service %s: page lacks %q:\n%.500s", c.host, c.svc, c.contains, body)
+		}
+	}
+}
+
+func recommend(ctx context.Context, t *testing.T, cell *saasv1.RegionCell, acme *saasv1.Tenant) {
+	svc := client.ObjectKey{Namespace: "cell-" + cell.Name, Name: b.AppName}
+	host := "acme." + baseDomain
+	db := tenantDB(ctx, t, acme.Name)
+	// Items come from the tenant's own back office; ratings come in through the app.
+	var ids []int64
+	for _, name := range []string{"Anvil", "Rocket skates", "Giant magnet"} {
+		res, err := db.ExecContext(ctx, "INSERT INTO items (category, name, description) VALUES ('gear', ?, 'e2e')", name)
+		must(t, err)
+		id, _ := res.LastInsertId()
+		ids = append(ids, id)
+	}
+	for i, id := range ids {
+		for r := 0; r < 3+i; r++ {
+			body := fmt.Sprintf(`{"customer": "wile-%d", "stars": %d, "review": "e2e"}`, r, 5-i)
+			code, out := do(ctx, t, http.MethodPost, svc, host, fmt.Sprintf("/api/items/%d/ratings", id), body)
+			if code != http.StatusCreated {
+				t.Fatalf("rating item %d through the Service: HTTP %d: %s", id, code, out)
+			}
+		}
+	}
+	logf("seeded 3 items and 12 ratings; waiting for a recommendations run (every minute, spot first)")
+	var recs struct {
+		Recommendations []struct {
+			ItemName string  `json:"itemName"`
+			Score    float64 `json:"score"`
+			Ratings  int64   `json:"ratings"`
+		} `json:"recommendations"`
+		Source string `json:"source"`
+	}
+	err := waitFor(ctx, 5*time.Minute, "recommendations for the seeded items", func() (bool, string) {
+		code, out := get(ctx, t, svc, host, "/api/recommendations?category=gear")
+		if code != 200 {
+			return false, fmt.Sprintf("HTTP %d %s; jobs: %s", code, out, jobStates(ctx, "tenant-acme"))
+		}
+		if err := json.Unmarshal([]byte(out), &recs); err != nil {
+			return false, err.Error()
+		}
+		return len(recs.Recommendations) == len(ids), fmt.Sprintf("%s; jobs: %s", out, jobStates(ctx, "tenant-acme"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs.Source != "cache" {
+		t.Errorf("recommendations came from %q, want the cache app recommend filled (Redis over TLS)", recs.Source)
+	}
+	if recs.Recommendations[0].ItemName != "Anvil" || recs.Recommendations[0].Ratings != 3 {
+		t.Errorf("top recommendation %+v, want Anvil with 3 five-star ratings", recs.Recommendations[0])
+	}
+	// The run that produced them: a spot Job the real scheduler could not place, replaced by an
+	// on-demand Job that ran to success.
+	err = waitFor(ctx, 2*time.Minute, "the on-demand run to succeed", func() (bool, string) {
+		var jobs batchv1.JobList
+		if err := k.List(ctx, &jobs, client.InNamespace("tenant-acme"), client.MatchingLabels{saasv1.LabelComponent: b.ComponentRecommend}); err != nil {
+			return false, err.Error()
+		}
+		for _, j := range jobs.Items {
+			if spot := j.Annotations[b.AnnotationFallbackOf]; spot != "" && j.Status.Succeeded == 1 {
+				logf("on-demand Job %s replaced spot Job %s and succeeded", j.Name, spot)
+				return true, ""
+			}
+		}
+		return false, jobStates(ctx, "tenant-acme")
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+func upgrade(ctx context.Context, t *testing.T, cell *saasv1.RegionCell, acme, initech *saasv1.Tenant) {
+	setCellVersion(ctx, t, cell.Name, "1.1.0")
+	waitCellRolledOut(ctx, t, cell.Name, "1.1.0")
+	waitTenantReady(ctx, t, acme.Name, 3*time.Minute)
+	waitTenantReady(ctx, t, initech.Name, 3*time.Minute)
+	for _, c := range []struct {
+		tenant string
+		dep    client.ObjectKey
+	}{
+		{acme.Name, client.ObjectKey{Namespace: "cell-" + cell.Name, Name: b.AppName}},
+		{initech.Name, client.ObjectKey{Namespace: "tenant-" + initech.Name, Name: b.AppName}},
+	} {
+		job := &batchv1.Job{}
+		must(t, k.Get(ctx, client.ObjectKey{Namespace: "tenant-" + c.tenant, Name: b.MigrationJobName("1.1.0")}, job))
+		if job.Status.CompletionTime == nil || job.Status.Succeeded != 1 {
+			t.Fatalf("%s: migration to 1.1.0 did not complete: %+v", c.tenant, job.Status)
+		}
+		rs := replicaSetWithImage(ctx, t, c.dep, appImage+":1.1.0")
+		if rs == nil {
+			t.Fatalf("%s: no ReplicaSet of %s runs %s:1.1.0", c.tenant, c.dep, appImage)
+		}
+		if rs.CreationTimestamp.Before(job.Status.CompletionTime) {
+			t.Errorf("%s: the 1.1.0 pods (ReplicaSet %s, %s) started before its migration completed (%s)",
+				c.tenant, rs.Name, rs.CreationTimestamp, job.Status.CompletionTime)
+		}
+	}
+}
+
+func failingUpgrade(ctx context.Context, t *testing.T, cell *saasv1.RegionCell, acme *saasv1.Tenant) {
+	db := tenantDB(ctx, t, acme.Name)
+	master := masterUser(ctx, t, acme.Name)
+	// The database refuses the tenant's master user: every migration attempt fails, as it
+	// would against an RDS instance whose credentials were rotated behind the operator's back.
+	_, err := db.ExecContext(ctx, "ALTER USER '"+master+"'@'%' ACCOUNT LOCK")
+	must(t, err)
+	setCellVersion(ctx, t, cell.Name, "1.2.0")
+	cellDep := client.ObjectKey{Namespace: "cell-" + cell.Name, Name: b.AppName}
+	err = waitFor(ctx, 4*time.Minute, "acme's migration to fail and the cell to hold", func() (bool, string) {
+		tn := &saasv1.Tenant{}
+		c := &saasv1.RegionCell{}
+		if k.Get(ctx, client.ObjectKey{Name: acme.Name}, tn) != nil || k.Get(ctx, client.ObjectKey{Name: cell.Name}, c) != nil {
+			return false, "reading"
+		}
+		stalled := meta.IsStatusConditionTrue(tn.Status.Conditions, saasv1.ConditionStalled)
+		rollout := meta.FindStatusCondition(c.Status.Conditions, saasv1.ConditionRolloutComplete)
+		held := rollout != nil && rollout.Status == metav1.ConditionFalse && strings.Contains(rollout.Message, acme.Name)
+		return stalled && held, fmt.Sprintf("tenant stalled=%v; cell rollout %+v; jobs %s", stalled, rollout, jobStates(ctx, "tenant-acme"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stalled := meta.FindStatusCondition(mustTenant(ctx, t, acme.Name).Status.Conditions, saasv1.ConditionStalled)
+	if !strings.Contains(stalled.Message, "delete the Job to retry") {
+		t.Errorf("Stalled says %q; it should tell how to retry", stalled.Message)
+	}
+	// Held, not just slow: for a while after the failure the pods still run 1.1.0.
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
+		if img := deploymentImage(ctx, t, cellDep); img != appImage+":1.1.0" {
+			t.Fatalf("the cell's app moved to %s although acme's migration failed", img)
+		}
+	}
+	// The fix, then the documented retry.
+	_, err = db.ExecContext(ctx, "ALTER USER '"+master+"'@'%' ACCOUNT UNLOCK")
+	must(t, err)
+	must(t, k.Delete(ctx, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "tenant-acme", Name: b.MigrationJobName("1.2.0")}},
+		client.PropagationPolicy(metav1.DeletePropagationBackground)))
+	waitCellRolledOut(ctx, t, cell.Name, "1.2.0")
+	waitTenantReady(ctx, t, acme.Name, 3*time.Minute)
+	if img := deploymentImage(ctx, t, cellDep); img != appImage+":1.2.0" {
+		t.Errorf("after the retry the cell's app runs %s, want 1.2.0", img)
+	}
+}
+
+func suspend(ctx context.Context, t *testing.T, cell *saasv1.RegionCell, acme *saasv1.Tenant) {
+	svc := client.ObjectKey{Namespace: "cell-" + cell.Name, Name: b.AppName}
+	host := "acme." + baseDomain
+	setSuspend(ctx, t, acme.Name, true)
+	if err := waitFor(ctx, time.Minute, "acme to stop being served", func() (bool, string) {
+		code, body := get(ctx, t, svc, host, "/")
+		return code == http.StatusNotFound, fmt.Sprintf("HTTP %d %.100s", code, body)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ready := meta.FindStatusCondition(mustTenant(ctx, t, acme.Name).Status.Conditions, saasv1.ConditionReady)
+	if ready == nil || ready.Reason != "Suspended" {
+		t.Errorf("a suspended tenant's Ready condition is %+v, want reason Suspended", ready)
+	}
+	if db := tenantDB(ctx, t, acme.Name); db.PingContext(ctx) != nil {
+		t.Errorf("suspending lost the tenant's database")
+	}
+	setSuspend(ctx, t, acme.Name, false)
+	if err := waitFor(ctx, time.Minute, "acme to be served again", func() (bool, string) {
+		code, body := get(ctx, t, svc, host, "/")
+		return code == http.StatusOK && strings.Contains(body, "Acme Corporation"), fmt.Sprintf("HTTP %d %.100s", code, body)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func restartMidOnboarding(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
+	globex := tenant("globex", "Globex", saasv1.TierPooled)
+	since := time.Now()
+	must(t, k.Create(ctx, globex))
+	if err := waitFor(ctx, time.Minute, "the operator to start on globex", func() (bool, string) {
+		ns := &corev1.Namespace{}
+		return k.Get(ctx, client.ObjectKey{Name: "tenant-globex"}, ns) == nil, "no namespace yet"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	restartOperator(ctx, t)
+	waitTenantReady(ctx, t, globex.Name, 5*time.Minute)
+	code, body := get(ctx, t, client.ObjectKey{Namespace: "cell-" + cell.Name, Name: b.AppName}, "globex."+baseDomain, "/")
+	if code != 200 || !strings.Contains(body, "Globex") {
+		t.Errorf("globex after the restart: HTTP %d %.200s", code, body)
+	}
+	writes := operatorWrites(t, since)
+	n := 0
+	for obj, count := range writes {
+		if !strings.Contains(obj, "tenant-globex") || strings.HasPrefix(obj, "events") || strings.HasPrefix(obj, "leases") {
+			continue
+		}
+		n++
+		if count > 1 {
+			t.Errorf("%s written %d times across the restart, want once", obj, count)
+		}
+	}
+	if n < 5 {
+		t.Errorf("the audit log shows only %d of globex's children written by the operator: %v", n, writes)
+	}
+	logf("globex's %d children were each written once across the restart", n)
+}
+
+func restartSteady(ctx context.Context, t *testing.T) {
+	before := resourceVersions(ctx, t)
+	since := restartOperator(ctx, t)
+	// The new leader's first pass over every tenant and cell, with time to spare.
+	time.Sleep(20 * time.Second)
+	writes := operatorWrites(t, since)
+	for obj, count := range writes {
+		if strings.HasPrefix(obj, "leases") {
+			continue // the new leader's lease
+		}
+		t.Errorf("after the restart the operator wrote %s %d times; an unchanged region needs no writes", obj, count)
+	}
+	after := resourceVersions(ctx, t)
+	for key, rv := range before {
+		if after[key] != rv {
+			t.Errorf("%s changed across the restart (resourceVersion %s -> %s)", key, rv, after[key])
+		}
+	}
+}
+
+// restartOperator deletes the operator's pod, as a node drain or an OOM kill would, and waits
+// until its replacement holds the leader lease; it returns when the old pod was gone.
+func restartOperator(ctx context.Context, t *testing.T) time.Time {
+	var pods corev1.PodList
+	must(t, k.List(ctx, &pods, client.InNamespace(operatorNS)))
+	if len(pods.Items) != 1 {
+		t.Fatalf("%d operator pods, want 1", len(pods.Items))
+	}
+	old := pods.Items[0]
+	must(t, k.Delete(ctx, &old))
+	if err := waitFor(ctx, time.Minute, "the old operator pod to go", func() (bool, string) {
+		p := &corev1.Pod{}
+		return k.Get(ctx, client.ObjectKeyFromObject(&old), p) != nil, string(p.Status.Phase)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gone := time.Now()
+	if err := waitFor(ctx, 2*time.Minute, "a new operator pod to lead", func() (bool, string) {
+		var leases coordinationv1.LeaseList
+		if err := k.List(ctx, &leases, client.InNamespace(operatorNS)); err != nil {
+			return false, err.Error()
+		}
+		for _, l := range leases.Items {
+			if l.Spec.HolderIdentity != nil && strings.HasPrefix(*l.Spec.HolderIdentity, old.Name) {
+				return false, "still held by " + *l.Spec.HolderIdentity
+			}
+			if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "" {
+				return true, ""
+			}
+		}
+		return false, "no lease held: " + podStates(ctx, operatorNS)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	logf("operator restarted: %s replaced", old.Name)
+	return gone
+}
+
+// operatorWrites counts, from the API server's audit log, the writes the operator's
+// ServiceAccount made since a moment, by resource/namespace/name[/subresource].
+func operatorWrites(t *testing.T, since time.Time) map[string]int {
+	dep := &appsv1.DeploymentList{}
+	must(t, k.List(context.Background(), dep, client.InNamespace(operatorNS)))
+	user := "system:serviceaccount:" + operatorNS + ":" + dep.Items[0].Spec.Template.Spec.ServiceAccountName
+	f, err := os.Open(filepath.Join(clusterDir, "logs", "audit.log"))
+	must(t, err)
+	defer f.Close()
+	counts := map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var ev struct {
+			Verb string `json:"verb"`
+			User struct {
+				Username string `json:"username"`
+			} `json:"user"`
+			ObjectRef struct {
+				Resource, Namespace, Name, Subresource string
+			} `json:"objectRef"`
+			Received time.Time `json:"requestReceivedTimestamp"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.User.Username != user || ev.Received.Before(since) {
+			continue
+		}
+		key := ev.ObjectRef.Resource + "/" + ev.ObjectRef.Namespace + "/" + ev.ObjectRef.Name
+		if ev.ObjectRef.Subresource != "" {
+			key += "/" + ev.ObjectRef.Subresource
+		}
+		counts[key]++
+	}
+	must(t, sc.Err())
+	return counts
+}
+
+// resourceVersions of everything the operator owns or reports on.
+func resourceVersions(ctx context.Context, t *testing.T) map[string]string {
+	out := map[string]string{}
+	lists := []client.ObjectList{&saasv1.TenantList{}, &saasv1.RegionCellList{}, &appsv1.DeploymentList{}, &corev1.SecretList{},
+		&corev1.ServiceList{}, &batchv1.CronJobList{}, &rds.DBInstanceList{}}
+	for _, l := range lists {
+		must(t, k.List(ctx, l))
+		items, err := meta.ExtractList(l)
+		must(t, err)
+		for _, it := range items {
+			o := it.(client.Object)
+			if o.GetLabels()[saasv1.LabelManagedBy] != saasv1.LabelManagedByValue && !strings.HasPrefix(fmt.Sprintf("%T", l), "*v1alpha1.") {
+				continue
+			}
+			out[fmt.Sprintf("%T %s/%s", o, o.GetNamespace(), o.GetName())] = o.GetResourceVersion()
+		}
+	}
+	return out
+}
+
+// --- small helpers ---
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustTenant(ctx context.Context, t *testing.T, name string) *saasv1.Tenant {
+	tn := &saasv1.Tenant{}
+	must(t, k.Get(ctx, client.ObjectKey{Name: name}, tn))
+	return tn
+}
+
+func waitTenantReady(ctx context.Context, t *testing.T, name string, within time.Duration) {
+	t.Helper()
+	if err := waitFor(ctx, within, "Tenant "+name+" Ready", func() (bool, string) {
+		tn := &saasv1.Tenant{}
+		if err := k.Get(ctx, client.ObjectKey{Name: name}, tn); err != nil {
+			return false, err.Error()
+		}
+		ready := meta.FindStatusCondition(tn.Status.Conditions, saasv1.ConditionReady)
+		ok := ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == tn.Generation
+		return ok, fmt.Sprintf("phase %s, conditions %s; pods %s", tn.Status.Phase, conditionSummary(tn.Status.Conditions), podStates(ctx, "tenant-"+name))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitCellRolledOut(ctx context.Context, t *testing.T, name, version string) {
+	t.Helper()
+	if err := waitFor(ctx, 5*time.Minute, "cell "+name+" rolled out at "+version, func() (bool, string) {
+		c := &saasv1.RegionCell{}
+		if err := k.Get(ctx, client.ObjectKey{Name: name}, c); err != nil {
+			return false, err.Error()
+		}
+		done := meta.IsStatusConditionTrue(c.Status.Conditions, saasv1.ConditionRolloutComplete) &&
+			meta.IsStatusConditionTrue(c.Status.Conditions, saasv1.ConditionReady) && c.Status.AppVersion == version
+		return done, describeCell(ctx, name)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func describeCell(ctx context.Context, name string) string {
+	c := &saasv1.RegionCell{}
+	if err := k.Get(ctx, client.ObjectKey{Name: name}, c); err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("appVersion %q, conditions %s; pods %s", c.Status.AppVersion, conditionSummary(c.Status.Conditions), podStates(ctx, "cell-"+name))
+}
+
+func conditionSummary(conds []metav1.Condition) string {
+	var out []string
+	for _, c := range conds {
+		out = append(out, fmt.Sprintf("%s=%s(%s: %s)", c.Type, c.Status, c.Reason, c.Message))
+	}
+	return strings.Join(out, " ")
+}
+
+func jobStates(ctx context.Context, ns string) string {
+	var jobs batchv1.JobList
+	if err := k.List(ctx, &jobs, client.InNamespace(ns)); err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, j := range jobs.Items {
+		out = append(out, fmt.Sprintf("%s(active %d, succeeded %d, failed %d)", j.Name, j.Status.Active, j.Status.Succeeded, j.Status.Failed))
+	}
+	return strings.Join(out, ", ") + "; pods " + podStates(ctx, ns)
+}
+
+func setCellVersion(ctx context.Context, t *testing.T, name, version string) {
+	c := &saasv1.RegionCell{}
+	must(t, k.Get(ctx, client.ObjectKey{Name: name}, c))
+	patch := client.MergeFrom(c.DeepCopy())
+	c.Spec.App.Version = version
+	must(t, k.Patch(ctx, c, patch))
+}
+
+func setSuspend(ctx context.Context, t *testing.T, name string, suspend bool) {
+	tn := mustTenant(ctx, t, name)
+	patch := client.MergeFrom(tn.DeepCopy())
+	tn.Spec.Suspended = suspend
+	must(t, k.Patch(ctx, tn, patch))
+}
+
+func deploymentImage(ctx context.Context, t *testing.T, key client.ObjectKey) string {
+	d := &appsv1.Deployment{}
+	must(t, k.Get(ctx, key, d))
+	return d.Spec.Template.Spec.Containers[0].Image
+}
+
+func replicaSetWithImage(ctx context.Context, t *testing.T, dep client.ObjectKey, image string) *appsv1.ReplicaSet {
+	var sets appsv1.ReplicaSetList
+	must(t, k.List(ctx, &sets, client.InNamespace(dep.Namespace)))
+	for i, rs := range sets.Items {
+		if rs.Spec.Template.Spec.Containers[0].Image == image {
+			return &sets.Items[i]
+		}
+	}
+	return nil
+}
+
+// dbInstance is the tenant's DBInstance.
+func dbInstance(ctx context.Context, t *testing.T, tenant string) *rds.DBInstance {
+	var list rds.DBInstanceList
+	must(t, k.List(ctx, &list, client.InNamespace("tenant-"+tenant)))
+	if len(list.Items) != 1 {
+		t.Fatalf("tenant %s has %d DBInstances", tenant, len(list.Items))
+	}
+	return &list.Items[0]
+}
+
+func masterUser(ctx context.Context, t *testing.T, tenant string) string {
+	return *dbInstance(ctx, t, tenant).Spec.MasterUsername
+}
+
+// tenantDB is root on the MariaDB standing in for the tenant's RDS instance, in its database.
+func tenantDB(ctx context.Context, t *testing.T, tenant string) *sql.DB {
+	inst := dbInstance(ctx, t, tenant)
+	srv := stores.Database(inst.Namespace, inst.Name)
+	if srv == nil {
+		t.Fatalf("no stand-in database for %s/%s", inst.Namespace, inst.Name)
+	}
+	db, err := sql.Open("mysql", srv.RootDSN(*inst.Spec.DBName))
+	must(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// get and do reach a Service by its ClusterIP from the host, through kube-proxy's rules, with
+// the Host header a browser would send.
+func get(ctx context.Context, t *testing.T, svc client.ObjectKey, host, path string) (int, string) {
+	return do(ctx, t, http.MethodGet, svc, host, path, "")
+}
+
+func do(ctx context.Context, t *testing.T, method string, svc client.ObjectKey, host, path, body string) (int, string) {
+	s := &corev1.Service{}
+	must(t, k.Get(ctx, svc, s))
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+s.Spec.ClusterIP+path, bytes.NewBufferString(body))
+	must(t, err)
+	req.Host = host
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}

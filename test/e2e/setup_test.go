@@ -1,0 +1,351 @@
+//go:build e2e
+
+// Package e2e_test proves on a real single-node cluster (make e2e: hack/cluster) that what the
+// operator makes actually runs: the operator's own image installed by the chart, the app's image
+// serving tenants through its Services, migration Jobs and recommendation CronJobs running `app`
+// against a real MariaDB and a real Redis (TLS). The test plays only AWS: a MariaDB per
+// DBInstance and one Redis on the host stand in for RDS and ElastiCache, and the test writes the
+// status the ACK controllers would write. Everything else (Deployments, ReplicaSets, Jobs,
+// CronJobs, the scheduler, the kubelet, kube-proxy) is the real thing.
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/test/localaws"
+	"github.com/tenantops/tenant-operator/test/testenv"
+	"github.com/tenantops/tenant-operator/test/testsvc"
+)
+
+const (
+	// hostIP is the host's address on the cluster's pod bridge (hack/cluster): pods reach the
+	// stand-in stores there, and nothing there is reachable from outside the machine.
+	hostIP      = "10.244.0.1"
+	operatorNS  = "tenant-operator-system"
+	imageTag    = "e2e"
+	appImage    = "ghcr.io/tenantops/app"
+	operatorImg = "ghcr.io/tenantops/tenant-operator"
+)
+
+var (
+	cfg        *rest.Config
+	k          client.Client
+	cs         *kubernetes.Clientset
+	clusterDir string
+	stores     *localaws.Stores
+	timings    []timing
+)
+
+type timing struct {
+	what string
+	took time.Duration
+}
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05")+" e2e: "+format+"\n", a...)
+}
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		logf("setup: %v", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	kubeconfig := os.Getenv("E2E_KUBECONFIG")
+	clusterDir = os.Getenv("CLUSTER_DIR")
+	if kubeconfig == "" || clusterDir == "" {
+		return 1, fmt.Errorf("E2E_KUBECONFIG and CLUSTER_DIR are unset: run `make e2e`, which brings the cluster up")
+	}
+	var err error
+	if cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
+		return 1, err
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	if k, err = client.New(cfg, client.Options{Scheme: controllers.NewScheme()}); err != nil {
+		return 1, err
+	}
+	if cs, err = kubernetes.NewForConfig(cfg); err != nil {
+		return 1, err
+	}
+	work, err := os.MkdirTemp("", "tenantops-e2e-")
+	if err != nil {
+		return 1, err
+	}
+	defer os.RemoveAll(work)
+
+	step := begin("images built, with the e2e CA among their roots, and loaded into containerd")
+	redisCert, redisKey, bundle, err := storeCertificates(work)
+	if err != nil {
+		return 1, err
+	}
+	if err := buildAndLoadImages(work, bundle); err != nil {
+		return 1, err
+	}
+	step.end()
+
+	step = begin("stand-in stores started (Redis with TLS on " + hostIP + ")")
+	if stores, err = localaws.Start(hostIP, testsvc.RedisOptions{CertFile: redisCert, KeyFile: redisKey}); err != nil {
+		return 1, err
+	}
+	defer stores.Stop()
+	step.end()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	step = begin("chart installed and the operator's pod Ready")
+	if err := installChart(ctx); err != nil {
+		return 1, err
+	}
+	step.end()
+
+	go playAWS(ctx)
+	code := m.Run()
+	printTimings()
+	return code, nil
+}
+
+type stepTimer struct {
+	what  string
+	start time.Time
+}
+
+func begin(what string) stepTimer {
+	logf("%s ...", what)
+	return stepTimer{what: what, start: time.Now()}
+}
+
+func (s stepTimer) end() {
+	took := time.Since(s.start).Round(100 * time.Millisecond)
+	timings = append(timings, timing{s.what, took})
+	logf("%s: %s", s.what, took)
+}
+
+func printTimings() {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| step | took |\n|---|---|\n")
+	for _, t := range timings {
+		fmt.Fprintf(&b, "| %s | %s |\n", t.what, t.took)
+	}
+	fmt.Fprint(os.Stderr, b.String())
+	if out := os.Getenv("E2E_TIMINGS"); out != "" {
+		_ = os.WriteFile(out, []byte(b.String()), 0o644)
+	}
+}
+
+// storeCertificates makes a CA and a serving certificate for the stand-in Redis at hostIP, and a
+// CA bundle of the system's roots plus that CA, for the images (as a company adds its private CA).
+func storeCertificates(dir string) (cert, key, bundle string, err error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", "", err
+	}
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tenantops e2e stores CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return "", "", "", err
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", "", err
+	}
+	srvTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "redis"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP(hostIP)}}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &srvKey.PublicKey, caKey)
+	if err != nil {
+		return "", "", "", err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(srvKey)
+	if err != nil {
+		return "", "", "", err
+	}
+	cert, key, bundle = filepath.Join(dir, "redis.crt"), filepath.Join(dir, "redis.key"), filepath.Join(dir, "ca-bundle.crt")
+	system, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	if err != nil {
+		return "", "", "", fmt.Errorf("the system's CA bundle: %w", err)
+	}
+	for path, data := range map[string][]byte{
+		cert:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER}),
+		key:    pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+		bundle: append(append(system, '\n'), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...),
+	} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return "", "", "", err
+		}
+	}
+	return cert, key, bundle, nil
+}
+
+// buildAndLoadImages builds both images as `make images` does, imports them into the cluster's
+// containerd and tags the app image with the versions the test upgrades through.
+func buildAndLoadImages(dir, bundle string) error {
+	out := filepath.Join(dir, "images")
+	if err := goRun("./hack/images", "-out", out, "-version", imageTag, "-ca-bundle", bundle); err != nil {
+		return err
+	}
+	if err := goRun("./hack/cluster", "load", "-dir", clusterDir, filepath.Join(out, "tenant-operator.tar"), filepath.Join(out, "app.tar")); err != nil {
+		return err
+	}
+	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+		if err := ctr("images", "tag", "--force", appImage+":"+imageTag, appImage+":"+v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func goRun(args ...string) error {
+	cmd := exec.Command("go", append([]string{"run"}, args...)...)
+	cmd.Dir = testenv.Root()
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go run %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+func ctr(args ...string) error {
+	full := append([]string{"--address", filepath.Join(clusterDir, "containerd", "containerd.sock"), "-n", "k8s.io"}, args...)
+	out, err := exec.Command("ctr", full...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ctr %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// installChart does what `helm install` of the chart does, with the image just loaded, then
+// waits until the operator's own pod (the real image, in containerd) is Ready. The upstream ACK
+// CRDs are installed as the ACK charts would.
+func installChart(ctx context.Context) error {
+	dirs, err := testenv.ACKCRDDirs()
+	if err != nil {
+		return err
+	}
+	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{
+		Paths: append([]string{filepath.Join(testenv.ChartDir(), "crds")}, dirs...), ErrorIfPathMissing: true,
+	}); err != nil {
+		return fmt.Errorf("CRDs: %w", err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted"}}}
+	if err := k.Create(ctx, ns); err != nil {
+		return err
+	}
+	objs, err := testenv.RenderChart(map[string]any{
+		"image":    map[string]any{"tag": imageTag, "pullPolicy": "Never"},
+		"replicas": 1,
+		"resources": map[string]any{"requests": map[string]any{"cpu": "50m", "memory": "64Mi"},
+			"limits": map[string]any{"memory": "512Mi"}},
+	}, "tenant-operator", operatorNS)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := k.Create(ctx, o); err != nil {
+			return fmt.Errorf("installing %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	return waitFor(ctx, 3*time.Minute, "the operator's Deployment to be available", func() (bool, string) {
+		var list appsv1.DeploymentList
+		if err := k.List(ctx, &list, client.InNamespace(operatorNS)); err != nil || len(list.Items) == 0 {
+			return false, fmt.Sprint(err)
+		}
+		d := list.Items[0]
+		return d.Status.AvailableReplicas >= 1, fmt.Sprintf("%d available: %s", d.Status.AvailableReplicas, podStates(ctx, operatorNS))
+	})
+}
+
+// podStates sums up a namespace's pods for failure messages.
+func podStates(ctx context.Context, ns string) string {
+	var pods corev1.PodList
+	if err := k.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, p := range pods.Items {
+		s := p.Name + "=" + string(p.Status.Phase)
+		for _, c := range p.Status.ContainerStatuses {
+			if w := c.State.Waiting; w != nil {
+				s += "/" + w.Reason + ":" + w.Message
+			}
+			if t := c.State.Terminated; t != nil {
+				s += fmt.Sprintf("/exit %d %s", t.ExitCode, t.Reason)
+			}
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Status != corev1.ConditionTrue && c.Message != "" {
+				s += "/" + c.Message
+			}
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, ", ")
+}
+
+// playAWS is the test's only part in the cluster's life: every second it plays RDS and
+// ElastiCache (localaws) and Route53 (a record set reported in sync).
+func playAWS(ctx context.Context) {
+	for ctx.Err() == nil {
+		stores.Play(ctx, k, logf)
+		testenv.PlayRecords(ctx, k, func(what string) { logf("[played Route53] %s", what) })
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// waitFor polls cond until it holds or the time is up; the error carries cond's last word.
+func waitFor(ctx context.Context, within time.Duration, what string, cond func() (bool, string)) error {
+	deadline := time.Now().Add(within)
+	last := ""
+	for {
+		ok, msg := cond()
+		if ok {
+			return nil
+		}
+		last = msg
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waited %s for %s; last: %s", within, what, last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

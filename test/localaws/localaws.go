@@ -1,0 +1,145 @@
+// Package localaws stands in for RDS and ElastiCache with real servers on this machine, for the
+// demo and the end-to-end test: a MariaDB server per DBInstance, made the way RDS makes one (the
+// master user with the password from the operator's Secret, the database of spec.dbName), and
+// one Redis for every replication group. It writes into each ACK object only what the ACK
+// controller would: its status, with the endpoint of the server that stands in for it.
+package localaws
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/test/testenv"
+	"github.com/tenantops/tenant-operator/test/testsvc"
+)
+
+// Stores are the servers standing in for a region's RDS instances and ElastiCache groups.
+type Stores struct {
+	host  string
+	Redis *testsvc.Server
+	mu    sync.Mutex
+	dbs   map[string]*testsvc.MariaDB // by namespace/name of the DBInstance
+}
+
+// Start starts the Redis every replication group shares, listening on host; redis may ask for
+// TLS (ElastiCache's encryption in transit).
+func Start(host string, redis testsvc.RedisOptions) (*Stores, error) {
+	redis.Host = host
+	r, err := testsvc.StartRedisWith(redis)
+	if err != nil {
+		return nil, err
+	}
+	return &Stores{host: host, Redis: r, dbs: map[string]*testsvc.MariaDB{}}, nil
+}
+
+// Stop stops every server.
+func (s *Stores) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, db := range s.dbs {
+		db.Stop()
+	}
+	s.Redis.Stop()
+}
+
+// Database is the server standing in for a DBInstance, if one was started.
+func (s *Stores) Database(namespace, name string) *testsvc.MariaDB {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dbs[namespace+"/"+name]
+}
+
+// Play is one pass over the DBInstances and replication groups not yet synced: each gets its
+// server and the status ACK would write. say tells what was played.
+func (s *Stores) Play(ctx context.Context, c client.Client, say func(format string, a ...any)) {
+	var dbs rds.DBInstanceList
+	_ = c.List(ctx, &dbs)
+	for i := range dbs.Items {
+		db := &dbs.Items[i]
+		if ack.ReadState(db.Status.Conditions).Synced {
+			continue
+		}
+		port, err := s.database(ctx, c, db)
+		if err != nil {
+			say("[local RDS] %s/%s: %v", db.Namespace, db.Name, err)
+			continue
+		}
+		if testenv.PlayDBAvailableAt(ctx, c, db.Namespace, db.Name, s.host, int64(port)) == nil {
+			say("[local RDS] %s: MariaDB on %s:%d, master user and password from the operator's Secret", *db.Spec.DBInstanceIdentifier, s.host, port)
+		}
+	}
+	_, portStr, _ := net.SplitHostPort(s.Redis.Addr)
+	redisPort, _ := strconv.Atoi(portStr)
+	var rgs ecv1.ReplicationGroupList
+	_ = c.List(ctx, &rgs)
+	for _, rg := range rgs.Items {
+		if !ack.ReadState(rg.Status.Conditions).Synced &&
+			testenv.PlayCacheAvailableAt(ctx, c, rg.Namespace, rg.Name, s.host, int64(redisPort)) == nil {
+			say("[local ElastiCache] %s/%s: Redis on %s", rg.Namespace, rg.Name, s.Redis.Addr)
+		}
+	}
+}
+
+// database starts (once) the MariaDB server of a DBInstance and sets it up as RDS would.
+func (s *Stores) database(ctx context.Context, c client.Client, db *rds.DBInstance) (int, error) {
+	srv := s.Database(db.Namespace, db.Name)
+	if srv == nil {
+		ref := db.Spec.MasterUserPassword
+		if ref == nil || db.Spec.MasterUsername == nil {
+			return 0, fmt.Errorf("no master user")
+		}
+		pw := &corev1.Secret{}
+		ns := ref.Namespace
+		if ns == "" {
+			ns = db.Namespace
+		}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, pw); err != nil {
+			return 0, err
+		}
+		var err error
+		if srv, err = testsvc.StartMariaDBOn(s.host); err != nil {
+			return 0, err
+		}
+		if err := createMaster(ctx, srv, db, string(pw.Data[ref.Key])); err != nil {
+			srv.Stop()
+			return 0, err
+		}
+		s.mu.Lock()
+		s.dbs[db.Namespace+"/"+db.Name] = srv
+		s.mu.Unlock()
+	}
+	_, port, _ := net.SplitHostPort(srv.Addr)
+	return strconv.Atoi(port)
+}
+
+func createMaster(ctx context.Context, srv *testsvc.MariaDB, db *rds.DBInstance, password string) error {
+	root, err := sql.Open("mysql", srv.RootDSN(""))
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	user, dbName := *db.Spec.MasterUsername, "app"
+	if db.Spec.DBName != nil {
+		dbName = *db.Spec.DBName
+	}
+	for _, stmt := range []string{
+		"CREATE DATABASE IF NOT EXISTS `" + dbName + "`",
+		"CREATE USER '" + user + "'@'%' IDENTIFIED BY '" + password + "'",
+		"GRANT ALL ON *.* TO '" + user + "'@'%'",
+	} {
+		if _, err := root.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("setting up the master user: %w", err)
+		}
+	}
+	return nil
+}
