@@ -29,6 +29,27 @@ type Stores struct {
 	Redis *testsvc.Server
 	mu    sync.Mutex
 	dbs   map[string]*testsvc.MariaDB // by namespace/name of the DBInstance
+	held  map[string]bool             // namespaces whose AWS is not played for now
+}
+
+// Hold stops playing AWS for a namespace's objects, as a slow RDS would, until Release.
+func (s *Stores) Hold(namespace string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held[namespace] = true
+}
+
+// Release plays a held namespace again.
+func (s *Stores) Release(namespace string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.held, namespace)
+}
+
+func (s *Stores) isHeld(namespace string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held[namespace]
 }
 
 // Start starts the Redis every replication group shares, listening on host; redis may ask for
@@ -39,7 +60,7 @@ func Start(host string, redis testsvc.RedisOptions) (*Stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stores{host: host, Redis: r, dbs: map[string]*testsvc.MariaDB{}}, nil
+	return &Stores{host: host, Redis: r, dbs: map[string]*testsvc.MariaDB{}, held: map[string]bool{}}, nil
 }
 
 // Stop stops every server.
@@ -66,7 +87,7 @@ func (s *Stores) Play(ctx context.Context, c client.Client, say func(format stri
 	_ = c.List(ctx, &dbs)
 	for i := range dbs.Items {
 		db := &dbs.Items[i]
-		if ack.ReadState(db.Status.Conditions).Synced {
+		if ack.ReadState(db.Status.Conditions).Synced || s.isHeld(db.Namespace) {
 			continue
 		}
 		port, err := s.database(ctx, c, db)
@@ -83,7 +104,7 @@ func (s *Stores) Play(ctx context.Context, c client.Client, say func(format stri
 	var rgs ecv1.ReplicationGroupList
 	_ = c.List(ctx, &rgs)
 	for _, rg := range rgs.Items {
-		if !ack.ReadState(rg.Status.Conditions).Synced &&
+		if !ack.ReadState(rg.Status.Conditions).Synced && !s.isHeld(rg.Namespace) &&
 			testenv.PlayCacheAvailableAt(ctx, c, rg.Namespace, rg.Name, s.host, int64(redisPort)) == nil {
 			say("[local ElastiCache] %s/%s: Redis on %s", rg.Namespace, rg.Name, s.Redis.Addr)
 		}
