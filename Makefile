@@ -39,8 +39,9 @@ fmt: ## go fmt.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## go vet.
+vet: ## go vet, the end-to-end tests (build tag e2e) included.
 	go vet ./...
+	go vet -tags e2e ./test/e2e
 
 .PHONY: lint
 lint: vet ## gofmt check and go vet (the linters this project pins).

@@ -14,6 +14,25 @@ go build -o bin/cluster ./hack/cluster
 # A cluster left by an interrupted run carries its tenants: start from nothing.
 bin/cluster down -dir "$CLUSTER_DIR" 2>/dev/null || true
 
+# What the host looks like to the cluster: interfaces, routes, firewall rules, mounts, network
+# namespaces, listening sockets and the sysctls the kubelet and kube-proxy touch. The same
+# picture must come back after teardown.
+fingerprint() {
+  ip -o link | awk '{print $2}'
+  ip route; ip -6 route
+  for t in iptables ip6tables; do "$t-save" 2>/dev/null | grep -E '^(-A|:[A-Z])' | sed 's/ \[[0-9]*:[0-9]*\]$//' | grep -vE '^:(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) ACCEPT$' || true; done
+  awk '{print $2}' /proc/mounts | sort
+  ls /run/netns 2>/dev/null || true
+  ss -Hltn 2>/dev/null | awk '{print $4}' | sort
+  for s in kernel/panic kernel/panic_on_oops vm/overcommit_memory vm/panic_on_oom kernel/keys/root_maxkeys \
+    kernel/keys/root_maxbytes net/ipv4/ip_forward net/ipv4/conf/all/route_localnet net/netfilter/nf_conntrack_max \
+    net/netfilter/nf_conntrack_tcp_timeout_established net/netfilter/nf_conntrack_tcp_timeout_close_wait; do
+    echo "$s=$(cat /proc/sys/$s 2>/dev/null)"
+  done
+}
+mkdir -p bin
+fingerprint > bin/host-before.txt
+
 status=1
 teardown() {
   if [ "$status" != 0 ] && [ -d "$CLUSTER_DIR/logs" ]; then
@@ -25,6 +44,12 @@ teardown() {
     say "failed; logs kept in bin/e2e-logs"
   fi
   bin/cluster down -dir "$CLUSTER_DIR" || true
+  fingerprint > bin/host-after.txt
+  if ! diff -u bin/host-before.txt bin/host-after.txt >&2; then
+    say "the host was not left as it was (above: before/after)"
+    exit 1
+  fi
+  say "the host is as it was before the cluster"
 }
 trap teardown EXIT
 

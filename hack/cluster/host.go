@@ -116,26 +116,32 @@ func removeKubeRules() {
 		if !bytes.Contains(saved, []byte("KUBE-")) {
 			continue
 		}
-		var kept bytes.Buffer
-		removed := 0
-		sc := bufio.NewScanner(bytes.NewReader(saved))
-		sc.Buffer(make([]byte, 1<<20), 1<<24)
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.Contains(line, "KUBE-") {
-				removed++
-				continue
-			}
-			kept.WriteString(line + "\n")
-		}
+		kept, removed := withoutKubeRules(saved)
 		cmd := exec.Command(tool + "-restore")
-		cmd.Stdin = &kept
+		cmd.Stdin = bytes.NewReader(kept)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			say("%s-restore: %v: %s", tool, err, out)
 			continue
 		}
 		say("removed %d KUBE-* %s lines", removed, tool)
 	}
+}
+
+// withoutKubeRules is an iptables-save dump without the KUBE-* chains and the rules naming them.
+func withoutKubeRules(saved []byte) ([]byte, int) {
+	var kept bytes.Buffer
+	removed := 0
+	sc := bufio.NewScanner(bytes.NewReader(saved))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.Contains(line, "KUBE-") {
+			removed++
+			continue
+		}
+		kept.WriteString(line + "\n")
+	}
+	return kept.Bytes(), removed
 }
 
 // unmountUnder lazily unmounts everything mounted below dir, deepest first, and the network

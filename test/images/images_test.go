@@ -7,6 +7,7 @@ package images_test
 import (
 	"archive/tar"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -48,6 +49,15 @@ func TestAppImageRuns(t *testing.T) {
 	root := filepath.Join(dir, "rootfs")
 	if err := extract(mutate.Extract(img), root); err != nil {
 		t.Fatal(err)
+	}
+	// The app speaks TLS to ElastiCache, SES and SQS: the image carries the system's roots
+	// where Go's crypto/x509 looks for them.
+	bundle, err := os.ReadFile(filepath.Join(root, "etc", "ssl", "certs", "ca-certificates.crt"))
+	if err != nil {
+		t.Fatalf("the image has no CA bundle: %v", err)
+	}
+	if pool := x509.NewCertPool(); !pool.AppendCertsFromPEM(bundle) {
+		t.Fatalf("the image's CA bundle holds no certificate")
 	}
 	port := freePort(t)
 	args := append(append([]string{}, c.Cmd...), "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(root, "tmp", "data"))
