@@ -395,9 +395,12 @@ func restartMidOnboarding(ctx context.Context, t *testing.T, cell *saasv1.Region
 	logf("globex is %s across the restart; RDS answers now", tn.Status.Phase)
 	stores.Release("tenant-globex")
 	waitTenantReady(ctx, t, globex.Name, 5*time.Minute)
-	code, body := get(ctx, t, client.ObjectKey{Namespace: "cell-" + cell.Name, Name: b.AppName}, "globex."+baseDomain, "/")
-	if code != 200 || !strings.Contains(body, "Globex") {
-		t.Errorf("globex after the restart: HTTP %d %.200s", code, body)
+	// Ready means the configuration is written; the app's pods pick it up through their watch.
+	if err := waitFor(ctx, time.Minute, "globex to be served", func() (bool, string) {
+		code, body := get(ctx, t, client.ObjectKey{Namespace: "cell-" + cell.Name, Name: b.AppName}, "globex."+baseDomain, "/")
+		return code == 200 && strings.Contains(body, "Globex"), fmt.Sprintf("HTTP %d %.200s", code, body)
+	}); err != nil {
+		t.Errorf("globex after the restart: %v", err)
 	}
 	writes := operatorWrites(t, since)
 	n := 0
