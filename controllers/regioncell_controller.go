@@ -257,7 +257,6 @@ func pooledHosts(c *saasv1.RegionCell, tenants []saasv1.Tenant) []string {
 func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) error {
 	c := run.cell
 	version, rollout := rolloutTarget(c, run.tenants)
-	run.verdict.add(rollout)
 	tier := b.CellAppTier(c, version)
 	dep := b.AppDeployment(tier)
 	objs := []client.Object{b.AppService(tier), b.AppHPA(tier), b.AppPDB(tier)}
@@ -265,6 +264,11 @@ func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) e
 	if err != nil {
 		return err
 	}
+	// Migrations allow the version; the rollout is complete once the Deployment says so.
+	if done, progress := rolledOut(dep); version == c.Spec.App.Version && !done {
+		rollout = waiting(saasv1.ConditionRolloutComplete, "RollingOut", "rolling out "+version+": "+progress)
+	}
+	run.verdict.add(rollout)
 	if res == apply.Updated && c.Status.AppVersion != version {
 		r.Recorder.Eventf(c, nil, corev1.EventTypeNormal, "RollingOut", "Rollout", "shared app %s -> %s", c.Status.AppVersion, version)
 	}

@@ -538,8 +538,8 @@ func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenan
 		run.verdict.add(waiting(saasv1.ConditionAppReady, "Suspended", "suspended: the app is scaled to zero and not routed"))
 		return true, nil
 	}
-	if dep.Status.AvailableReplicas < 1 || dep.Status.ObservedGeneration < dep.Generation || dep.Status.UpdatedReplicas < dep.Status.Replicas {
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "RollingOut", fmt.Sprintf("app %s: %d available replicas", version, dep.Status.AvailableReplicas)))
+	if done, progress := rolledOut(dep); !done {
+		run.verdict.add(waiting(saasv1.ConditionAppReady, "RollingOut", fmt.Sprintf("app %s: %s", version, progress)))
 		return false, nil
 	}
 	t.Status.AppVersion = version

@@ -396,13 +396,16 @@ func TestMigrationGatesTheRollout(t *testing.T) {
 		return nil
 	})
 	playJob(t, "tenant-alpha", "migrate-1-1-0", true)
-	cellHas(t, cell.Name, saasv1.ConditionRolloutComplete, metav1.ConditionTrue, "UpToDate")
 	eventually(t, "shared app on 1.1.0", func() error {
 		if img := sharedImage(); img != "ghcr.io/tenantops/app:1.1.0" {
 			return fmt.Errorf("image %s", img)
 		}
 		return nil
 	})
+	// The new template is written; the rollout is complete only once the Deployment says so.
+	cellHas(t, cell.Name, saasv1.ConditionRolloutComplete, metav1.ConditionFalse, "RollingOut")
+	playDeploymentAvailable(t, b.CellNamespace(cell), b.AppName)
+	cellHas(t, cell.Name, saasv1.ConditionRolloutComplete, metav1.ConditionTrue, "UpToDate")
 }
 
 func cellHas(t testing.TB, name, typ string, s metav1.ConditionStatus, reason string) *saasv1.RegionCell {

@@ -95,7 +95,11 @@ func PlayRecordInSync(ctx context.Context, c client.Client, ns, name string) err
 func PlayDeploymentAvailable(ctx context.Context, c client.Client, ns, name string) error {
 	d := &appsv1.Deployment{}
 	return PlayStatus(ctx, c, d, ns, name, func() {
-		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 2}
+		n := int32(1)
+		if d.Spec.Replicas != nil {
+			n = *d.Spec.Replicas
+		}
+		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n}
 	})
 }
 
