@@ -84,7 +84,8 @@ export CLUSTER_DIR
 .PHONY: cluster-up
 cluster-up: ## Bring up a single-node cluster here (root): containerd, kubelet, kube-proxy, control plane.
 	@hack/cluster-deps.sh
-	@go run ./hack/cluster up -bins "$$(KUBE_BINS_CLUSTER=1 hack/kube-bins.sh)" -dir $(CLUSTER_DIR)
+	@bins=$$(KUBE_BINS_CLUSTER=1 hack/kube-bins.sh) && go run ./hack/cluster up -bins "$$bins" -dir $(CLUSTER_DIR) \
+	  -metrics-server "$$bins/metrics-server-$$(grep -o 'sigs.k8s.io/metrics-server v[0-9.]*' hack/metrics-server/go.mod | head -1 | cut -d' ' -f2)"
 
 .PHONY: cluster-down
 cluster-down: ## Take the cluster down and leave the host as it was (processes, mounts, iptables, sysctls).

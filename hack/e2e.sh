@@ -10,6 +10,7 @@ say() { echo "e2e: $*" >&2; }
 hack/cluster-deps.sh
 hack/test-deps.sh
 bins=$(KUBE_BINS_CLUSTER=1 hack/kube-bins.sh)
+metrics_server="$bins/metrics-server-$(grep -o 'sigs.k8s.io/metrics-server v[0-9.]*' hack/metrics-server/go.mod | head -1 | cut -d' ' -f2)"
 go build -o bin/cluster ./hack/cluster
 # A cluster left by an interrupted run carries its tenants: start from nothing.
 bin/cluster down -dir "$CLUSTER_DIR" 2>/dev/null || true
@@ -54,7 +55,7 @@ teardown() {
 trap teardown EXIT
 
 start=$(date +%s)
-kubeconfig=$(bin/cluster up -bins "$bins" -dir "$CLUSTER_DIR")
+kubeconfig=$(bin/cluster up -bins "$bins" -metrics-server "$metrics_server" -dir "$CLUSTER_DIR")
 E2E_KUBECONFIG=$kubeconfig E2E_TIMINGS=bin/e2e-timings.md \
   go test -tags e2e ./test/e2e -count=1 -v -timeout 45m ${E2E_TEST_FLAGS:-}
 status=0

@@ -4,7 +4,7 @@
 # and every CI run on this machine reuses one build. Prints the directory on stdout.
 #
 #   hack/kube-bins.sh            # build what is missing, print the directory
-#   KUBE_BINS_CLUSTER=1 hack/kube-bins.sh   # also the kubelet, scheduler, controller manager, proxy
+#   KUBE_BINS_CLUSTER=1 hack/kube-bins.sh   # also the kubelet, scheduler, controller manager, proxy, metrics-server
 #   KUBE_BINS_DIR=/x hack/kube-bins.sh
 set -euo pipefail
 
@@ -18,12 +18,12 @@ mkdir -p "$dir"
 
 log() { echo "kube-bins: $*" >&2; }
 
-build() { # name package ldflags
-  local name=$1 pkg=$2 ldflags=$3
+build() { # name package ldflags [module directory]
+  local name=$1 pkg=$2 ldflags=$3 in=${4:-$mod}
   if [ -x "$dir/$name" ]; then return; fi
   log "building $name from $pkg (first time only; a few minutes on 2 cores)"
   local tmp="$dir/.$name.tmp.$$"
-  (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg")
+  (cd "$in" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg")
   mv -f "$tmp" "$dir/$name"
 }
 
@@ -44,5 +44,9 @@ if [ "${KUBE_BINS_CLUSTER:-0}" = 1 ]; then
   for c in kube-controller-manager kube-scheduler kubelet kube-proxy; do
     build "$c" "k8s.io/kubernetes/cmd/$c" "$kube_ldflags"
   done
+  # The metrics-server, from its own module (hack/metrics-server), named by its version.
+  ms_version=$(grep -o 'sigs.k8s.io/metrics-server v[0-9.]*' "$here/metrics-server/go.mod" | head -1 | cut -d' ' -f2)
+  build "metrics-server-$ms_version" sigs.k8s.io/metrics-server/cmd/metrics-server \
+    "-X k8s.io/client-go/pkg/version.gitVersion=$ms_version -X k8s.io/client-go/pkg/version.gitTreeState=clean" "$here/metrics-server"
 fi
 echo "$dir"

@@ -257,7 +257,7 @@ type CellApp struct {
 // (feature gate HPAConfigurableTolerance); an older API server drops the field and uses its
 // global 10 % tolerance, so the app then scales in whenever usage falls under 72 %.
 //
-// +kubebuilder:validation:XValidation:rule="self.scaleInAtPercent < self.scaleOutAtPercent",message="spec.autoscaling.scaleInAtPercent must be lower than scaleOutAtPercent"
+// +kubebuilder:validation:XValidation:rule="!has(self.scaleInAtPercent) || !has(self.scaleOutAtPercent) || self.scaleInAtPercent < self.scaleOutAtPercent",message="spec.autoscaling.scaleInAtPercent must be lower than scaleOutAtPercent"
 type AutoscalingPolicy struct {
 	// ScaleOutAtPercent is the average CPU utilisation (of requests) above which replicas are added.
 	// +kubebuilder:default=80
@@ -265,17 +265,19 @@ type AutoscalingPolicy struct {
 	// +kubebuilder:validation:Maximum=100
 	ScaleOutAtPercent int32 `json:"scaleOutAtPercent,omitempty"`
 
-	// ScaleInAtPercent is the average CPU utilisation under which replicas are removed.
+	// ScaleInAtPercent is the average CPU utilisation under which replicas are removed; 0 never
+	// removes them. A pointer, so that 0 is not taken for unset.
 	// +kubebuilder:default=10
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=99
-	ScaleInAtPercent int32 `json:"scaleInAtPercent,omitempty"`
+	ScaleInAtPercent *int32 `json:"scaleInAtPercent,omitempty"`
 
-	// ScaleDownStabilizationSeconds is how long usage must stay low before replicas go.
+	// ScaleDownStabilizationSeconds is how long usage must stay low before replicas go; 0 lets
+	// them go at once. A pointer, so that 0 is not taken for unset.
 	// +kubebuilder:default=300
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=3600
-	ScaleDownStabilizationSeconds int32 `json:"scaleDownStabilizationSeconds,omitempty"`
+	ScaleDownStabilizationSeconds *int32 `json:"scaleDownStabilizationSeconds,omitempty"`
 
 	// ScaleUpStabilizationSeconds is how long usage must stay high before replicas come.
 	// +kubebuilder:default=0

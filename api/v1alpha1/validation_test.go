@@ -116,8 +116,8 @@ func TestSamplesAcceptedWithDefaults(t *testing.T) {
 		{"tenant spec.database.deletionPolicy", acme.Spec.Database.DeletionPolicy, saasv1.DeletionSnapshot},
 		{"tenant spec.recommendations.schedule kept", acme.Spec.Recommendations.Schedule, "15 2 * * *"},
 		{"cell spec.autoscaling.scaleOutAtPercent", cell.Spec.Autoscaling.ScaleOutAtPercent, int32(80)},
-		{"cell spec.autoscaling.scaleInAtPercent", cell.Spec.Autoscaling.ScaleInAtPercent, int32(10)},
-		{"cell spec.autoscaling.scaleDownStabilizationSeconds", cell.Spec.Autoscaling.ScaleDownStabilizationSeconds, int32(300)},
+		{"cell spec.autoscaling.scaleInAtPercent", deref(cell.Spec.Autoscaling.ScaleInAtPercent), int32(10)},
+		{"cell spec.autoscaling.scaleDownStabilizationSeconds", deref(cell.Spec.Autoscaling.ScaleDownStabilizationSeconds), int32(300)},
 		{"cell spec.database.engine", cell.Spec.Database.Engine, "mysql"},
 		{"cell spec.spot.onDemandFallbackAfter", cell.Spec.Spot.OnDemandFallbackAfter.Duration.String(), "5m0s"},
 		{"cell spec.app.resources.requests.cpu", cell.Spec.App.Resources.Requests.Cpu().String(), "250m"},
@@ -139,6 +139,28 @@ func TestSamplesAcceptedWithDefaults(t *testing.T) {
 	if r.Schedule != "0 3 * * *" || r.TimeZone != "UTC" || minimal.Spec.Tier != "pooled" || minimal.Spec.Database.DeletionPolicy != "Snapshot" {
 		t.Errorf("defaults not applied: tier=%q schedule=%q tz=%q deletionPolicy=%q",
 			minimal.Spec.Tier, r.Schedule, r.TimeZone, minimal.Spec.Database.DeletionPolicy)
+	}
+}
+
+// A Go client can ask for 0 where the default is not 0: scale in at once, or never.
+func TestZeroIsNotTakenForUnset(t *testing.T) {
+	ctx := context.Background()
+	u, _ := readManifest(t, filepath.Join(testenv.Root(), "config", "samples", "saas_v1alpha1_regioncell.yaml"))
+	cell := &saasv1.RegionCell{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, cell); err != nil {
+		t.Fatal(err)
+	}
+	zero := int32(0)
+	cell.Name, cell.Spec.Region = "zero", "sa-east-1"
+	cell.Spec.Autoscaling.ScaleInAtPercent, cell.Spec.Autoscaling.ScaleDownStabilizationSeconds = &zero, &zero
+	if err := k8s.Create(ctx, cell, client.DryRunAll); err != nil {
+		t.Fatal(err)
+	}
+	if got := deref(cell.Spec.Autoscaling.ScaleInAtPercent); got != 0 {
+		t.Errorf("scaleInAtPercent 0 came back as %d", got)
+	}
+	if got := deref(cell.Spec.Autoscaling.ScaleDownStabilizationSeconds); got != 0 {
+		t.Errorf("scaleDownStabilizationSeconds 0 came back as %d", got)
 	}
 }
 
@@ -203,4 +225,12 @@ func TestImmutableFields(t *testing.T) {
 			t.Fatalf("got %v, want spec.region is immutable", err)
 		}
 	})
+}
+
+// deref reads an optional field the API server defaulted; -1 says it was left unset.
+func deref(p *int32) int32 {
+	if p == nil {
+		return -1
+	}
+	return *p
 }

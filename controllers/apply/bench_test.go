@@ -15,7 +15,7 @@ import (
 func BenchmarkIntentAndContains(b *testing.B) {
 	cell := &saasv1.RegionCell{ObjectMeta: metav1.ObjectMeta{Name: "c"}, Spec: saasv1.RegionCellSpec{
 		App:         saasv1.CellApp{Image: "app", Version: "1.0.0", MinReplicas: 2, MaxReplicas: 10},
-		Autoscaling: saasv1.AutoscalingPolicy{ScaleOutAtPercent: 80, ScaleInAtPercent: 10}}}
+		Autoscaling: saasv1.AutoscalingPolicy{ScaleOutAtPercent: 80, ScaleInAtPercent: func(v int32) *int32 { return &v }(10)}}}
 	dep := builders.AppDeployment(builders.CellAppTier(cell, "1.0.0"))
 	have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(dep)
 	if err != nil {

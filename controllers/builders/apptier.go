@@ -59,7 +59,9 @@ func DedicatedAppTier(t *saasv1.Tenant, c *saasv1.RegionCell, version string) Ap
 		setIf(&a.MinReplicas, s.MinReplicas)
 		setIf(&a.MaxReplicas, s.MaxReplicas)
 		setIf(&a.Scaling.ScaleOutAtPercent, s.ScaleOutAtPercent)
-		setIf(&a.Scaling.ScaleInAtPercent, s.ScaleInAtPercent)
+		if s.ScaleInAtPercent != nil {
+			a.Scaling.ScaleInAtPercent = s.ScaleInAtPercent
+		}
 	}
 	if a.MaxReplicas < a.MinReplicas {
 		a.MaxReplicas = a.MinReplicas
@@ -189,7 +191,11 @@ func AppService(a AppTier) *corev1.Service {
 // usage/target >= 1 - tolerance, so tolerance = 1 - in/out. It is rounded so that the app never
 // scales in at or above scaleInAtPercent.
 func ScaleDownTolerance(p saasv1.AutoscalingPolicy) resource.Quantity {
-	milli := int64(1000) - int64(1000)*int64(p.ScaleInAtPercent)/int64(p.ScaleOutAtPercent)
+	in := int32(10) // the API's default, for policies built without the API server
+	if p.ScaleInAtPercent != nil {
+		in = *p.ScaleInAtPercent
+	}
+	milli := int64(1000) - int64(1000)*int64(in)/int64(p.ScaleOutAtPercent)
 	return *resource.NewMilliQuantity(milli, resource.DecimalSI)
 }
 
@@ -216,7 +222,7 @@ func AppHPA(a AppTier) *autoscalingv2.HorizontalPodAutoscaler {
 					Tolerance:                  resource.NewQuantity(0, resource.DecimalSI),
 				},
 				ScaleDown: &autoscalingv2.HPAScalingRules{
-					StabilizationWindowSeconds: ptr(a.Scaling.ScaleDownStabilizationSeconds),
+					StabilizationWindowSeconds: a.Scaling.ScaleDownStabilizationSeconds,
 					Tolerance:                  &down,
 				},
 			},

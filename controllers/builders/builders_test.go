@@ -25,8 +25,8 @@ func testCell() *saasv1.RegionCell {
 				StorageGiB: 20, MultiAZ: ptr(true), BackupRetentionDays: 7},
 			Cache: saasv1.CacheDefaults{Engine: "redis", EngineVersion: "7.1", NodeType: "cache.t4g.small", Replicas: 1},
 			App:   saasv1.CellApp{Image: "ghcr.io/tenantops/app", Version: "1.2.0", MinReplicas: 2, MaxReplicas: 20},
-			Autoscaling: saasv1.AutoscalingPolicy{ScaleOutAtPercent: 80, ScaleInAtPercent: 10,
-				ScaleDownStabilizationSeconds: 300},
+			Autoscaling: saasv1.AutoscalingPolicy{ScaleOutAtPercent: 80, ScaleInAtPercent: ptr(int32(10)),
+				ScaleDownStabilizationSeconds: ptr(int32(300))},
 			Spot: saasv1.SpotScheduling{
 				NodeSelector:         map[string]string{"capacity": "spot"},
 				Tolerations:          []corev1.Toleration{{Key: "spot", Operator: corev1.TolerationOpExists}},
@@ -78,7 +78,7 @@ func TestHPAScalesOutAboveOutAndInBelowIn(t *testing.T) {
 	for _, c := range cases {
 		c := c
 		cell := testCell()
-		cell.Spec.Autoscaling.ScaleOutAtPercent, cell.Spec.Autoscaling.ScaleInAtPercent = c.out, c.in
+		cell.Spec.Autoscaling.ScaleOutAtPercent, cell.Spec.Autoscaling.ScaleInAtPercent = c.out, ptr(c.in)
 		hpa := AppHPA(CellAppTier(cell, "1.2.0"))
 		target := *hpa.Spec.Metrics[0].Resource.Target.AverageUtilization
 		up := hpa.Spec.Behavior.ScaleUp.Tolerance.AsApproximateFloat64()

@@ -203,6 +203,13 @@ func (l layout) commands(bins string) []proc {
 			"--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
 			"--kubelet-client-certificate=" + pki("apiserver-kubelet-client.crt"), "--kubelet-client-key=" + pki("apiserver-kubelet-client.key"),
 			"--kubelet-certificate-authority=" + pki("ca.crt"), "--kubelet-preferred-address-types=InternalIP",
+			// The aggregation layer, for the metrics-server: requests proxied with the front
+			// proxy's client certificate, straight to the endpoint (there is no cluster DNS).
+			"--requestheader-client-ca-file=" + pki("ca.crt"), "--requestheader-allowed-names=front-proxy-client",
+			"--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
+			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+			"--proxy-client-cert-file=" + pki("front-proxy-client.crt"), "--proxy-client-key-file=" + pki("front-proxy-client.key"),
+			"--enable-aggregator-routing=true",
 			"--profiling=false", "--audit-log-path=" + filepath.Join(l.logs(), "audit.log"), "--audit-policy-file=" + l.p("audit-policy.yaml"),
 		}},
 		{name: "kube-controller-manager", bin: b("kube-controller-manager"), args: []string{

@@ -36,6 +36,7 @@ func main() {
 	dir := fs.String("dir", envOr("CLUSTER_DIR", "/var/tmp/tenantops-cluster"), "the cluster's state, certificates and logs")
 	bins := fs.String("bins", os.Getenv("KUBE_BINS"), "directory of etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl")
 	keepLogs := fs.Bool("keep-logs", false, "down: keep the logs directory (the rest is removed)")
+	metrics := fs.String("metrics-server", os.Getenv("METRICS_SERVER"), "up: a metrics-server binary to run, so HPAs see real CPU")
 	_ = fs.Parse(os.Args[2:])
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
@@ -49,7 +50,7 @@ func main() {
 		if os.Geteuid() != 0 {
 			fail(fmt.Errorf("a cluster needs root (containerd, the kubelet, iptables)"))
 		}
-		err = l.up(ctx, *bins)
+		err = l.up(ctx, *bins, *metrics)
 	case "down":
 		err = l.down(ctx, *bins, *keepLogs)
 	case "load":
@@ -77,7 +78,7 @@ func envOr(k, def string) string {
 }
 
 // up starts what is not running yet, in order, each only once the one before it answers.
-func (l layout) up(ctx context.Context, bins string) error {
+func (l layout) up(ctx context.Context, bins, metricsServer string) error {
 	if bins == "" {
 		return fmt.Errorf("-bins (or KUBE_BINS) must name the directory hack/kube-bins.sh printed")
 	}
@@ -105,6 +106,11 @@ func (l layout) up(ctx context.Context, bins string) error {
 	}
 	if err := l.waitNodeReady(ctx); err != nil {
 		return err
+	}
+	if metricsServer != "" {
+		if err := l.startMetrics(ctx, bins, metricsServer); err != nil {
+			return err
+		}
 	}
 	say("up in %s; export KUBECONFIG=%s", time.Since(start).Round(100*time.Millisecond), l.kubeconfig("admin"))
 	fmt.Println(l.kubeconfig("admin"))
@@ -141,6 +147,9 @@ func (l layout) prepare() error {
 		{"kubelet", "system:node:" + nodeName, []string{"system:nodes"}, nil},
 		{"kubelet-serving", "system:node:" + nodeName, []string{"system:nodes"}, []string{hostIP, nodeName, "localhost"}},
 		{"kube-proxy", "system:kube-proxy", nil, nil},
+		{"front-proxy-client", "front-proxy-client", nil, nil},
+		{"metrics-server", "system:metrics-server", nil, nil},
+		{"metrics-server-serving", "metrics-server", nil, []string{hostIP, "metrics-server.kube-system.svc"}},
 	}
 	for _, c := range certs {
 		if err := ca.issue(c.name, c.cn, c.orgs, c.hosts...); err != nil {
@@ -150,7 +159,7 @@ func (l layout) prepare() error {
 	if err := ca.serviceAccountKey(); err != nil {
 		return err
 	}
-	for _, u := range []string{"admin", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"} {
+	for _, u := range []string{"admin", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "metrics-server"} {
 		if err := l.writeKubeconfig(u); err != nil {
 			return err
 		}
@@ -180,7 +189,7 @@ func (l layout) down(ctx context.Context, bins string, keepLogs bool) error {
 	}
 	start := time.Now()
 	l.drainPods(ctx, bins)
-	names := []string{"kube-proxy", "kubelet", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "containerd", "etcd"}
+	names := []string{"metrics-server", "kube-proxy", "kubelet", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "containerd", "etcd"}
 	for _, n := range names {
 		l.stop(n)
 	}
@@ -212,7 +221,7 @@ func (l layout) down(ctx context.Context, bins string, keepLogs bool) error {
 }
 
 func (l layout) status() error {
-	for _, p := range l.commands("") {
+	for _, p := range append(l.commands(""), l.metricsServer("")) {
 		pid, alive := l.running(p.name)
 		state := "stopped"
 		if alive {

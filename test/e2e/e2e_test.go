@@ -54,6 +54,9 @@ func TestEndToEnd(t *testing.T) {
 		{"the app's pods serve each tenant through its Service by Host", func(t *testing.T) {
 			serve(ctx, t, cell, acme, initech)
 		}},
+		{"the HPA scales the shared app out above 80 % CPU, holds between, and scales in below 10 %", func(t *testing.T) {
+			hpaScales(ctx, t, cell)
+		}},
 		{"the recommendations CronJob runs app recommend, falling back to on-demand, and the app serves the result", func(t *testing.T) {
 			recommend(ctx, t, cell, acme)
 		}},
@@ -103,6 +106,8 @@ func e2eCell(t *testing.T) *saasv1.RegionCell {
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
 	}
+	// Scale in as soon as usage is under 10 %, so the test need not wait the default 5 minutes.
+	cell.Spec.Autoscaling.ScaleDownStabilizationSeconds = ptr(int32(0))
 	cell.Spec.Spot.NodeSelector = map[string]string{"karpenter.sh/capacity-type": "spot"}
 	cell.Spec.Spot.Tolerations = nil
 	cell.Spec.Spot.OnDemandNodeSelector = map[string]string{"karpenter.sh/capacity-type": "on-demand"}
