@@ -105,6 +105,7 @@ func hpaScales(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 	logf("HPA idle: %d%% CPU, %d replicas", idle.utilization, idle.current)
 
 	svc := key
+	loadStart := time.Since(start)
 	busy := startLoad(ctx, t, svc, "acme."+baseDomain, 16)
 	var out hpaSample
 	err := waitFor(ctx, 3*time.Minute, "the HPA to scale out", func() (bool, string) {
@@ -137,11 +138,12 @@ func hpaScales(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 	moderateUntil := time.Now().Add(2 * time.Minute)
 	deadline := moderateUntil.Add(4 * time.Minute)
 	stopped := false
+	var stoppedAt time.Duration
 	for in == nil && time.Now().Before(deadline) {
 		time.Sleep(2 * time.Second)
 		if !stopped && time.Now().After(moderateUntil) {
 			busy.end()
-			stopped = true
+			stopped, stoppedAt = true, time.Since(start)
 			logf("load stopped")
 		}
 		s := readHPA(ctx, t, key, start)
@@ -168,6 +170,7 @@ func hpaScales(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 	}
 	if !stopped {
 		busy.end()
+		stoppedAt = time.Since(start)
 	}
 	if in == nil {
 		t.Fatalf("the HPA did not scale in within 4 minutes of the load stopping; last %+v", last)
@@ -181,6 +184,6 @@ func hpaScales(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 		t.Errorf("only %d readings fell between 10 %% and 80 %% CPU: the hold between the thresholds was not shown", inBand)
 	}
 	timings = append(timings,
-		timing{fmt.Sprintf("HPA: scale out under load (%d%% CPU, %d -> %d)", out.utilization, out.current, out.desired), out.at},
-		timing{fmt.Sprintf("HPA: scale in once idle (%d%% CPU, %d -> %d)", in.utilization, in.current, in.desired), in.at})
+		timing{fmt.Sprintf("HPA: load on, scaled out (%d%% CPU, %d -> %d replicas)", out.utilization, out.current, out.desired), out.at - loadStart},
+		timing{fmt.Sprintf("HPA: load off, scaled in (%d%% CPU, %d -> %d replicas)", in.utilization, in.current, in.desired), max(0, in.at-stoppedAt)})
 }
