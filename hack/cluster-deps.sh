@@ -24,14 +24,4 @@ if [ "${1:-}" = --check ]; then
   fi
   exit 0
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" != 0 ]; then
-  echo "cluster-deps: ${missing[*]} missing; install them (sudo apt-get install ${missing[*]}) or run as root" >&2
-  exit 1
-fi
-echo "cluster-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# policy-rc.d keeps the packages from starting system services (containerd among them).
-[ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; }
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+exec "$(dirname "$0")/apt-install.sh" cluster-deps "${missing[@]}"
