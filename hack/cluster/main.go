@@ -172,6 +172,10 @@ func (l layout) prepare() error {
 		l.p("audit-policy.yaml"):                     auditPolicy,
 	}
 	for path, content := range files {
+		// Only on a change: kube-proxy exits when its configuration file is written to.
+		if old, err := os.ReadFile(path); err == nil && string(old) == content {
+			continue
+		}
 		if err := writeFile(path, content, 0o644); err != nil {
 			return err
 		}
