@@ -56,6 +56,10 @@ trap teardown EXIT
 
 start=$(date +%s)
 kubeconfig=$(bin/cluster up -bins "$bins" -metrics-server "$metrics_server" -dir "$CLUSTER_DIR")
+# up is idempotent: a second one over the running cluster starts nothing.
+if bin/cluster up -bins "$bins" -metrics-server "$metrics_server" -dir "$CLUSTER_DIR" 2>&1 >/dev/null | grep started; then
+  say "a second cluster up started something (above)"; exit 1
+fi
 E2E_KUBECONFIG=$kubeconfig E2E_TIMINGS=bin/e2e-timings.md \
   go test -tags e2e ./test/e2e -count=1 -v -timeout 45m ${E2E_TEST_FLAGS:-}
 status=0

@@ -132,9 +132,12 @@ func hpaScales(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 	// A moderate load, steered into the band between scale-in and scale-out, then none. The HPA
 	// writes its reading and its decision together, so each decision can be checked against the
 	// reading that made it: it may scale in only on a reading under 10 %.
-	busy.rate.Store(10)
+	// About 1 % CPU per request a second on 3 replicas here; the readings then steer it gently.
+	// A reading taken within 30 s of a change still averages the load before it.
+	busy.rate.Store(40)
 	inBand, last := 0, readHPA(ctx, t, key, start)
 	var in *hpaSample
+	steeredAt := time.Now()
 	moderateUntil := time.Now().Add(2 * time.Minute)
 	deadline := moderateUntil.Add(4 * time.Minute)
 	stopped := false
@@ -158,12 +161,14 @@ func hpaScales(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 		if s.utilization > 10 && s.utilization < 80 && s.desired == scaledOut {
 			inBand++
 		}
-		if !stopped {
+		if !stopped && time.Since(steeredAt) > 30*time.Second {
 			switch {
-			case s.utilization >= 60:
-				busy.rate.Store(max(1, busy.rate.Load()*3/5))
-			case s.utilization < 25:
-				busy.rate.Store(busy.rate.Load()*3/2 + 1)
+			case s.utilization >= 65:
+				busy.rate.Store(max(1, busy.rate.Load()*3/4))
+				steeredAt = time.Now()
+			case s.utilization < 20:
+				busy.rate.Store(busy.rate.Load()*13/10 + 1)
+				steeredAt = time.Now()
 			}
 		}
 		last = s
@@ -183,7 +188,11 @@ func hpaScales(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 	if inBand < 2 {
 		t.Errorf("only %d readings fell between 10 %% and 80 %% CPU: the hold between the thresholds was not shown", inBand)
 	}
+	inLabel := fmt.Sprintf("HPA: load off, scaled in (%d%% CPU, %d -> %d replicas)", in.utilization, in.current, in.desired)
+	if !stopped || in.at < stoppedAt {
+		inLabel = fmt.Sprintf("HPA: scaled in during the moderate load, on a reading of %d%% CPU", in.utilization)
+	}
 	timings = append(timings,
-		timing{fmt.Sprintf("HPA: load on, scaled out (%d%% CPU, %d -> %d replicas)", out.utilization, out.current, out.desired), out.at - loadStart},
-		timing{fmt.Sprintf("HPA: load off, scaled in (%d%% CPU, %d -> %d replicas)", in.utilization, in.current, in.desired), max(0, in.at-stoppedAt)})
+		timing{fmt.Sprintf("HPA: load on, scaled out (%d%% CPU, %d -> %d replicas)", out.utilization, out.current, out.desired), (out.at - loadStart).Round(time.Second)},
+		timing{inLabel, max(0, in.at-stoppedAt).Round(time.Second)})
 }
