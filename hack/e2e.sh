@@ -10,6 +10,7 @@ say() { echo "e2e: $*" >&2; }
 hack/cluster-deps.sh
 hack/test-deps.sh
 bins=$(KUBE_BINS_CLUSTER=1 hack/kube-bins.sh)
+export HELM="$bins/helm-$(grep -o 'helm.sh/helm/v3 v[0-9.]*' hack/helm/go.mod | head -1 | cut -d' ' -f2)"
 metrics_server="$bins/metrics-server-$(grep -o 'sigs.k8s.io/metrics-server v[0-9.]*' hack/metrics-server/go.mod | head -1 | cut -d' ' -f2)"
 go build -o bin/cluster ./hack/cluster
 # A cluster left by an interrupted run carries its tenants: start from nothing.

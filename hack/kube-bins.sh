@@ -4,7 +4,7 @@
 # and every CI run on this machine reuses one build. Prints the directory on stdout.
 #
 #   hack/kube-bins.sh            # build what is missing, print the directory
-#   KUBE_BINS_CLUSTER=1 hack/kube-bins.sh   # also the kubelet, scheduler, controller manager, proxy, metrics-server
+#   KUBE_BINS_CLUSTER=1 hack/kube-bins.sh   # also the kubelet, scheduler, controller manager, proxy, metrics-server, helm
 #   KUBE_BINS_DIR=/x hack/kube-bins.sh
 set -euo pipefail
 
@@ -48,5 +48,9 @@ if [ "${KUBE_BINS_CLUSTER:-0}" = 1 ]; then
   ms_version=$(grep -o 'sigs.k8s.io/metrics-server v[0-9.]*' "$here/metrics-server/go.mod" | head -1 | cut -d' ' -f2)
   build "metrics-server-$ms_version" sigs.k8s.io/metrics-server/cmd/metrics-server \
     "-X k8s.io/client-go/pkg/version.gitVersion=$ms_version -X k8s.io/client-go/pkg/version.gitTreeState=clean" "$here/metrics-server"
+  # The helm CLI, at the version of the Helm SDK the chart tests use (hack/helm), for make e2e.
+  helm_version=$(grep -o 'helm.sh/helm/v3 v[0-9.]*' "$here/helm/go.mod" | head -1 | cut -d' ' -f2)
+  build "helm-$helm_version" helm.sh/helm/v3/cmd/helm \
+    "-X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean" "$here/helm"
 fi
 echo "$dir"

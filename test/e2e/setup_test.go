@@ -122,7 +122,7 @@ func run(m *testing.M) (int, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	step = begin("chart installed and the operator's pod Ready")
+	step = begin("chart installed with helm install --wait, the operator's pod Ready")
 	if err := installChart(ctx); err != nil {
 		return 1, err
 	}
@@ -247,46 +247,52 @@ func ctr(args ...string) error {
 	return nil
 }
 
-// installChart does what `helm install` of the chart does, with the image just loaded, then
-// waits until the operator's own pod (the real image, in containerd) is Ready. The upstream ACK
-// CRDs are installed as the ACK charts would.
+// installChart runs `helm install` of the chart with the image just loaded, then checks the
+// operator's own pod (the real image, in containerd) is Ready. The upstream ACK CRDs are installed
+// as the ACK charts would.
 func installChart(ctx context.Context) error {
+	helm := os.Getenv("HELM")
+	if helm == "" {
+		return fmt.Errorf("HELM is unset: make e2e builds the helm CLI (hack/helm) and sets it")
+	}
 	dirs, err := testenv.ACKCRDDirs()
 	if err != nil {
 		return err
 	}
-	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{
-		Paths: append([]string{filepath.Join(testenv.ChartDir(), "crds")}, dirs...), ErrorIfPathMissing: true,
-	}); err != nil {
-		return fmt.Errorf("CRDs: %w", err)
+	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: dirs, ErrorIfPathMissing: true}); err != nil {
+		return fmt.Errorf("ACK CRDs: %w", err)
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNS, Labels: map[string]string{
 		"pod-security.kubernetes.io/enforce": "restricted"}}}
 	if err := k.Create(ctx, ns); err != nil {
 		return err
 	}
-	objs, err := testenv.RenderChart(map[string]any{
-		"image":    map[string]any{"tag": imageTag, "pullPolicy": "Never"},
-		"replicas": 1,
-		"resources": map[string]any{"requests": map[string]any{"cpu": "50m", "memory": "64Mi"},
-			"limits": map[string]any{"memory": "512Mi"}},
-	}, "tenant-operator", operatorNS)
-	if err != nil {
+	values := filepath.Join(os.TempDir(), "tenantops-e2e-values.yaml")
+	if err := os.WriteFile(values, []byte(`image:
+  tag: `+imageTag+`
+  pullPolicy: Never
+replicas: 1
+resources:
+  requests: {cpu: 50m, memory: 64Mi}
+  limits: {memory: 512Mi}
+`), 0o644); err != nil {
 		return err
 	}
-	for _, o := range objs {
-		if err := k.Create(ctx, o); err != nil {
-			return fmt.Errorf("installing %s %s: %w", o.GetKind(), o.GetName(), err)
-		}
+	defer os.Remove(values)
+	cmd := exec.CommandContext(ctx, helm, "install", "tenant-operator", testenv.ChartDir(), "--namespace", operatorNS,
+		"--values", values, "--wait", "--timeout", "3m", "--kubeconfig", os.Getenv("E2E_KUBECONFIG"))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("helm install: %w; pods: %s", err, podStates(ctx, operatorNS))
 	}
-	return waitFor(ctx, 3*time.Minute, "the operator's Deployment to be available", func() (bool, string) {
-		var list appsv1.DeploymentList
-		if err := k.List(ctx, &list, client.InNamespace(operatorNS)); err != nil || len(list.Items) == 0 {
-			return false, fmt.Sprint(err)
-		}
-		d := list.Items[0]
-		return d.Status.AvailableReplicas >= 1, fmt.Sprintf("%d available: %s", d.Status.AvailableReplicas, podStates(ctx, operatorNS))
-	})
+	var list appsv1.DeploymentList
+	if err := k.List(ctx, &list, client.InNamespace(operatorNS)); err != nil || len(list.Items) != 1 {
+		return fmt.Errorf("the chart made %d Deployments (%v)", len(list.Items), err)
+	}
+	if d := list.Items[0]; d.Status.AvailableReplicas < 1 {
+		return fmt.Errorf("helm install returned with the operator unavailable: %s", podStates(ctx, operatorNS))
+	}
+	return nil
 }
 
 // podStates sums up a namespace's pods for failure messages.
