@@ -22,6 +22,17 @@ if [ "${1:-}" = --check ]; then
   if [ ${#missing[@]} -gt 0 ] && ! command -v apt-get >/dev/null 2>&1; then
     echo "cluster-deps: ${missing[*]} missing and no apt-get: no cluster here" >&2; exit 1
   fi
+  # Root is not always enough (a container without CAP_NET_ADMIN, say): try what the cluster does.
+  if have ip; then
+    probe=tenantops-probe
+    if ! ip link add "$probe" type bridge 2>/dev/null; then
+      echo "cluster-deps: cannot create a network bridge here: no cluster here" >&2; exit 1
+    fi
+    ip link del "$probe"
+  fi
+  if have iptables && ! iptables -w -t nat -S >/dev/null 2>&1; then
+    echo "cluster-deps: iptables cannot read the nat table here: no cluster here" >&2; exit 1
+  fi
   exit 0
 fi
 exec "$(dirname "$0")/apt-install.sh" cluster-deps "${missing[@]}"
