@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the app's tests start on loopback, when it is missing: the Debian packages
 # mariadb-server and redis-server (as root, with apt). Their services are not started: the
-# tests start their own servers in temporary directories (app/internal/testsvc).
+# tests start their own servers in temporary directories (test/testsvc).
 set -euo pipefail
 missing=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
