@@ -33,7 +33,12 @@ func (l layout) kubeconfig(user string) string {
 	return l.p("kubeconfig", user+".kubeconfig")
 }
 
+// writeFile writes content to path unless it is there already: a second `up` must not touch
+// the files of running components (kube-proxy exits when its configuration file is written to).
 func writeFile(path, content string, mode os.FileMode) error {
+	if old, err := os.ReadFile(path); err == nil && string(old) == content {
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}

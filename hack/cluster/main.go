@@ -5,6 +5,7 @@
 //
 //	go run ./hack/cluster up   -bins DIR [-dir DIR]   # idempotent; prints the admin kubeconfig
 //	go run ./hack/cluster load -dir DIR IMAGE.tar...  # into containerd's k8s.io namespace
+//	go run ./hack/cluster tag -dir DIR IMAGE NEW-NAME...
 //	go run ./hack/cluster down [-dir DIR] [-keep-logs]
 //	go run ./hack/cluster status [-dir DIR]
 //
@@ -22,13 +23,15 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/tenantops/tenant-operator/hack/cluster/pki"
 )
 
 func say(format string, a ...any) { fmt.Fprintf(os.Stderr, "cluster: "+format+"\n", a...) }
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: cluster up|down|load|status [flags]")
+		fmt.Fprintln(os.Stderr, "usage: cluster up|down|load|tag|status [flags]")
 		os.Exit(2)
 	}
 	cmd := os.Args[1]
@@ -55,6 +58,8 @@ func main() {
 		err = l.down(ctx, *bins, *keepLogs)
 	case "load":
 		err = l.load(ctx, fs.Args())
+	case "tag":
+		err = l.tag(ctx, fs.Args())
 	case "status":
 		err = l.status()
 	default:
@@ -128,7 +133,7 @@ func (l layout) prepare() error {
 	if err := l.saveHost(); err != nil {
 		return err
 	}
-	ca, err := newAuthority(l.p("pki"))
+	ca, err := pki.NewAuthority(l.p("pki"))
 	if err != nil {
 		return err
 	}
@@ -152,11 +157,11 @@ func (l layout) prepare() error {
 		{"metrics-server-serving", "metrics-server", nil, []string{hostIP, "metrics-server.kube-system.svc"}},
 	}
 	for _, c := range certs {
-		if err := ca.issue(c.name, c.cn, c.orgs, c.hosts...); err != nil {
+		if err := ca.Issue(c.name, c.cn, c.orgs, c.hosts...); err != nil {
 			return err
 		}
 	}
-	if err := ca.serviceAccountKey(); err != nil {
+	if err := ca.ServiceAccountKey(); err != nil {
 		return err
 	}
 	for _, u := range []string{"admin", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "metrics-server"} {
@@ -172,10 +177,6 @@ func (l layout) prepare() error {
 		l.p("audit-policy.yaml"):                     auditPolicy,
 	}
 	for path, content := range files {
-		// Only on a change: kube-proxy exits when its configuration file is written to.
-		if old, err := os.ReadFile(path); err == nil && string(old) == content {
-			continue
-		}
 		if err := writeFile(path, content, 0o644); err != nil {
 			return err
 		}
@@ -239,11 +240,34 @@ func (l layout) status() error {
 // load imports image tarballs into the namespace the kubelet's images live in.
 func (l layout) load(ctx context.Context, tars []string) error {
 	for _, t := range tars {
-		out, err := exec.CommandContext(ctx, "ctr", "--address", l.socket(), "-n", "k8s.io", "images", "import", t).CombinedOutput()
+		out, err := l.ctr(ctx, "images", "import", t)
 		if err != nil {
-			return fmt.Errorf("importing %s: %v: %s", t, err, out)
+			return fmt.Errorf("importing %s: %w", t, err)
 		}
 		say("loaded %s: %s", t, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// tag gives a loaded image more names, as versions of the same build.
+func (l layout) tag(ctx context.Context, args []string) error {
+	if len(args) < 2 {
+		return fmt.Errorf("usage: cluster tag [-dir DIR] IMAGE NEW-NAME...")
+	}
+	for _, name := range args[1:] {
+		if _, err := l.ctr(ctx, "images", "tag", "--force", args[0], name); err != nil {
+			return err
+		}
+		say("tagged %s as %s", args[0], name)
+	}
+	return nil
+}
+
+// ctr runs containerd's client against this cluster's containerd, in the kubelet's namespace.
+func (l layout) ctr(ctx context.Context, args ...string) ([]byte, error) {
+	out, err := exec.CommandContext(ctx, "ctr", append([]string{"--address", l.socket(), "-n", "k8s.io"}, args...)...).CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("ctr %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tenantops/tenant-operator/hack/images/oci"
@@ -141,11 +142,8 @@ func (l layout) waitFor(ctx context.Context, name string) error {
 		check = get(http.DefaultClient, "http://"+etcdClient+"/health", true)
 	case "containerd":
 		check = func() error {
-			out, err := exec.Command("ctr", "--address", l.socket(), "version").CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("%v: %s", err, out)
-			}
-			return nil
+			_, err := l.ctr(ctx, "version")
+			return err
 		}
 	case "kube-apiserver":
 		admin, err := l.adminHTTP()
@@ -185,11 +183,8 @@ func (l layout) adminHTTP() (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	tlsCfg, err := tlsConfigOf(cfg.TLSClientConfig.CertFile, cfg.TLSClientConfig.KeyFile, cfg.TLSClientConfig.CAFile)
-	if err != nil {
-		return nil, err
-	}
-	return &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}, nil
+	cfg.Timeout = 2 * time.Second
+	return rest.HTTPClientFor(cfg)
 }
 
 func (l layout) clientset() (*kubernetes.Clientset, error) {
@@ -202,7 +197,7 @@ func (l layout) clientset() (*kubernetes.Clientset, error) {
 
 // loadPause builds the sandbox image containerd needs and imports it, once.
 func (l layout) loadPause(ctx context.Context) error {
-	out, _ := exec.Command("ctr", "--address", l.socket(), "-n", "k8s.io", "images", "ls", "-q").Output()
+	out, _ := l.ctr(ctx, "images", "ls", "-q")
 	if strings.Contains(string(out), PauseImage) {
 		return nil
 	}
@@ -281,7 +276,7 @@ func (l layout) drainPods(ctx context.Context, bins string) {
 	}
 	say("deleted %d pods; waiting for containerd to stop their containers", len(pods.Items))
 	for ctx.Err() == nil {
-		out, err := exec.Command("ctr", "--address", l.socket(), "-n", "k8s.io", "tasks", "ls", "-q").Output()
+		out, err := l.ctr(ctx, "tasks", "ls", "-q")
 		if err != nil || len(strings.TrimSpace(string(out))) == 0 {
 			return
 		}

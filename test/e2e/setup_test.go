@@ -10,17 +10,8 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,15 +29,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/hack/cluster/pki"
 	"github.com/tenantops/tenant-operator/test/localaws"
 	"github.com/tenantops/tenant-operator/test/testenv"
 	"github.com/tenantops/tenant-operator/test/testsvc"
 )
 
 const (
-	// hostIP is the host's address on the cluster's pod bridge (hack/cluster): pods reach the
-	// stand-in stores there, and nothing there is reachable from outside the machine.
-	hostIP      = "10.244.0.1"
 	operatorNS  = "tenant-operator-system"
 	imageTag    = "e2e"
 	appImage    = "ghcr.io/tenantops/app"
@@ -54,6 +43,9 @@ const (
 )
 
 var (
+	// hostIP is the node's address: with hack/cluster, the host's end of the cluster's own bridge,
+	// where pods reach the stand-in stores and nothing outside the machine reaches.
+	hostIP     string
 	cfg        *rest.Config
 	k          client.Client
 	cs         *kubernetes.Clientset
@@ -95,6 +87,9 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 	if cs, err = kubernetes.NewForConfig(cfg); err != nil {
+		return 1, err
+	}
+	if hostIP, err = nodeIP(); err != nil {
 		return 1, err
 	}
 	work, err := os.MkdirTemp("", "tenantops-e2e-")
@@ -165,49 +160,26 @@ func printTimings() {
 // storeCertificates makes a CA and a serving certificate for the stand-in Redis at hostIP, and a
 // CA bundle of the system's roots plus that CA, for the images (as a company adds its private CA).
 func storeCertificates(dir string) (cert, key, bundle string, err error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewAuthority(dir)
 	if err != nil {
 		return "", "", "", err
 	}
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tenantops e2e stores CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
+	if err := ca.Issue("redis", "redis", nil, hostIP); err != nil {
 		return "", "", "", err
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", "", err
-	}
-	srvTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "redis"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP(hostIP)}}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &srvKey.PublicKey, caKey)
-	if err != nil {
-		return "", "", "", err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(srvKey)
-	if err != nil {
-		return "", "", "", err
-	}
-	cert, key, bundle = filepath.Join(dir, "redis.crt"), filepath.Join(dir, "redis.key"), filepath.Join(dir, "ca-bundle.crt")
 	system, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
 	if err != nil {
 		return "", "", "", fmt.Errorf("the system's CA bundle: %w", err)
 	}
-	for path, data := range map[string][]byte{
-		cert:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER}),
-		key:    pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-		bundle: append(append(system, '\n'), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})...),
-	} {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			return "", "", "", err
-		}
+	caPEM, err := os.ReadFile(ca.Path("ca.crt"))
+	if err != nil {
+		return "", "", "", err
 	}
-	return cert, key, bundle, nil
+	bundle = filepath.Join(dir, "ca-bundle.crt")
+	if err := os.WriteFile(bundle, append(append(system, '\n'), caPEM...), 0o644); err != nil {
+		return "", "", "", err
+	}
+	return ca.Path("redis.crt"), ca.Path("redis.key"), bundle, nil
 }
 
 // buildAndLoadImages builds both images as `make images` does, imports them into the cluster's
@@ -220,12 +192,25 @@ func buildAndLoadImages(dir, bundle string) error {
 	if err := goRun("./hack/cluster", "load", "-dir", clusterDir, filepath.Join(out, "tenant-operator.tar"), filepath.Join(out, "app.tar")); err != nil {
 		return err
 	}
-	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
-		if err := ctr("images", "tag", "--force", appImage+":"+imageTag, appImage+":"+v); err != nil {
-			return err
+	return goRun("./hack/cluster", "tag", "-dir", clusterDir, appImage+":"+imageTag,
+		appImage+":1.0.0", appImage+":1.1.0", appImage+":1.2.0")
+}
+
+// nodeIP is the single node's InternalIP, as the kubelet reports it.
+func nodeIP() (string, error) {
+	var nodes corev1.NodeList
+	if err := k.List(context.Background(), &nodes); err != nil {
+		return "", err
+	}
+	if len(nodes.Items) != 1 {
+		return "", fmt.Errorf("%d nodes, want the one of hack/cluster", len(nodes.Items))
+	}
+	for _, a := range nodes.Items[0].Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			return a.Address, nil
 		}
 	}
-	return nil
+	return "", fmt.Errorf("node %s reports no InternalIP", nodes.Items[0].Name)
 }
 
 func goRun(args ...string) error {
@@ -234,15 +219,6 @@ func goRun(args ...string) error {
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go run %s: %w", strings.Join(args, " "), err)
-	}
-	return nil
-}
-
-func ctr(args ...string) error {
-	full := append([]string{"--address", filepath.Join(clusterDir, "containerd", "containerd.sock"), "-n", "k8s.io"}, args...)
-	out, err := exec.Command("ctr", full...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("ctr %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
 	}
 	return nil
 }

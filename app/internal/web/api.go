@@ -14,15 +14,7 @@ func (s *Server) apiItems(w http.ResponseWriter, r request) (int, error) {
 }
 
 func (s *Server) apiItem(w http.ResponseWriter, r request) (int, error) {
-	id, err := itemID(r)
-	if err != nil {
-		return 0, err
-	}
-	item, err := r.tenant.Store.Item(r.Context(), id)
-	if err != nil {
-		return 0, err
-	}
-	ratings, err := r.tenant.Store.Ratings(r.Context(), id, 20)
+	item, ratings, err := itemWithRatings(r, 20)
 	if err != nil {
 		return 0, err
 	}

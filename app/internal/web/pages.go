@@ -64,15 +64,7 @@ func nextPage(page, perPage, total int) int {
 }
 
 func (s *Server) pageItem(w http.ResponseWriter, r request) (int, error) {
-	id, err := itemID(r)
-	if err != nil {
-		return 0, err
-	}
-	item, err := r.tenant.Store.Item(r.Context(), id)
-	if err != nil {
-		return 0, err
-	}
-	ratings, err := r.tenant.Store.Ratings(r.Context(), id, 50)
+	item, ratings, err := itemWithRatings(r, 50)
 	if err != nil {
 		return 0, err
 	}

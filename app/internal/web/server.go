@@ -199,6 +199,20 @@ type listing struct {
 	category             string
 }
 
+// itemWithRatings is the item the path names and its newest ratings, for the JSON and HTML pages.
+func itemWithRatings(r request, ratings int) (catalogItem, []catalogRating, error) {
+	id, err := itemID(r)
+	if err != nil {
+		return catalogItem{}, nil, err
+	}
+	item, err := r.tenant.Store.Item(r.Context(), id)
+	if err != nil {
+		return catalogItem{}, nil, err
+	}
+	rs, err := r.tenant.Store.Ratings(r.Context(), id, ratings)
+	return item, rs, err
+}
+
 func listItems(r request) (listing, error) {
 	var l listing
 	var err error

@@ -1,4 +1,6 @@
-package main
+// Package pki is a small certificate authority on disk: one CA that issues client and serving
+// certificates as <name>.crt and <name>.key, for the single-node cluster and its tests.
+package pki
 
 import (
 	"crypto/ecdsa"
@@ -15,19 +17,19 @@ import (
 	"time"
 )
 
-// authority is the cluster's one CA: it signs every serving and client certificate.
-type authority struct {
+// Authority is one CA: it signs every serving and client certificate it is asked for.
+type Authority struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
 	dir  string
 }
 
-// newAuthority makes the CA in dir, or loads the one a previous `up` made.
-func newAuthority(dir string) (*authority, error) {
+// NewAuthority makes the CA in dir (ca.crt, ca.key), or loads the one made there before.
+func NewAuthority(dir string) (*Authority, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	a := &authority{dir: dir}
+	a := &Authority{dir: dir}
 	if certPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt")); err == nil {
 		keyPEM, err := os.ReadFile(filepath.Join(dir, "ca.key"))
 		if err != nil {
@@ -66,12 +68,13 @@ func newAuthority(dir string) (*authority, error) {
 	return a, a.write("ca", der, key)
 }
 
-func (a *authority) path(name string) string { return filepath.Join(a.dir, name) }
+// Path is the file name in the authority's directory, such as Path("ca.crt").
+func (a *Authority) Path(name string) string { return filepath.Join(a.dir, name) }
 
-// issue writes name.crt and name.key: a client certificate for cn/orgs, and a serving one too
-// when hosts are given.
-func (a *authority) issue(name, cn string, orgs []string, hosts ...string) error {
-	if _, err := os.Stat(a.path(name + ".crt")); err == nil {
+// Issue writes name.crt and name.key (once): a client certificate for cn/orgs, and a serving
+// one too when hosts (IP addresses or DNS names) are given.
+func (a *Authority) Issue(name, cn string, orgs []string, hosts ...string) error {
+	if _, err := os.Stat(a.Path(name + ".crt")); err == nil {
 		return nil
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -101,9 +104,9 @@ func (a *authority) issue(name, cn string, orgs []string, hosts ...string) error
 	return a.write(name, der, key)
 }
 
-// serviceAccountKey writes the key pair that signs service account tokens.
-func (a *authority) serviceAccountKey() error {
-	if _, err := os.Stat(a.path("sa.key")); err == nil {
+// ServiceAccountKey writes the key pair that signs service account tokens (sa.key, sa.pub).
+func (a *Authority) ServiceAccountKey() error {
+	if _, err := os.Stat(a.Path("sa.key")); err == nil {
 		return nil
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -118,21 +121,21 @@ func (a *authority) serviceAccountKey() error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(a.path("sa.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if err := os.WriteFile(a.Path("sa.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
 		return err
 	}
-	return os.WriteFile(a.path("sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
+	return os.WriteFile(a.Path("sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
 }
 
-func (a *authority) write(name string, der []byte, key *ecdsa.PrivateKey) error {
+func (a *Authority) write(name string, der []byte, key *ecdsa.PrivateKey) error {
 	kder, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(a.path(name+".key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if err := os.WriteFile(a.Path(name+".key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
 		return err
 	}
-	return os.WriteFile(a.path(name+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	return os.WriteFile(a.Path(name+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
 func serial() *big.Int {
