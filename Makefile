@@ -117,7 +117,7 @@ images: ## Build the operator's and the app's OCI image tarballs without Docker,
 
 .PHONY: run
 run: ## Run the operator against the cluster in your kubeconfig.
-	go run . --leader-elect=false
+	go run .
 
 .PHONY: demo
 demo: envtest ## Local control plane, the chart, the operator on config/samples; DEMO_ARGS=--play-aws adds local stores and the app.

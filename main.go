@@ -23,6 +23,7 @@ func main() {
 	var (
 		metricsAddr, probeAddr string
 		leaderElect, secure    bool
+		leaderElectionNS       string
 		maxConcurrent          int
 		snsEndpoint            string
 		apiQPS                 float64
@@ -31,7 +32,10 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint (HTTPS with authn/authz unless --metrics-secure=false); 0 disables it.")
 	flag.BoolVar(&secure, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorised by the API server.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
-	flag.BoolVar(&leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles.")
+	// Off by default so that a first run with a kubeconfig works; the chart and config/manager
+	// turn it on, where the pod's namespace holds the lease.
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles (the chart and config/manager turn it on).")
+	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election lease; in a cluster, the pod's own namespace by default.")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "Tenants reconciled in parallel.")
 	flag.Float64Var(&apiQPS, "kube-api-qps", 50, "Requests per second the operator sends the API server, sustained (see docs/benchmarks.md).")
 	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Requests the operator may send the API server in a burst.")
@@ -54,15 +58,20 @@ func main() {
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(apiQPS), apiBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 controllers.NewScheme(),
-		Metrics:                metricsOpts,
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
-		LeaderElectionID:       "tenant-operator.saas.tenantops.io",
+		Scheme:                  controllers.NewScheme(),
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        "tenant-operator.saas.tenantops.io",
+		LeaderElectionNamespace: leaderElectionNS,
 		// Stepping down on SIGTERM hands over at once instead of after the lease expires.
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         controllers.CacheOptions(),
 	})
+	if err != nil && leaderElect && leaderElectionNS == "" {
+		log.Error(err, "unable to create the manager; out of a cluster, leader election needs --leader-election-namespace")
+		os.Exit(1)
+	}
 	if err != nil {
 		log.Error(err, "unable to create the manager")
 		os.Exit(1)

@@ -55,7 +55,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	if err := (&TenantReconciler{
-		Client: mgr.GetClient(), Scheme: mgr.GetScheme(),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder:                mgr.GetEventRecorder("tenant-operator"),
 		Notifier:                notifier,
 		Now:                     opts.Now,
@@ -64,7 +64,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	return (&RegionCellReconciler{
-		Client: mgr.GetClient(), Scheme: mgr.GetScheme(),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("tenant-operator"),
 	}).SetupWithManager(mgr)
 }

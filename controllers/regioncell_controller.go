@@ -42,8 +42,9 @@ var cellParts = []string{saasv1.ConditionCacheReady, saasv1.ConditionRolloutComp
 // the shared cache, the routes of pooled tenants and the rollouts of new app versions.
 type RegionCellReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
-	Recorder recorder.EventRecorder
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  recorder.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells,verbs=get;list;watch;update;patch
@@ -81,22 +82,25 @@ func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			return ctrl.Result{}, err
 		}
 	}
-	steps := []func(context.Context, *cellRun) error{
-		r.reconcileNamespace,
-		r.reconcileNetwork,
-		r.reconcileCache,
-		r.reconcileApp,
+	steps := []struct {
+		name string
+		run  func(context.Context, *cellRun) error
+	}{
+		{"namespace", r.reconcileNamespace},
+		{"network", r.reconcileNetwork},
+		{"cache", r.reconcileCache},
+		{"app", r.reconcileApp},
 	}
 	for _, s := range steps {
-		if err := s(ctx, run); err != nil {
-			return ctrl.Result{}, err
+		if err := s.run(ctx, run); err != nil {
+			return ctrl.Result{}, fmt.Errorf("step %s: %w", s.name, err)
 		}
 	}
 	return ctrl.Result{}, nil
 }
 
 func (r *RegionCellReconciler) applier() apply.Applier {
-	return apply.Applier{Client: r.Client, Scheme: r.Scheme}
+	return apply.Applier{Client: r.Client, Scheme: r.Scheme, Reader: r.APIReader}
 }
 
 func (r *RegionCellReconciler) listTenants(ctx context.Context, run *cellRun) error {

@@ -21,7 +21,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -45,8 +44,11 @@ var tenantParts = []string{
 // TenantReconciler makes each Tenant of a region this operator serves into a running customer.
 type TenantReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
-	Recorder recorder.EventRecorder
+	// APIReader reads past the cache, where a lagging cache could make the operator repeat
+	// something irreversible.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  recorder.EventRecorder
 	// Now and NewPassword are injectable so tests are deterministic.
 	Now         func() time.Time
 	NewPassword func() (string, error)
@@ -89,7 +91,6 @@ type tenantRun struct {
 type step func(ctx context.Context, r *tenantRun) (done bool, err error)
 
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	log := logf.FromContext(ctx)
 	t := &saasv1.Tenant{}
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -119,21 +120,24 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if admitted, err := r.admit(ctx, run); err != nil || !admitted {
 		return ctrl.Result{}, err
 	}
-	steps := []step{
-		r.reconcileNamespace,
-		r.reconcileDatabase,
-		r.reconcileCache,
-		r.reconcileConfig,
-		r.reconcileMigrations,
-		r.reconcileApp,
-		r.reconcileRecommendations,
-		r.reconcileDNS,
+	steps := []struct {
+		name string
+		run  step
+	}{
+		{"namespace", r.reconcileNamespace},
+		{"database", r.reconcileDatabase},
+		{"cache", r.reconcileCache},
+		{"config", r.reconcileConfig},
+		{"migrations", r.reconcileMigrations},
+		{"app", r.reconcileApp},
+		{"recommendations", r.reconcileRecommendations},
+		{"dns", r.reconcileDNS},
 	}
 	for _, s := range steps {
-		done, err := s(ctx, run)
+		done, err := s.run(ctx, run)
 		if err != nil {
-			log.Error(err, "reconcile step failed")
-			return ctrl.Result{}, err
+			// Returned, not logged: controller-runtime logs it once, with the tenant.
+			return ctrl.Result{}, fmt.Errorf("step %s: %w", s.name, err)
 		}
 		if !done {
 			break
@@ -257,7 +261,7 @@ func olderThan(a, b *metav1.ObjectMeta) bool {
 }
 
 func (r *TenantReconciler) applier() apply.Applier {
-	return apply.Applier{Client: r.Client, Scheme: r.Scheme}
+	return apply.Applier{Client: r.Client, Scheme: r.Scheme, Reader: r.APIReader}
 }
 
 // reconcileNamespace makes the tenant's namespace and its isolation: quota, limits, network.
@@ -284,23 +288,11 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, run *tenantRu
 // for RDS to report it available with an endpoint.
 func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
-	existing := &corev1.Secret{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: run.ns, Name: b.DBPasswordSecretName}, existing)
-	switch {
-	case err == nil && len(existing.Data[b.DBPasswordKey]) > 0:
-		run.password = string(existing.Data[b.DBPasswordKey])
-	case err == nil || apierrors.IsNotFound(err):
-		pw, err := r.NewPassword()
-		if err != nil {
-			return false, err
-		}
-		run.password = pw
-	default:
+	password, err := r.masterPassword(ctx, run)
+	if err != nil || password == "" {
 		return false, err
 	}
-	if _, err := r.applier().Ensure(ctx, t, b.DBPasswordSecret(t, c, run.password)); err != nil {
-		return false, err
-	}
+	run.password = password
 
 	current := &rds.DBInstance{}
 	engineVersion := ""
@@ -331,6 +323,39 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 	t.Status.Database = &saasv1.DatabaseEndpoint{Address: run.endpoints.DBAddress, Port: run.endpoints.DBPort}
 	run.verdict.add(ready(saasv1.ConditionDatabaseReady, "Available", "RDS instance "+*db.Spec.DBInstanceIdentifier+" is available"))
 	return true, nil
+}
+
+// masterPassword returns the database's master password, generating it exactly once: the
+// Secret is created, never applied over, and when the cache has not seen it yet the API server
+// is asked. An existing Secret without the password is reported, never refilled: the database
+// may already run with the lost one.
+func (r *TenantReconciler) masterPassword(ctx context.Context, run *tenantRun) (string, error) {
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: run.ns, Name: b.DBPasswordSecretName}
+	err := r.Get(ctx, key, secret)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, key, secret)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		pw, err := r.NewPassword()
+		if err != nil {
+			return "", err
+		}
+		secret = b.DBPasswordSecret(run.t, run.cell, pw)
+		if _, err := r.applier().CreateOnce(ctx, run.t, secret); err != nil {
+			return "", err
+		}
+	case err != nil:
+		return "", err
+	}
+	pw := string(secret.Data[b.DBPasswordKey])
+	if pw == "" {
+		run.verdict.add(stalled(saasv1.ConditionDatabaseReady, "PasswordMissing", fmt.Sprintf(
+			"Secret %s/%s has no key %q: restore the master password the database was created with (the operator never generates a second one)",
+			run.ns, b.DBPasswordSecretName, b.DBPasswordKey)))
+	}
+	return pw, nil
 }
 
 func dbStatus(db *rds.DBInstance) string {
@@ -396,7 +421,7 @@ func (r *TenantReconciler) reconcileMigrations(ctx context.Context, run *tenantR
 	version := b.EffectiveAppVersion(t, c)
 	if lm := t.Status.LastMigration; lm != nil && lm.Version == version && lm.Succeeded {
 		run.verdict.add(ready(saasv1.ConditionMigrationsComplete, "Migrated", "schema migrated to "+version))
-		return true, nil
+		return true, r.removeOldMigrationJobs(ctx, run, version)
 	}
 	job := b.MigrationJob(t, c, version)
 	res, err := r.applier().Ensure(ctx, t, job)
@@ -432,6 +457,25 @@ func (r *TenantReconciler) reconcileMigrations(ctx context.Context, run *tenantR
 		run.verdict.add(waiting(saasv1.ConditionMigrationsComplete, "Migrating", "migrating schema to "+version+" (Job "+job.Name+")"))
 		return t.Status.AppVersion != "", nil
 	}
+}
+
+// removeOldMigrationJobs deletes the migration Jobs of versions other than the one the tenant
+// migrated to: they are history, and each would hold a place in the namespace's Job quota.
+func (r *TenantReconciler) removeOldMigrationJobs(ctx context.Context, run *tenantRun, version string) error {
+	var jobs batchv1.JobList
+	if err := r.List(ctx, &jobs, client.InNamespace(run.ns), client.MatchingLabels{saasv1.LabelComponent: b.ComponentMigration}); err != nil {
+		return err
+	}
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		if j.Name == b.MigrationJobName(version) || !j.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if err := r.Delete(ctx, j, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func jobFinished(j *batchv1.Job) (finished, failed bool) {

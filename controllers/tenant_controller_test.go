@@ -406,6 +406,17 @@ func TestMigrationGatesTheRollout(t *testing.T) {
 	cellHas(t, cell.Name, saasv1.ConditionRolloutComplete, metav1.ConditionFalse, "RollingOut")
 	playDeploymentAvailable(t, b.CellNamespace(cell), b.AppName)
 	cellHas(t, cell.Name, saasv1.ConditionRolloutComplete, metav1.ConditionTrue, "UpToDate")
+
+	// The previous version's migration Job is history once 1.1.0 migrated: it goes, so Jobs of
+	// past versions never fill the namespace's Job quota. The pinned tenant keeps its own.
+	eventually(t, "the 1.0.0 migration Job of alpha removed", func() error {
+		if err := get(t, &batchv1.Job{}, "tenant-alpha", "migrate-1-0-0"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+	must(t, get(t, &batchv1.Job{}, "tenant-alpha", "migrate-1-1-0"))
+	must(t, get(t, &batchv1.Job{}, "tenant-beta", "migrate-1-0-0"))
 }
 
 func cellHas(t testing.TB, name, typ string, s metav1.ConditionStatus, reason string) *saasv1.RegionCell {
@@ -679,7 +690,7 @@ func TestScheduleTheCronJobAPIRefusesStallsUntilFixed(t *testing.T) {
 	create(t, cell)
 	playCellAWS(t, cell)
 	tenant := newTenant("latenight", "eu-central-2", func(tn *saasv1.Tenant) {
-		tn.Spec.Recommendations = saasv1.Recommendations{Schedule: "61 3 * * *", TimeZone: "UTC"}
+		tn.Spec.Recommendations = saasv1.Recommendations{Schedule: "5-1 3 * * *", TimeZone: "UTC"} // admission checks ranges; the CronJob API also refuses a backwards range
 	})
 	create(t, tenant)
 	playDBAvailable(t, tenant)

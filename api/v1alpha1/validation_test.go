@@ -234,3 +234,22 @@ func deref(p *int32) int32 {
 	}
 	return *p
 }
+
+// Schedules the CronJob API takes must pass admission too: the range rules refuse only what the
+// CronJob API would refuse later.
+func TestValidSchedulesAccepted(t *testing.T) {
+	ctx := context.Background()
+	for i, schedule := range []string{
+		"0 3 * * *", "59 23 31 12 7", "*/15 1-5 1,15 JAN-MAR MON-FRI", "0 0 ? * sun", "0-59/5 */2 1-31/3 1-12 0-6",
+		"30  2 * * *", "@daily", "5,10,15 0 * feb,Aug *",
+	} {
+		tn := &saasv1.Tenant{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("schedule-%d", i)},
+			Spec: saasv1.TenantSpec{DisplayName: "S", Region: "us-east-1", Subdomain: fmt.Sprintf("schedule-%d", i), AdminEmail: "a@b.example",
+				Recommendations: saasv1.Recommendations{Schedule: schedule}},
+		}
+		if err := k8s.Create(ctx, tn); err != nil {
+			t.Errorf("schedule %q refused: %v", schedule, err)
+		}
+	}
+}

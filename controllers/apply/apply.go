@@ -1,11 +1,20 @@
 // Package apply is the one piece of code that writes child objects. It compares what a builder
-// wants with what the informer cache holds and writes only when a field the operator sets
-// differs, with server-side apply so fields other controllers set (ACK's late-initialised
-// fields, the HPA's replica count) are left to them.
+// wants with what the informer cache holds and writes only when the operator's intent changed,
+// with server-side apply so fields other controllers set (ACK's late-initialised fields, the
+// HPA's replica count) are left to them.
+//
+// Two things make a difference: a field the builder sets that the live object lacks or holds
+// otherwise, and a changed intent. The second is what makes a field the builder stops setting
+// go away: every applied object carries the hash of the intent it was applied with
+// (AnnotationIntent); when the builder's intent hashes differently, the whole intent is applied
+// again, and server-side apply removes what this field manager set before and now leaves out.
 package apply
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"reflect"
 
@@ -20,6 +29,9 @@ import (
 // FieldOwner is the server-side apply field manager of everything the operator writes.
 const FieldOwner = "tenant-operator"
 
+// AnnotationIntent holds the hash of the intent an object was last applied with.
+const AnnotationIntent = "saas.tenantops.io/applied-intent"
+
 // Result says what Ensure did.
 type Result string
 
@@ -33,6 +45,8 @@ const (
 type Applier struct {
 	Client client.Client
 	Scheme *runtime.Scheme
+	// Reader reads past the cache (the API server itself), for CreateOnce.
+	Reader client.Reader
 }
 
 // Ensure makes the cluster hold desired, owned (as controller) by owner when owner is not nil.
@@ -50,6 +64,9 @@ func (a Applier) Ensure(ctx context.Context, owner client.Object, desired client
 	}
 	want, err := intent(desired)
 	if err != nil {
+		return Unchanged, err
+	}
+	if err := stampIntent(want); err != nil {
 		return Unchanged, err
 	}
 
@@ -80,6 +97,43 @@ func (a Applier) Ensure(ctx context.Context, owner client.Object, desired client
 		return Unchanged, fmt.Errorf("apply %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), err)
 	}
 	return result, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, desired)
+}
+
+// CreateOnce creates obj, owned by owner, unless it exists; it never changes an existing one.
+// It is for what must be made exactly once, such as a generated password: whatever the cache
+// says, the API server decides, and on AlreadyExists obj is filled with what the API server
+// holds. It returns whether it created obj.
+func (a Applier) CreateOnce(ctx context.Context, owner client.Object, obj client.Object) (bool, error) {
+	if owner != nil {
+		if err := controllerutil.SetControllerReference(owner, obj, a.Scheme); err != nil {
+			return false, err
+		}
+	}
+	err := a.Client.Create(ctx, obj, client.FieldOwner(FieldOwner))
+	if err == nil {
+		return true, nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return false, err
+	}
+	return false, a.Reader.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+}
+
+// stampIntent records in want's annotations the hash of the rest of want.
+func stampIntent(want map[string]any) error {
+	raw, err := json.Marshal(want) // maps marshal with sorted keys: the same intent, the same hash
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(raw)
+	meta, _ := want["metadata"].(map[string]any)
+	ann, _ := meta["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		meta["annotations"] = ann
+	}
+	ann[AnnotationIntent] = hex.EncodeToString(sum[:12])
+	return nil
 }
 
 func copyInto(src, dst client.Object) error {

@@ -344,3 +344,24 @@ func TestNetworkPolicies(t *testing.T) {
 		}
 	}
 }
+
+// The tier quota holds the tier's own numbers (a string concatenation once made "5" Jobs 50).
+func TestResourceQuotaByTier(t *testing.T) {
+	cases := []struct {
+		tier                    string
+		jobs, pods, cpu, memory string
+	}{
+		{saasv1.TierPooled, "10", "10", "2", "4Gi"},
+		{saasv1.TierDedicated, "10", "200", "64", "128Gi"},
+	}
+	for _, tc := range cases {
+		q := ResourceQuota(testTenant("acme", func(t *saasv1.Tenant) { t.Spec.Tier = tc.tier }), testCell())
+		h := q.Spec.Hard
+		got := []string{h.Name("count/jobs.batch", "").String(), h.Pods().String(), h.Name(corev1.ResourceRequestsCPU, "").String(),
+			h.Name(corev1.ResourceRequestsMemory, "").String()}
+		want := []string{tc.jobs, tc.pods, tc.cpu, tc.memory}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s quota (jobs pods cpu memory) = %v, want %v", tc.tier, got, want)
+		}
+	}
+}

@@ -29,8 +29,11 @@ func Namespace(name string, labels map[string]string) *corev1.Namespace {
 // tierSize is what a tenant namespace may use, by tier.
 type tierSize struct{ cpu, memory, pods, jobs string }
 
+// Jobs: the recommendation CronJob keeps 3 succeeded and 3 failed runs, plus one running and
+// one on-demand fallback; migrations keep the current version's Job (and the one before it
+// until the current one succeeded: older ones are removed), so 10 leaves room for all of them.
 var tierSizes = map[string]tierSize{
-	saasv1.TierPooled:    {cpu: "2", memory: "4Gi", pods: "10", jobs: "5"},
+	saasv1.TierPooled:    {cpu: "2", memory: "4Gi", pods: "10", jobs: "10"},
 	saasv1.TierDedicated: {cpu: "64", memory: "128Gi", pods: "200", jobs: "10"},
 }
 
@@ -48,7 +51,7 @@ func ResourceQuota(t *saasv1.Tenant, c *saasv1.RegionCell) *corev1.ResourceQuota
 			corev1.ResourceRequestsMemory: resource.MustParse(s.memory),
 			corev1.ResourceLimitsMemory:   resource.MustParse(s.memory),
 			corev1.ResourcePods:           resource.MustParse(s.pods),
-			"count/jobs.batch":            resource.MustParse(s.jobs + "0"),
+			"count/jobs.batch":            resource.MustParse(s.jobs),
 		}},
 	}
 }
