@@ -54,6 +54,9 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(notifier); err != nil {
 		return err
 	}
+	if err := (&notify.Outbox{Client: mgr.GetClient(), Notifier: notifier, Backoff: opts.NotificationBackoff}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	if err := (&TenantReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder:                mgr.GetEventRecorder("tenant-operator"),

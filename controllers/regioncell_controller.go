@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -36,7 +38,8 @@ import (
 // CellFinalizer holds a RegionCell while it still serves Tenants.
 const CellFinalizer = "saas.tenantops.io/regioncell"
 
-var cellParts = []string{saasv1.ConditionCacheReady, saasv1.ConditionRolloutComplete, saasv1.ConditionAppReady}
+var cellParts = []string{saasv1.ConditionCacheReady, saasv1.ConditionRolloutComplete, saasv1.ConditionAppReady,
+	saasv1.ConditionDatabaseDefaultsRolledOut}
 
 // RegionCellReconciler keeps one region's shared tier: the shared app and its autoscaling,
 // the shared cache, the routes of pooled tenants and the rollouts of new app versions.
@@ -90,6 +93,7 @@ func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		{"network", r.reconcileNetwork},
 		{"cache", r.reconcileCache},
 		{"app", r.reconcileApp},
+		{"database defaults", r.reconcileDatabaseDefaults},
 	}
 	for _, s := range steps {
 		if err := s.run(ctx, run); err != nil {
@@ -292,6 +296,75 @@ func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) e
 	return nil
 }
 
+// reconcileDatabaseDefaults rolls spec.database.revision out to the cell's existing databases: a
+// batch of at most rolloutBatchSize tenants at a time (named in status, where their reconcilers
+// read it), the next batch once the databases of the last one are ready again, and no new
+// batch while one has failed.
+func (r *RegionCellReconciler) reconcileDatabaseDefaults(_ context.Context, run *cellRun) error {
+	c := run.cell
+	rollout, part := defaultsRollout(c, run.tenants)
+	c.Status.DatabaseRollout = rollout
+	run.verdict.add(part)
+	return nil
+}
+
+// defaultsRollout is the next state of the cell's database defaults rollout.
+func defaultsRollout(c *saasv1.RegionCell, tenants []saasv1.Tenant) (*saasv1.DatabaseRollout, part) {
+	rev := c.Spec.Database.Revision
+	if rev == "" {
+		return nil, ready(saasv1.ConditionDatabaseDefaultsRolledOut, "NewDatabasesOnly",
+			"the database defaults apply to new databases; set spec.database.revision to roll them out to existing ones")
+	}
+	ro := &saasv1.DatabaseRollout{Revision: rev}
+	var waitingNames []string
+	for i := range tenants {
+		t := &tenants[i]
+		eff := t.Status.EffectiveDatabase
+		if eff == nil || !t.DeletionTimestamp.IsZero() {
+			continue // no database yet: it is created with the current defaults
+		}
+		if eff.DefaultsRevision != rev {
+			waitingNames = append(waitingNames, t.Name)
+			continue
+		}
+		db := findCondition(t.Status.Conditions, saasv1.ConditionDatabaseReady)
+		switch {
+		case db.Status == metav1.ConditionTrue && db.ObservedGeneration == t.Generation:
+			ro.Updated++
+		case findCondition(t.Status.Conditions, saasv1.ConditionStalled).Status == metav1.ConditionTrue && db.Status != metav1.ConditionTrue:
+			ro.Failed = append(ro.Failed, t.Name)
+		default:
+			ro.InProgress = append(ro.InProgress, t.Name)
+		}
+	}
+	// Tenants the last reconcile put in the batch stay there until their database moved.
+	if prev := c.Status.DatabaseRollout; prev != nil && prev.Revision == rev {
+		for _, name := range prev.InProgress {
+			if slices.Contains(waitingNames, name) {
+				ro.InProgress = append(ro.InProgress, name)
+				waitingNames = slices.DeleteFunc(waitingNames, func(n string) bool { return n == name })
+			}
+		}
+	}
+	if len(ro.Failed) == 0 {
+		for len(ro.InProgress) < int(max(1, c.Spec.Database.RolloutBatchSize)) && len(waitingNames) > 0 {
+			ro.InProgress, waitingNames = append(ro.InProgress, waitingNames[0]), waitingNames[1:]
+		}
+	}
+	sort.Strings(ro.InProgress)
+	ro.Waiting = int32(len(waitingNames))
+	switch {
+	case len(ro.Failed) > 0:
+		return ro, stalled(saasv1.ConditionDatabaseDefaultsRolledOut, "DatabaseFailed", fmt.Sprintf(
+			"rollout of database defaults %s paused: the database of tenants %s failed (see their DatabaseReady); %d updated, %d waiting",
+			rev, strings.Join(first(ro.Failed, 5), ", "), ro.Updated, ro.Waiting))
+	case len(ro.InProgress) > 0 || ro.Waiting > 0:
+		return ro, waiting(saasv1.ConditionDatabaseDefaultsRolledOut, "RollingOut", fmt.Sprintf(
+			"rolling database defaults %s out: %d updated, modifying %s, %d waiting", rev, ro.Updated, strings.Join(first(ro.InProgress, 5), ", "), ro.Waiting))
+	}
+	return ro, ready(saasv1.ConditionDatabaseDefaultsRolledOut, "UpToDate", fmt.Sprintf("all %d databases have defaults %s", ro.Updated, rev))
+}
+
 // reconcileDelete holds the cell while it serves tenants, then removes the shared tier.
 func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun) (ctrl.Result, error) {
 	c := run.cell
@@ -406,6 +479,8 @@ func tenantMattersToCell() predicate.Predicate {
 		}
 		return o.Generation != n.Generation || o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero() ||
 			o.Status.Cell != n.Status.Cell || o.Status.Phase != n.Status.Phase ||
-			!equality.Semantic.DeepEqual(o.Status.LastMigration, n.Status.LastMigration)
+			!equality.Semantic.DeepEqual(o.Status.LastMigration, n.Status.LastMigration) ||
+			!equality.Semantic.DeepEqual(o.Status.EffectiveDatabase, n.Status.EffectiveDatabase) ||
+			findCondition(o.Status.Conditions, saasv1.ConditionDatabaseReady).Status != findCondition(n.Status.Conditions, saasv1.ConditionDatabaseReady).Status
 	}}
 }

@@ -125,3 +125,13 @@ func set(conditions *[]metav1.Condition, generation int64, t string, s metav1.Co
 		Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: generation,
 	})
 }
+
+// findCondition is the condition of type typ, or one with status Unknown when there is none.
+func findCondition(conds []metav1.Condition, typ string) metav1.Condition {
+	for _, c := range conds {
+		if c.Type == typ {
+			return c
+		}
+	}
+	return metav1.Condition{Type: typ, Status: metav1.ConditionUnknown}
+}

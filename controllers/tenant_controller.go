@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"time"
 
@@ -294,18 +295,24 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 	}
 	run.password = password
 
-	current := &rds.DBInstance{}
-	engineVersion := ""
-	if err := r.Get(ctx, types.NamespacedName{Namespace: run.ns, Name: b.DBInstanceName}, current); err == nil && current.Spec.EngineVersion != nil {
-		engineVersion = *current.Spec.EngineVersion
+	eff, note, engineVersion, err := r.effectiveDatabase(ctx, run)
+	if err != nil {
+		return false, err
 	}
-	db := b.DBInstance(t, c, engineVersion)
+	db := b.DBInstance(t, c, eff, engineVersion)
 	if res, err := r.applier().Ensure(ctx, t, db); err != nil {
 		return false, refused(&run.verdict, saasv1.ConditionDatabaseReady, "InvalidDatabase", "", err)
 	} else if res == apply.Created {
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseCreated", "Create",
 			"RDS DBInstance %s requested in %s", *db.Spec.DBInstanceIdentifier, c.Spec.Region)
 	}
+	if had := t.Status.EffectiveDatabase; had != nil && !b.SameDatabase(*had, eff) {
+		now := metav1Time(r.now())
+		eff.ChangedAt = &now
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseModifying", "Modify", "database %s: %s",
+			*db.Spec.DBInstanceIdentifier, describeDatabaseChange(*had, eff))
+	}
+	t.Status.EffectiveDatabase = &eff
 	st := ack.ReadState(db.Status.Conditions)
 	switch {
 	case st.Terminal:
@@ -314,15 +321,78 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 	case !st.Synced || db.Status.Endpoint == nil || db.Status.Endpoint.Address == nil:
 		run.verdict.add(waiting(saasv1.ConditionDatabaseReady, st.Reason, "RDS instance "+*db.Spec.DBInstanceIdentifier+" "+dbStatus(db)+": "+st.Message))
 		return false, nil
+	case eff.ChangedAt != nil && !ack.SyncedSince(db.Status.Conditions, eff.ChangedAt.Time):
+		// The database keeps serving while RDS modifies it: the later steps go on.
+		run.verdict.add(waiting(saasv1.ConditionDatabaseReady, "Modifying", fmt.Sprintf("RDS is modifying %s to %s",
+			*db.Spec.DBInstanceIdentifier, describeDatabase(eff))))
+		return r.storeEndpoint(run, db), nil
 	}
+	r.storeEndpoint(run, db)
+	msg := "RDS instance " + *db.Spec.DBInstanceIdentifier + " is available (" + describeDatabase(eff) + ")"
+	if note != "" {
+		msg += "; " + note
+	}
+	run.verdict.add(ready(saasv1.ConditionDatabaseReady, "Available", msg))
+	return true, nil
+}
+
+func (r *TenantReconciler) storeEndpoint(run *tenantRun, db *rds.DBInstance) bool {
 	run.endpoints.DBAddress = *db.Status.Endpoint.Address
 	run.endpoints.DBPort = b.DBPort
 	if db.Status.Endpoint.Port != nil {
 		run.endpoints.DBPort = *db.Status.Endpoint.Port
 	}
-	t.Status.Database = &saasv1.DatabaseEndpoint{Address: run.endpoints.DBAddress, Port: run.endpoints.DBPort}
-	run.verdict.add(ready(saasv1.ConditionDatabaseReady, "Available", "RDS instance "+*db.Spec.DBInstanceIdentifier+" is available"))
-	return true, nil
+	run.t.Status.Database = &saasv1.DatabaseEndpoint{Address: run.endpoints.DBAddress, Port: run.endpoints.DBPort}
+	return true
+}
+
+// effectiveDatabase resolves the database the tenant should have (builders.ResolveDatabase)
+// from what it has: its status record, or, when that is missing, the live DBInstance read past
+// the cache, so that a cache miss never reshapes a running database to today's defaults.
+func (r *TenantReconciler) effectiveDatabase(ctx context.Context, run *tenantRun) (eff saasv1.EffectiveDatabase, note, engineVersion string, err error) {
+	t, c := run.t, run.cell
+	live := &rds.DBInstance{}
+	key := types.NamespacedName{Namespace: run.ns, Name: b.DBInstanceName}
+	err = r.Get(ctx, key, live)
+	if apierrors.IsNotFound(err) && t.Status.EffectiveDatabase == nil {
+		err = r.APIReader.Get(ctx, key, live)
+	}
+	exists := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
+		return eff, "", "", err
+	}
+	had := t.Status.EffectiveDatabase
+	if had == nil && exists {
+		had = b.EffectiveDatabaseOf(live)
+	}
+	if exists && live.Spec.EngineVersion != nil {
+		engineVersion = *live.Spec.EngineVersion
+	}
+	eff, note = b.ResolveDatabase(t, c, had, had != nil && inDefaultsRollout(t, c, had))
+	if had != nil {
+		eff.ChangedAt = had.ChangedAt
+	}
+	return eff, note, engineVersion, nil
+}
+
+// inDefaultsRollout says whether the cell rolls its current database defaults out to the tenant
+// now: its database carries another revision and the cell put it in the batch in progress.
+func inDefaultsRollout(t *saasv1.Tenant, c *saasv1.RegionCell, had *saasv1.EffectiveDatabase) bool {
+	ro := c.Status.DatabaseRollout
+	rev := c.Spec.Database.Revision
+	return rev != "" && had.DefaultsRevision != rev && ro != nil && ro.Revision == rev && slices.Contains(ro.InProgress, t.Name)
+}
+
+func describeDatabase(d saasv1.EffectiveDatabase) string {
+	az := "single-AZ"
+	if d.MultiAZ {
+		az = "Multi-AZ"
+	}
+	return fmt.Sprintf("%s, %d GiB, %s, MySQL %s, backups %d days", d.InstanceClass, d.StorageGiB, az, d.EngineVersion, d.BackupRetentionDays)
+}
+
+func describeDatabaseChange(from, to saasv1.EffectiveDatabase) string {
+	return describeDatabase(from) + " -> " + describeDatabase(to)
 }
 
 // masterPassword returns the database's master password, generating it exactly once: the

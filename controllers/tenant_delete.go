@@ -29,10 +29,6 @@ const ackDeletionPolicyAnnotation = "services.k8s.aws/deletion-policy"
 // on the children usually come first.
 const deletionPollInterval = 15 * time.Second
 
-// notificationPollInterval is how often a deletion looks whether its Deleted event went out;
-// the Notifier writes only status, which does not trigger a reconcile by itself.
-const notificationPollInterval = 2 * time.Second
-
 // reconcileDelete takes the tenant apart in an order that never loses data: the database first,
 // as spec.database.deletionPolicy says (final snapshot by default), then the cache and the DNS
 // record, then the namespace. The finalizer goes only when AWS has let go of all of them.
@@ -60,15 +56,12 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 		return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
 	}
 
-	// AWS holds nothing of the tenant any more. Announce it, then remove the Kubernetes objects.
-	if notify.HasReceivers(cell) && t.Status.NotifiedPhase != notify.PhaseDeleted {
-		if notify.Stage(t, cell, notify.PhaseDeleted, r.now()) {
-			if err := r.patchDeleting(ctx, t, before, "announcing the deletion to the cell's receivers"); err != nil {
-				return ctrl.Result{}, err
-			}
+	// AWS holds nothing of the tenant any more. The announcement goes into the cell's outbox,
+	// which outlives the tenant and delivers at the receivers' pace; the deletion does not wait.
+	if notify.HasReceivers(cell) {
+		if err := r.announceDeletion(ctx, t, cell); err != nil {
+			return ctrl.Result{}, err
 		}
-		r.Notifier.Enqueue(t, cell)
-		return ctrl.Result{RequeueAfter: notificationPollInterval}, nil
 	}
 	if err := r.deleteIfExists(ctx, &corev1.Secret{}, b.CellNamespace(cell), b.ConfigSecretName(t)); err != nil {
 		return ctrl.Result{}, err
@@ -79,6 +72,21 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Deleted", "Delete", "tenant %s removed; database %s", t.Name, deletionOutcome(t, cell))
 	controllerutil.RemoveFinalizer(t, TenantFinalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, t))
+}
+
+// announceDeletion puts the Deleted event in the cell's outbox, and with it an event still owed
+// to some receivers when the tenant went.
+func (r *TenantReconciler) announceDeletion(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) error {
+	ns := b.CellNamespace(cell)
+	if p := t.Status.PendingNotification; p != nil {
+		if err := notify.PutInOutbox(ctx, r.Client, r.Scheme, cell, ns, notify.NewEvent(t, cell, p), p.Delivered); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	if err := notify.PutInOutbox(ctx, r.Client, r.Scheme, cell, ns, notify.DeletedEvent(t, cell), nil); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	return nil
 }
 
 func (r *TenantReconciler) patchDeleting(ctx context.Context, t *saasv1.Tenant, before *saasv1.TenantStatus, msg string) error {

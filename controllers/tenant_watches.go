@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -63,6 +64,8 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Tenants read the cell's spec, never its status.
 		Watches(&saasv1.RegionCell{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCell),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// ... except the batch of a database defaults rollout, which wakes the tenants it names.
+		Watches(&saasv1.RegionCell{}, defaultsBatchChanges()).
 		Watches(&networkingv1.Ingress{}, r.routeChanges()).
 		Watches(&appsv1.Deployment{}, r.cellChildToTenants(), builder.WithPredicates(sharedAppServingChanged())).
 		Watches(&ecv1.ReplicationGroup{}, r.cellChildToTenants(), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
@@ -179,4 +182,22 @@ func (r *TenantReconciler) routeChanges() handler.EventHandler {
 			enqueueHosts(ctx, e.ObjectNew, changed, q)
 		},
 	}
+}
+
+// defaultsBatchChanges wakes the tenants a cell newly put in its database defaults rollout.
+func defaultsBatchChanges() handler.EventHandler {
+	batch := func(o client.Object) []string {
+		if c, ok := o.(*saasv1.RegionCell); ok && c.Status.DatabaseRollout != nil {
+			return c.Status.DatabaseRollout.InProgress
+		}
+		return nil
+	}
+	return handler.Funcs{UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		before := batch(e.ObjectOld)
+		for _, name := range batch(e.ObjectNew) {
+			if !slices.Contains(before, name) {
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
+			}
+		}
+	}}
 }

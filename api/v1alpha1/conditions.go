@@ -23,6 +23,9 @@ const (
 	ConditionDNSReady = "DNSReady"
 	// ConditionRolloutComplete reports a RegionCell's move to a new app version.
 	ConditionRolloutComplete = "RolloutComplete"
+	// ConditionDatabaseDefaultsRolledOut reports a RegionCell's rollout of its database
+	// defaults (spec.database.revision) to existing tenant databases.
+	ConditionDatabaseDefaultsRolledOut = "DatabaseDefaultsRolledOut"
 )
 
 // Phases summarise the conditions in one word for `kubectl get`.

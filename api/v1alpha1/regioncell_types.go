@@ -151,8 +151,26 @@ type CellNetwork struct {
 	CacheSecurityGroupIDs []string `json:"cacheSecurityGroupIDs"`
 }
 
-// DatabaseDefaults are what a tenant database of the cell gets unless the Tenant overrides it.
+// DatabaseDefaults are what a new tenant database of the cell gets unless the Tenant overrides
+// it. Changing them does not modify existing databases: each tenant keeps the shape it was
+// created with (status.effectiveDatabase). To move existing databases to the current defaults,
+// change Revision: the cell then rolls the defaults out, RolloutBatchSize tenants at a time,
+// pausing on the first database that fails (status.databaseRollout).
 type DatabaseDefaults struct {
+	// Revision names the current defaults. Databases created while it is set carry it; changing
+	// it rolls the current defaults out to every database of the cell that carries another one.
+	// Storage only grows: a database larger than the default keeps its size.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')",message="spec.database.revision must be a lower-case name such as 2026-11 or r2"
+	Revision string `json:"revision,omitempty"`
+
+	// RolloutBatchSize is how many databases a rollout of the defaults modifies at once.
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	RolloutBatchSize int32 `json:"rolloutBatchSize,omitempty"`
+
 	// Engine of tenant databases. The app speaks MySQL.
 	// +kubebuilder:default=mysql
 	// +kubebuilder:validation:Enum=mysql
@@ -396,7 +414,8 @@ type RegionCellStatus struct {
 	// +optional
 	Phase string `json:"phase,omitempty"`
 
-	// Conditions: Ready, Reconciling, Stalled, AppReady, CacheReady, RolloutComplete.
+	// Conditions: Ready, Reconciling, Stalled, AppReady, CacheReady, RolloutComplete,
+	// DatabaseDefaultsRolledOut.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -431,6 +450,30 @@ type RegionCellStatus struct {
 	// Namespace the cell's shared objects live in.
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
+
+	// DatabaseRollout is the progress of the rollout of spec.database.revision to existing
+	// tenant databases.
+	// +optional
+	DatabaseRollout *DatabaseRollout `json:"databaseRollout,omitempty"`
+}
+
+// DatabaseRollout is how far the cell's database defaults have reached its tenants.
+type DatabaseRollout struct {
+	// Revision being rolled out.
+	Revision string `json:"revision"`
+	// Updated counts databases on the revision and ready.
+	Updated int32 `json:"updated"`
+	// Waiting counts databases not yet started.
+	Waiting int32 `json:"waiting"`
+	// InProgress names the tenants whose databases are being modified now (at most
+	// spec.database.rolloutBatchSize).
+	// +optional
+	// +listType=set
+	InProgress []string `json:"inProgress,omitempty"`
+	// Failed names the tenants whose database failed on the revision; the rollout waits for them.
+	// +optional
+	// +listType=set
+	Failed []string `json:"failed,omitempty"`
 }
 
 // RegionCell is one AWS region's copy of the SaaS architecture: load balancer, shared app,

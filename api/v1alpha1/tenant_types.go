@@ -121,7 +121,8 @@ type TenantDatabase struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^db\\\\.[a-z0-9-]+\\\\.[a-z0-9]+$')",message="spec.database.instanceClass must be an RDS instance class such as db.r6g.large"
 	InstanceClass string `json:"instanceClass,omitempty"`
 
-	// StorageGiB of allocated storage. RDS storage only grows.
+	// StorageGiB of allocated storage. RDS storage only grows: a value under what the database
+	// has is refused here, or reported in DatabaseReady and never sent.
 	// +optional
 	// +kubebuilder:validation:Minimum=20
 	// +kubebuilder:validation:Maximum=65536
@@ -231,6 +232,22 @@ type DatabaseEndpoint struct {
 	Port    int64  `json:"port,omitempty"`
 }
 
+// EffectiveDatabase is the shape of a tenant's database as the operator asks RDS for it.
+type EffectiveDatabase struct {
+	InstanceClass       string `json:"instanceClass"`
+	StorageGiB          int32  `json:"storageGiB"`
+	MultiAZ             bool   `json:"multiAZ"`
+	EngineVersion       string `json:"engineVersion"`
+	BackupRetentionDays int32  `json:"backupRetentionDays"`
+	// DefaultsRevision is the cell's spec.database.revision whose defaults the database has.
+	// +optional
+	DefaultsRevision string `json:"defaultsRevision,omitempty"`
+	// ChangedAt is when the operator last asked RDS to modify the database; it is Ready again
+	// once ACK reports it synced after that.
+	// +optional
+	ChangedAt *metav1.Time `json:"changedAt,omitempty"`
+}
+
 // MigrationStatus records the last schema migration.
 type MigrationStatus struct {
 	// Version migrated to.
@@ -278,6 +295,13 @@ type TenantStatus struct {
 	// Database is where the tenant's database listens.
 	// +optional
 	Database *DatabaseEndpoint `json:"database,omitempty"`
+
+	// EffectiveDatabase is the database the tenant has: the cell's defaults as they were when
+	// the database was created, with the tenant's own settings on top. A later change of the
+	// cell's defaults does not reach it; a change of the tenant's spec.database, or a rollout of
+	// the cell's defaults (spec.database.revision), does.
+	// +optional
+	EffectiveDatabase *EffectiveDatabase `json:"effectiveDatabase,omitempty"`
 
 	// AppVersion is the version serving the tenant now.
 	// +optional
@@ -333,6 +357,7 @@ type PendingNotification struct {
 // +kubebuilder:resource:scope=Cluster,shortName=tn,categories=saas
 // +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.spec.region`
 // +kubebuilder:printcolumn:name="Tier",type=string,JSONPath=`.spec.tier`
+// +kubebuilder:printcolumn:name="DB Class",type=string,JSONPath=`.status.effectiveDatabase.instanceClass`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`

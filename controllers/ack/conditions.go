@@ -1,6 +1,8 @@
 package ack
 
 import (
+	"time"
+
 	ackv1alpha1 "github.com/aws-controllers-k8s/runtime/apis/core/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -56,4 +58,16 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// SyncedSince says whether ACK reported the resource synced in a reconcile at or after t. The ACK
+// runtime stamps ResourceSynced with the time of every reconcile that sets it, so a synced
+// condition stamped before t may predate a change made at t.
+func SyncedSince(conditions []*ackv1alpha1.Condition, t time.Time) bool {
+	for _, c := range conditions {
+		if c != nil && c.Type == ackv1alpha1.ConditionTypeResourceSynced {
+			return c.Status == corev1.ConditionTrue && c.LastTransitionTime != nil && !c.LastTransitionTime.Time.Before(t.Truncate(time.Second))
+		}
+	}
+	return false
 }

@@ -174,7 +174,8 @@ func TestDBInstance(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			db := DBInstance(c.tenant, cell, c.currentVersion)
+			eff, _ := ResolveDatabase(c.tenant, cell, nil, false)
+			db := DBInstance(c.tenant, cell, eff, c.currentVersion)
 			s := db.Spec
 			if *s.DBInstanceClass != c.class || *s.AllocatedStorage != c.storage || *s.MultiAZ != c.multiAZ || *s.EngineVersion != c.version {
 				t.Errorf("class=%s storage=%d multiAZ=%v version=%s", *s.DBInstanceClass, *s.AllocatedStorage, *s.MultiAZ, *s.EngineVersion)

@@ -14,23 +14,26 @@ import (
 // Names of the children the operator makes. Kept here so builders, reconcilers, tests and the
 // app agree on them.
 const (
-	DBPasswordSecretName = "db-master-password"
-	DBPasswordKey        = "password"
-	DBInstanceName       = "database"
-	DBMasterUsername     = "tenantadmin"
-	DBName               = "app"
-	DBPort               = 3306
-	RecordSetName        = "dns"
-	TenantConfigName     = "tenant-config"
-	RecommendCronJobName = "recommend"
-	AppName              = "app"
-	AppPort              = 8080
-	CacheName            = "cache"
-	CachePort            = 6379
-	CellSubnetGroupName  = "db-subnets"
-	CacheSubnetGroupName = "cache-subnets"
-	ServiceAccountName   = "app"
-	ConfigReaderRoleName = "tenant-config-reader"
+	// AnnotationDefaultsRevision on a DBInstance names the cell's database defaults revision it
+	// was shaped by, so a tenant whose status was lost is not taken for one left behind.
+	AnnotationDefaultsRevision = "saas.tenantops.io/database-defaults-revision"
+	DBPasswordSecretName       = "db-master-password"
+	DBPasswordKey              = "password"
+	DBInstanceName             = "database"
+	DBMasterUsername           = "tenantadmin"
+	DBName                     = "app"
+	DBPort                     = 3306
+	RecordSetName              = "dns"
+	TenantConfigName           = "tenant-config"
+	RecommendCronJobName       = "recommend"
+	AppName                    = "app"
+	AppPort                    = 8080
+	CacheName                  = "cache"
+	CachePort                  = 6379
+	CellSubnetGroupName        = "db-subnets"
+	CacheSubnetGroupName       = "cache-subnets"
+	ServiceAccountName         = "app"
+	ConfigReaderRoleName       = "tenant-config-reader"
 	// ConfigMountPath is where Jobs and the app find tenant configuration files, one directory
 	// per tenant, the same shape as the Secret's keys.
 	ConfigMountPath = "/etc/tenants"

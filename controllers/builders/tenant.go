@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
-	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 )
 
@@ -122,84 +121,6 @@ func DBPasswordSecret(t *saasv1.Tenant, c *saasv1.RegionCell, password string) *
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{DBPasswordKey: []byte(password)},
 	}
-}
-
-func rdsTags(t *saasv1.Tenant, c *saasv1.RegionCell) []*rds.Tag {
-	return []*rds.Tag{
-		{Key: ptr("tenantops:tenant"), Value: ptr(t.Name)},
-		{Key: ptr("tenantops:cell"), Value: ptr(c.Name)},
-		{Key: ptr("tenantops:managed-by"), Value: ptr(saasv1.LabelManagedByValue)},
-	}
-}
-
-// DBInstance is the tenant's own RDS MySQL database: Multi-AZ, encrypted, private, protected
-// from deletion while the Tenant exists. currentEngineVersion is what RDS reports once the
-// instance exists: a minor version it upgraded to within the requested one is kept, not fought.
-func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, currentEngineVersion string) *rds.DBInstance {
-	d := c.Spec.Database
-	o := t.Spec.Database
-	class, storage, retention, multiAZ := d.InstanceClass, d.StorageGiB, d.BackupRetentionDays, d.MultiAZ
-	if o.InstanceClass != "" {
-		class = o.InstanceClass
-	}
-	if o.StorageGiB != 0 {
-		storage = o.StorageGiB
-	}
-	if o.BackupRetentionDays != 0 {
-		retention = o.BackupRetentionDays
-	}
-	if o.MultiAZ != nil {
-		multiAZ = o.MultiAZ
-	}
-	if multiAZ == nil {
-		multiAZ = ptr(true)
-	}
-	version := d.EngineVersion
-	if currentEngineVersion != "" && (version == "" || hasVersionPrefix(currentEngineVersion, version)) {
-		version = currentEngineVersion
-	}
-	spec := rds.DBInstanceSpec{
-		AllocatedStorage:        ptr(int64(storage)),
-		AutoMinorVersionUpgrade: ptr(true),
-		BackupRetentionPeriod:   ptr(int64(retention)),
-		CopyTagsToSnapshot:      ptr(true),
-		DBInstanceClass:         ptr(class),
-		DBInstanceIdentifier:    ptr(DBInstanceIdentifier(t, c)),
-		DBName:                  ptr(DBName),
-		DBSubnetGroupName:       ptr(DBSubnetGroupName(c)),
-		DeletionProtection:      ptr(true),
-		Engine:                  ptr(d.Engine),
-		EngineVersion:           ptr(version),
-		MasterUsername:          ptr(DBMasterUsername),
-		MasterUserPassword:      &rds.SecretKeyReference{Name: DBPasswordSecretName, Namespace: TenantNamespace(t), Key: DBPasswordKey},
-		MultiAZ:                 multiAZ,
-		PubliclyAccessible:      ptr(false),
-		StorageEncrypted:        ptr(true),
-		StorageType:             ptr("gp3"),
-		Tags:                    rdsTags(t, c),
-		VPCSecurityGroupIDs:     ptrs(c.Spec.Network.DBSecurityGroupIDs),
-	}
-	if t.Spec.RestoreFrom != nil {
-		// A restored instance takes its name, user and data from the snapshot.
-		spec.DBSnapshotIdentifier = ptr(t.Spec.RestoreFrom.SnapshotIdentifier)
-		spec.DBName = nil
-	}
-	return &rds.DBInstance{
-		ObjectMeta: metav1.ObjectMeta{Name: DBInstanceName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "database")},
-		Spec:       spec,
-	}
-}
-
-// DBSubnetGroupName is the RDS subnet group tenant databases of the cell use.
-func DBSubnetGroupName(c *saasv1.RegionCell) string {
-	if c.Spec.Network.DBSubnetGroupName != "" {
-		return c.Spec.Network.DBSubnetGroupName
-	}
-	return CellNamespace(c)
-}
-
-func hasVersionPrefix(full, prefix string) bool {
-	return full == prefix || (len(full) > len(prefix) && full[:len(prefix)] == prefix && full[len(prefix)] == '.')
 }
 
 func ptrs(ss []string) []*string {

@@ -241,6 +241,7 @@ func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.R
 	b := n.backoff()
 	delay := b.Initial
 	for int(p.Attempts) < b.Attempts {
+		took := len(p.Delivered)
 		failures := n.attempt(ctx, t.Name, cell, p, body)
 		p.Attempts++
 		p.LastError = strings.Join(failures, "; ")
@@ -250,10 +251,14 @@ func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.R
 				"gave up delivering %s after %d attempts: %s", p.Type, p.Attempts, p.LastError)
 			done = true
 		}
-		if err := n.record(ctx, t, p, done); err != nil {
-			// The tenant moved on (a newer event, or it is gone): this delivery is obsolete.
-			log.V(1).Info("stopping delivery", "reason", err.Error())
-			return
+		// Only progress is written: a receiver took the event, or delivery ended. A failed
+		// attempt costs no write (attempts since a restart start again from zero).
+		if done || len(p.Delivered) > took {
+			if err := n.record(ctx, t, p, done); err != nil {
+				// The tenant moved on (a newer event, or it is gone): this delivery is obsolete.
+				log.V(1).Info("stopping delivery", "reason", err.Error())
+				return
+			}
 		}
 		if done {
 			if len(failures) == 0 {

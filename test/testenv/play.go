@@ -25,7 +25,8 @@ import (
 // ACKSynced are the conditions the ACK runtime writes when the AWS resource matches its spec.
 func ACKSynced() []*ackv1alpha1.Condition {
 	msg := "Resource synced successfully"
-	return []*ackv1alpha1.Condition{{Type: ackv1alpha1.ConditionTypeResourceSynced, Status: corev1.ConditionTrue, Message: &msg}}
+	now := metav1.Now() // the ACK runtime stamps the condition at every reconcile that sets it
+	return []*ackv1alpha1.Condition{{Type: ackv1alpha1.ConditionTypeResourceSynced, Status: corev1.ConditionTrue, Message: &msg, LastTransitionTime: &now}}
 }
 
 // ACKTerminal are the conditions the ACK runtime writes when AWS refuses the spec for good.

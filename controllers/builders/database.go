@@ -1,0 +1,144 @@
+package builders
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+)
+
+// ResolveDatabase is the tenant's effective database: what it had (recorded in status, or, when
+// status was lost, what the live DBInstance asks for), or the cell's defaults for a database not
+// yet created; then, when adoptDefaults says the cell rolls its current defaults out to this
+// tenant, those; then the tenant's own spec.database on top. Storage never shrinks: a smaller
+// size asked for is kept out and explained in the returned note.
+func ResolveDatabase(t *saasv1.Tenant, c *saasv1.RegionCell, had *saasv1.EffectiveDatabase, adoptDefaults bool) (saasv1.EffectiveDatabase, string) {
+	d := c.Spec.Database
+	defaults := saasv1.EffectiveDatabase{
+		InstanceClass: d.InstanceClass, StorageGiB: d.StorageGiB, MultiAZ: d.MultiAZ == nil || *d.MultiAZ,
+		EngineVersion: d.EngineVersion, BackupRetentionDays: d.BackupRetentionDays, DefaultsRevision: d.Revision,
+	}
+	eff := defaults
+	if had != nil {
+		eff = *had
+		eff.ChangedAt = nil
+		if adoptDefaults {
+			storage := max(eff.StorageGiB, defaults.StorageGiB)
+			eff = defaults
+			eff.StorageGiB = storage
+		}
+	}
+	o := t.Spec.Database
+	if o.InstanceClass != "" {
+		eff.InstanceClass = o.InstanceClass
+	}
+	if o.BackupRetentionDays != 0 {
+		eff.BackupRetentionDays = o.BackupRetentionDays
+	}
+	if o.MultiAZ != nil {
+		eff.MultiAZ = *o.MultiAZ
+	}
+	note := ""
+	switch {
+	case o.StorageGiB == 0:
+	case had != nil && o.StorageGiB < eff.StorageGiB:
+		note = fmt.Sprintf("spec.database.storageGiB %d is less than the %d GiB the database has and is not applied: RDS storage only grows", o.StorageGiB, eff.StorageGiB)
+	default:
+		eff.StorageGiB = o.StorageGiB
+	}
+	return eff, note
+}
+
+// EffectiveDatabaseOf reads the shape a live DBInstance asks for, for a tenant whose status lost
+// its record: the database as it is, not as the cell's defaults are now.
+func EffectiveDatabaseOf(db *rds.DBInstance) *saasv1.EffectiveDatabase {
+	s := db.Spec
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	eff := &saasv1.EffectiveDatabase{InstanceClass: deref(s.DBInstanceClass), EngineVersion: deref(s.EngineVersion)}
+	if s.AllocatedStorage != nil {
+		eff.StorageGiB = int32(*s.AllocatedStorage)
+	}
+	if s.MultiAZ != nil {
+		eff.MultiAZ = *s.MultiAZ
+	}
+	if s.BackupRetentionPeriod != nil {
+		eff.BackupRetentionDays = int32(*s.BackupRetentionPeriod)
+	}
+	eff.DefaultsRevision = db.Annotations[AnnotationDefaultsRevision]
+	return eff
+}
+
+// SameDatabase says whether two shapes ask RDS for the same database.
+func SameDatabase(a, b saasv1.EffectiveDatabase) bool {
+	a.ChangedAt, b.ChangedAt = nil, nil
+	return a == b
+}
+
+func rdsTags(t *saasv1.Tenant, c *saasv1.RegionCell) []*rds.Tag {
+	return []*rds.Tag{
+		{Key: ptr("tenantops:tenant"), Value: ptr(t.Name)},
+		{Key: ptr("tenantops:cell"), Value: ptr(c.Name)},
+		{Key: ptr("tenantops:managed-by"), Value: ptr(saasv1.LabelManagedByValue)},
+	}
+}
+
+// DBInstance is the tenant's own RDS MySQL database, shaped as db says: Multi-AZ, encrypted,
+// private, protected from deletion while the Tenant exists. currentEngineVersion is what RDS
+// reports once the instance exists: a minor version it upgraded to within the requested one is
+// kept, not fought.
+func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.EffectiveDatabase, currentEngineVersion string) *rds.DBInstance {
+	version := db.EngineVersion
+	if currentEngineVersion != "" && (version == "" || hasVersionPrefix(currentEngineVersion, version)) {
+		version = currentEngineVersion
+	}
+	spec := rds.DBInstanceSpec{
+		AllocatedStorage:        ptr(int64(db.StorageGiB)),
+		AutoMinorVersionUpgrade: ptr(true),
+		BackupRetentionPeriod:   ptr(int64(db.BackupRetentionDays)),
+		CopyTagsToSnapshot:      ptr(true),
+		DBInstanceClass:         ptr(db.InstanceClass),
+		DBInstanceIdentifier:    ptr(DBInstanceIdentifier(t, c)),
+		DBName:                  ptr(DBName),
+		DBSubnetGroupName:       ptr(DBSubnetGroupName(c)),
+		DeletionProtection:      ptr(true),
+		Engine:                  ptr(c.Spec.Database.Engine),
+		EngineVersion:           ptr(version),
+		MasterUsername:          ptr(DBMasterUsername),
+		MasterUserPassword:      &rds.SecretKeyReference{Name: DBPasswordSecretName, Namespace: TenantNamespace(t), Key: DBPasswordKey},
+		MultiAZ:                 ptr(db.MultiAZ),
+		PubliclyAccessible:      ptr(false),
+		StorageEncrypted:        ptr(true),
+		StorageType:             ptr("gp3"),
+		Tags:                    rdsTags(t, c),
+		VPCSecurityGroupIDs:     ptrs(c.Spec.Network.DBSecurityGroupIDs),
+	}
+	if t.Spec.RestoreFrom != nil {
+		// A restored instance takes its name, user and data from the snapshot.
+		spec.DBSnapshotIdentifier = ptr(t.Spec.RestoreFrom.SnapshotIdentifier)
+		spec.DBName = nil
+	}
+	return &rds.DBInstance{
+		ObjectMeta: metav1.ObjectMeta{Name: DBInstanceName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "database"),
+			Annotations: map[string]string{AnnotationDefaultsRevision: db.DefaultsRevision}},
+		Spec: spec,
+	}
+}
+
+// DBSubnetGroupName is the RDS subnet group tenant databases of the cell use.
+func DBSubnetGroupName(c *saasv1.RegionCell) string {
+	if c.Spec.Network.DBSubnetGroupName != "" {
+		return c.Spec.Network.DBSubnetGroupName
+	}
+	return CellNamespace(c)
+}
+
+func hasVersionPrefix(full, prefix string) bool {
+	return full == prefix || (len(full) > len(prefix) && full[:len(prefix)] == prefix && full[len(prefix)] == '.')
+}

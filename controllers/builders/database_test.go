@@ -1,0 +1,60 @@
+package builders
+
+import (
+	"strings"
+	"testing"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+)
+
+func TestResolveDatabase(t *testing.T) {
+	had := &saasv1.EffectiveDatabase{InstanceClass: "db.t4g.medium", StorageGiB: 100, MultiAZ: true, EngineVersion: "8.0",
+		BackupRetentionDays: 7, DefaultsRevision: "r1"}
+	// The cell's defaults moved on since the database was made: a bigger class, less storage.
+	cell := testCell()
+	cell.Spec.Database.InstanceClass, cell.Spec.Database.StorageGiB, cell.Spec.Database.Revision = "db.r6g.large", 50, "r2"
+	withStorage := func(n int32) func(*saasv1.Tenant) {
+		return func(t *saasv1.Tenant) { t.Spec.Database.StorageGiB = n }
+	}
+	cases := []struct {
+		name     string
+		tenant   *saasv1.Tenant
+		had      *saasv1.EffectiveDatabase
+		adopt    bool
+		want     saasv1.EffectiveDatabase
+		wantNote string
+	}{
+		{"a new database takes the cell's defaults now", testTenant("new"), nil, false,
+			saasv1.EffectiveDatabase{InstanceClass: "db.r6g.large", StorageGiB: 50, MultiAZ: true, EngineVersion: "8.0", BackupRetentionDays: 7, DefaultsRevision: "r2"}, ""},
+		{"an existing database keeps what it has when the defaults change", testTenant("old"), had, false, *had, ""},
+		{"the tenant's own setting reaches it", testTenant("old", func(t *saasv1.Tenant) { t.Spec.Database.InstanceClass = "db.m7g.large" }), had, false,
+			saasv1.EffectiveDatabase{InstanceClass: "db.m7g.large", StorageGiB: 100, MultiAZ: true, EngineVersion: "8.0", BackupRetentionDays: 7, DefaultsRevision: "r1"}, ""},
+		{"a defaults rollout moves it but never shrinks storage", testTenant("old"), had, true,
+			saasv1.EffectiveDatabase{InstanceClass: "db.r6g.large", StorageGiB: 100, MultiAZ: true, EngineVersion: "8.0", BackupRetentionDays: 7, DefaultsRevision: "r2"}, ""},
+		{"more storage asked for is given", testTenant("old", withStorage(200)), had, false,
+			saasv1.EffectiveDatabase{InstanceClass: "db.t4g.medium", StorageGiB: 200, MultiAZ: true, EngineVersion: "8.0", BackupRetentionDays: 7, DefaultsRevision: "r1"}, ""},
+		{"less storage asked for is kept out and explained", testTenant("old", withStorage(40)), had, false, *had,
+			"spec.database.storageGiB 40 is less than the 100 GiB"},
+		{"a new database may start smaller than the default", testTenant("new", withStorage(20)), nil, false,
+			saasv1.EffectiveDatabase{InstanceClass: "db.r6g.large", StorageGiB: 20, MultiAZ: true, EngineVersion: "8.0", BackupRetentionDays: 7, DefaultsRevision: "r2"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, note := ResolveDatabase(c.tenant, cell, c.had, c.adopt)
+			if !SameDatabase(got, c.want) {
+				t.Errorf("got  %+v\nwant %+v", got, c.want)
+			}
+			if (c.wantNote == "") != (note == "") || !strings.Contains(note, c.wantNote) {
+				t.Errorf("note %q, want one containing %q", note, c.wantNote)
+			}
+			db := DBInstance(c.tenant, cell, got, "")
+			if *db.Spec.DBInstanceClass != got.InstanceClass || *db.Spec.AllocatedStorage != int64(got.StorageGiB) ||
+				db.Annotations[AnnotationDefaultsRevision] != got.DefaultsRevision {
+				t.Errorf("DBInstance does not follow the effective database: %+v %v", db.Spec, db.Annotations)
+			}
+			if back := EffectiveDatabaseOf(db); !SameDatabase(*back, got) {
+				t.Errorf("read back from the DBInstance: %+v, want %+v", *back, got)
+			}
+		})
+	}
+}

@@ -1,0 +1,159 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/test/testenv"
+)
+
+func dbShape(t testing.TB, tenant string) (string, int64) {
+	t.Helper()
+	db := &rds.DBInstance{}
+	must(t, get(t, db, "tenant-"+tenant, b.DBInstanceName))
+	return *db.Spec.DBInstanceClass, *db.Spec.AllocatedStorage
+}
+
+// A cell's new defaults reach new databases only; existing ones move when the cell rolls a new
+// revision out, one batch at a time, pausing on a failure; storage never shrinks.
+func TestCellDatabaseDefaultsReachExistingDatabasesOnlyByARollout(t *testing.T) {
+	ctx := context.Background()
+	cell := newCell("dbr1", "ca-central-1", func(c *saasv1.RegionCell) {
+		c.Spec.Database = saasv1.DatabaseDefaults{InstanceClass: "db.t4g.medium", StorageGiB: 20, RolloutBatchSize: 1}
+	})
+	create(t, cell)
+	playCellAWS(t, cell)
+	names := []string{"dba", "dbb", "dbc"}
+	for _, n := range names {
+		tn := newTenant(n, "ca-central-1")
+		if n == "dbc" {
+			tn.Spec.Database.StorageGiB = 100
+		}
+		create(t, tn)
+		onboard(t, cell, tn)
+	}
+	got := tenantHas(t, "dbc", saasv1.ConditionDatabaseReady, metav1.ConditionTrue, "Available")
+	if e := got.Status.EffectiveDatabase; e == nil || e.InstanceClass != "db.t4g.medium" || e.StorageGiB != 100 {
+		t.Fatalf("effective database of dbc: %+v", e)
+	}
+
+	// New defaults: existing databases are not touched, a new one gets them.
+	must(t, get(t, cell, "", "dbr1"))
+	cell.Spec.Database.InstanceClass, cell.Spec.Database.StorageGiB = "db.r6g.large", 50
+	must(t, k8s.Update(ctx, cell))
+	newbie := newTenant("dbnew", "ca-central-1")
+	create(t, newbie)
+	eventually(t, "the new tenant's database has the new defaults", func() error {
+		db := &rds.DBInstance{}
+		if err := get(t, db, "tenant-dbnew", b.DBInstanceName); err != nil {
+			return err
+		}
+		if *db.Spec.DBInstanceClass != "db.r6g.large" || *db.Spec.AllocatedStorage != 50 {
+			return fmt.Errorf("%s %d GiB", *db.Spec.DBInstanceClass, *db.Spec.AllocatedStorage)
+		}
+		return nil
+	})
+	stays(t, "existing databases keep their shape", 2*time.Second, func() error {
+		for _, n := range names {
+			if class, _ := dbShape(t, n); class != "db.t4g.medium" {
+				return fmt.Errorf("%s moved to %s", n, class)
+			}
+		}
+		return nil
+	})
+
+	// The rollout: one database at a time, the next once the last is ready again.
+	must(t, get(t, cell, "", "dbr1"))
+	cell.Spec.Database.Revision = "r2"
+	must(t, k8s.Update(ctx, cell))
+	modified := func() []string {
+		var out []string
+		for _, n := range names {
+			if class, _ := dbShape(t, n); class == "db.r6g.large" {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	eventually(t, "the first database of the batch modified", func() error {
+		if m := modified(); !slices.Equal(m, []string{"dba"}) {
+			return fmt.Errorf("modified %v", m)
+		}
+		return nil
+	})
+	tenantHas(t, "dba", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "Modifying")
+	c := cellHas(t, "dbr1", saasv1.ConditionDatabaseDefaultsRolledOut, metav1.ConditionFalse, "RollingOut")
+	if ro := c.Status.DatabaseRollout; ro == nil || !slices.Equal(ro.InProgress, []string{"dba"}) {
+		t.Errorf("rollout status %+v", ro)
+	}
+	stays(t, "one database at a time", time.Second, func() error {
+		if m := modified(); len(m) != 1 {
+			return fmt.Errorf("modified %v", m)
+		}
+		return nil
+	})
+	playDBAvailable(t, newTenant("dba", "ca-central-1")) // ACK reports the modification done
+	eventually(t, "the second database modified after the first", func() error {
+		if m := modified(); !slices.Equal(m, []string{"dba", "dbb"}) {
+			return fmt.Errorf("modified %v", m)
+		}
+		return nil
+	})
+
+	// A failure pauses the rollout and names the tenant.
+	play(t, "RDS refuses the modification of dbb", func(ctx context.Context) error {
+		db := &rds.DBInstance{}
+		return testenv.PlayStatus(ctx, k8s, db, "tenant-dbb", b.DBInstanceName, func() {
+			db.Status.Conditions = testenv.ACKTerminal("InvalidParameterCombination: db.r6g.large is not available")
+		})
+	})
+	c = cellHas(t, "dbr1", saasv1.ConditionDatabaseDefaultsRolledOut, metav1.ConditionFalse, "DatabaseFailed")
+	if msg := condition(c.Status.Conditions, saasv1.ConditionDatabaseDefaultsRolledOut).Message; !strings.Contains(msg, "dbb") {
+		t.Errorf("pause does not name the tenant: %s", msg)
+	}
+	stays(t, "paused", 2*time.Second, func() error {
+		if class, _ := dbShape(t, "dbc"); class != "db.t4g.medium" {
+			return fmt.Errorf("dbc modified during the pause")
+		}
+		return nil
+	})
+
+	// Fixed: the rollout goes on; dbc keeps its 100 GiB (more than the new default of 50).
+	playDBAvailable(t, newTenant("dbb", "ca-central-1"))
+	eventually(t, "dbc modified", func() error {
+		if class, storage := dbShape(t, "dbc"); class != "db.r6g.large" || storage != 100 {
+			return fmt.Errorf("dbc: %s %d GiB", class, storage)
+		}
+		return nil
+	})
+	playDBAvailable(t, newTenant("dbc", "ca-central-1"))
+	c = cellHas(t, "dbr1", saasv1.ConditionDatabaseDefaultsRolledOut, metav1.ConditionTrue, "UpToDate")
+	if ro := c.Status.DatabaseRollout; ro.Updated != 4 || ro.Waiting != 0 {
+		t.Errorf("rollout done: %+v", ro)
+	}
+
+	// Storage never shrinks: without its override dbc keeps 100 GiB; asking for 30 is reported.
+	tn := &saasv1.Tenant{}
+	must(t, get(t, tn, "", "dbc"))
+	tn.Spec.Database.StorageGiB = 0
+	must(t, k8s.Update(ctx, tn))
+	must(t, get(t, tn, "", "dbc"))
+	tn.Spec.Database.StorageGiB = 30
+	must(t, k8s.Update(ctx, tn))
+	got = tenantHas(t, "dbc", saasv1.ConditionDatabaseReady, metav1.ConditionTrue, "Available")
+	if msg := condition(got.Status.Conditions, saasv1.ConditionDatabaseReady).Message; !strings.Contains(msg, "spec.database.storageGiB 30 is less than the 100 GiB") {
+		t.Errorf("smaller storage not reported: %s", msg)
+	}
+	if _, storage := dbShape(t, "dbc"); storage != 100 {
+		t.Errorf("storage sent to RDS: %d GiB", storage)
+	}
+}
