@@ -72,6 +72,10 @@ bench: envtest ## Run benchmarks; figures go into docs/benchmarks.md.
 bench-app: test-deps ## Measure the app on real MariaDB and Redis (recommend vs GROUP BY, cached GET vs bare handler).
 	go run ./app/benchmark
 
+.PHONY: chaos
+chaos: envtest ## Kill the operator at every write of an onboarding (make test kills at every third), plus conflicts and an outage.
+	KUBEBUILDER_ASSETS="$(KUBE_BINS)" FAULTS_EVERY_K=1 go test ./test/faults -count=1 -v -timeout 30m | grep -E '^(=== RUN|--- |    faults_test|ok|FAIL|PASS)'
+
 .PHONY: scale
 scale: envtest ## Time onboarding of TENANTS (default 1000) tenants against the API server's write ceiling.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/scale -tenants $(or $(TENANTS),1000)

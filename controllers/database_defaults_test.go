@@ -27,14 +27,14 @@ func dbShape(t testing.TB, tenant string) (string, int64) {
 // revision out, one batch at a time, pausing on a failure; storage never shrinks.
 func TestCellDatabaseDefaultsReachExistingDatabasesOnlyByARollout(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("dbr1", "ca-central-1", func(c *saasv1.RegionCell) {
+	cell := newCell("dbr1", "me-central-1", func(c *saasv1.RegionCell) {
 		c.Spec.Database = saasv1.DatabaseDefaults{InstanceClass: "db.t4g.medium", StorageGiB: 20, RolloutBatchSize: 1}
 	})
 	create(t, cell)
 	playCellAWS(t, cell)
 	names := []string{"dba", "dbb", "dbc"}
 	for _, n := range names {
-		tn := newTenant(n, "ca-central-1")
+		tn := newTenant(n, "me-central-1")
 		if n == "dbc" {
 			tn.Spec.Database.StorageGiB = 100
 		}
@@ -50,7 +50,7 @@ func TestCellDatabaseDefaultsReachExistingDatabasesOnlyByARollout(t *testing.T) 
 	must(t, get(t, cell, "", "dbr1"))
 	cell.Spec.Database.InstanceClass, cell.Spec.Database.StorageGiB = "db.r6g.large", 50
 	must(t, k8s.Update(ctx, cell))
-	newbie := newTenant("dbnew", "ca-central-1")
+	newbie := newTenant("dbnew", "me-central-1")
 	create(t, newbie)
 	eventually(t, "the new tenant's database has the new defaults", func() error {
 		db := &rds.DBInstance{}
@@ -62,6 +62,7 @@ func TestCellDatabaseDefaultsReachExistingDatabasesOnlyByARollout(t *testing.T) 
 		}
 		return nil
 	})
+	playDBAvailable(t, newbie)
 	stays(t, "existing databases keep their shape", 2*time.Second, func() error {
 		for _, n := range names {
 			if class, _ := dbShape(t, n); class != "db.t4g.medium" {
@@ -101,7 +102,7 @@ func TestCellDatabaseDefaultsReachExistingDatabasesOnlyByARollout(t *testing.T) 
 		}
 		return nil
 	})
-	playDBAvailable(t, newTenant("dba", "ca-central-1")) // ACK reports the modification done
+	playDBAvailable(t, newTenant("dba", "me-central-1")) // ACK reports the modification done
 	eventually(t, "the second database modified after the first", func() error {
 		if m := modified(); !slices.Equal(m, []string{"dba", "dbb"}) {
 			return fmt.Errorf("modified %v", m)
@@ -128,27 +129,30 @@ func TestCellDatabaseDefaultsReachExistingDatabasesOnlyByARollout(t *testing.T) 
 	})
 
 	// Fixed: the rollout goes on; dbc keeps its 100 GiB (more than the new default of 50).
-	playDBAvailable(t, newTenant("dbb", "ca-central-1"))
+	playDBAvailable(t, newTenant("dbb", "me-central-1"))
 	eventually(t, "dbc modified", func() error {
 		if class, storage := dbShape(t, "dbc"); class != "db.r6g.large" || storage != 100 {
 			return fmt.Errorf("dbc: %s %d GiB", class, storage)
 		}
 		return nil
 	})
-	playDBAvailable(t, newTenant("dbc", "ca-central-1"))
+	playDBAvailable(t, newTenant("dbc", "me-central-1"))
 	c = cellHas(t, "dbr1", saasv1.ConditionDatabaseDefaultsRolledOut, metav1.ConditionTrue, "UpToDate")
 	if ro := c.Status.DatabaseRollout; ro.Updated != 4 || ro.Waiting != 0 {
 		t.Errorf("rollout done: %+v", ro)
 	}
 
 	// Storage never shrinks: without its override dbc keeps 100 GiB; asking for 30 is reported.
-	tn := &saasv1.Tenant{}
-	must(t, get(t, tn, "", "dbc"))
-	tn.Spec.Database.StorageGiB = 0
-	must(t, k8s.Update(ctx, tn))
-	must(t, get(t, tn, "", "dbc"))
-	tn.Spec.Database.StorageGiB = 30
-	must(t, k8s.Update(ctx, tn))
+	setStorage := func(n int32) {
+		eventually(t, fmt.Sprintf("storage override set to %d", n), func() error {
+			tn := &saasv1.Tenant{}
+			must(t, get(t, tn, "", "dbc"))
+			tn.Spec.Database.StorageGiB = n
+			return k8s.Update(ctx, tn)
+		})
+	}
+	setStorage(0)
+	setStorage(30)
 	got = tenantHas(t, "dbc", saasv1.ConditionDatabaseReady, metav1.ConditionTrue, "Available")
 	if msg := condition(got.Status.Conditions, saasv1.ConditionDatabaseReady).Message; !strings.Contains(msg, "spec.database.storageGiB 30 is less than the 100 GiB") {
 		t.Errorf("smaller storage not reported: %s", msg)

@@ -54,7 +54,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(notifier); err != nil {
 		return err
 	}
-	if err := (&notify.Outbox{Client: mgr.GetClient(), Notifier: notifier, Backoff: opts.NotificationBackoff}).SetupWithManager(mgr); err != nil {
+	if err := (&notify.Outbox{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Notifier: notifier, Backoff: opts.NotificationBackoff}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&TenantReconciler{

@@ -9,10 +9,12 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/notify"
@@ -197,5 +199,74 @@ func TestPendingNotificationSurvivesARestart(t *testing.T) {
 			return fmt.Errorf("notified %q pending %+v", got.Status.NotifiedPhase, got.Status.PendingNotification)
 		}
 		return nil
+	})
+}
+
+// A receiver that is down neither holds a deletion nor costs a status write per retry. The
+// Deleted event waits in the cell's outbox and reaches the receiver, once, when it is back.
+func TestDeletionDoesNotWaitForReceivers(t *testing.T) {
+	ctx := context.Background()
+	rcv, srv := newReceiver("k3", 1<<30) // down until told otherwise
+	defer srv.Close()
+	cell := newCell("apse3", "ap-southeast-3", func(c *saasv1.RegionCell) {
+		c.Spec.Notifications = &saasv1.Notifications{
+			Webhooks:      []saasv1.Webhook{{Name: "crm", URL: srv.URL + "/crm"}},
+			HMACSecretRef: hmacSecret(t, "notify-down", "k3"),
+		}
+	})
+	create(t, cell)
+	playCellAWS(t, cell)
+	tenant := newTenant("quiet", "ap-southeast-3", func(tn *saasv1.Tenant) { tn.Spec.Database.DeletionPolicy = saasv1.DeletionDelete })
+	create(t, tenant)
+	mark := writes.Mark()
+	onboard(t, cell, tenant)
+	eventually(t, "the Ready event given up on", func() error {
+		got := &saasv1.Tenant{}
+		must(t, get(t, got, "", "quiet"))
+		if got.Status.NotifiedPhase != saasv1.PhaseReady {
+			return fmt.Errorf("notified %q", got.Status.NotifiedPhase)
+		}
+		return nil
+	})
+	statusWrites := 0
+	for _, w := range writes.Since(mark) {
+		if w == "patch/status Tenant /quiet" {
+			statusWrites++
+		}
+	}
+	// Onboarding's own transitions, plus one for the give-up; the suite's backoff makes 8
+	// attempts, which once cost a write each.
+	if statusWrites > 8 {
+		t.Errorf("%d status writes during onboarding with a receiver down: failed attempts must not write", statusWrites)
+	}
+
+	must(t, get(t, tenant, "", "quiet"))
+	must(t, k8s.Delete(ctx, tenant))
+	eventually(t, "tenant gone while its receiver is down", func() error {
+		if err := get(t, &saasv1.Tenant{}, "", "quiet"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+	var entries corev1.ConfigMapList
+	must(t, k8s.List(ctx, &entries, client.InNamespace("cell-apse3"), client.MatchingLabels{notify.OutboxLabel: "true"}))
+	if len(entries.Items) != 1 {
+		t.Fatalf("outbox entries: %d, want the Deleted event", len(entries.Items))
+	}
+
+	rcv.mu.Lock()
+	rcv.failFirst = -1 // back
+	rcv.mu.Unlock()
+	waitTypes(t, rcv, "/crm", "io.tenantops.tenant.deleted")
+	eventually(t, "the delivered entry kept as a tombstone", func() error {
+		must(t, k8s.List(ctx, &entries, client.InNamespace("cell-apse3"), client.MatchingLabels{notify.OutboxLabel: "true"}))
+		if len(entries.Items) != 1 || entries.Items[0].Annotations["saas.tenantops.io/delivered-at"] == "" {
+			return fmt.Errorf("entries %d, not yet marked delivered", len(entries.Items))
+		}
+		return nil
+	})
+	stays(t, "delivered once", time.Second, func() error {
+		_, err := rcv.typesAt("/crm")
+		return err
 	})
 }

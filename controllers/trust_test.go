@@ -52,10 +52,10 @@ func handDriven(c client.Client, newPassword func() (string, error)) *TenantReco
 // seen the password Secret asks the API server and never writes a second password.
 func TestPasswordIsGeneratedOnceWhateverTheCacheSays(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("pw1", "ap-south-1")
+	cell := newCell("pw1", "af-south-1")
 	create(t, cell)
 	playCellAWS(t, cell)
-	tenant := newTenant("vault", "ap-south-1")
+	tenant := newTenant("vault", "af-south-1")
 	create(t, tenant)
 	tenantHas(t, "vault", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
 	secret := &corev1.Secret{}
@@ -81,7 +81,7 @@ func TestPasswordIsGeneratedOnceWhateverTheCacheSays(t *testing.T) {
 
 	// Two reconciles racing for a tenant whose Secret does not exist yet: one password lands, and
 	// both reconciles use it.
-	race := newTenant("vault2", "ap-south-1")
+	race := newTenant("vault2", "af-south-1")
 	create(t, race)
 	tenantHas(t, "vault2", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
 	must(t, k8s.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "tenant-vault2", Name: b.DBPasswordSecretName}}))

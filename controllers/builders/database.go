@@ -75,9 +75,11 @@ func EffectiveDatabaseOf(db *rds.DBInstance) *saasv1.EffectiveDatabase {
 	return eff
 }
 
-// SameDatabase says whether two shapes ask RDS for the same database.
+// SameDatabase says whether two shapes ask RDS for the same database (whatever revision of
+// the defaults each names).
 func SameDatabase(a, b saasv1.EffectiveDatabase) bool {
 	a.ChangedAt, b.ChangedAt = nil, nil
+	a.DefaultsRevision, b.DefaultsRevision = "", ""
 	return a == b
 }
 

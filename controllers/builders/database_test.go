@@ -41,7 +41,7 @@ func TestResolveDatabase(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, note := ResolveDatabase(c.tenant, cell, c.had, c.adopt)
-			if !SameDatabase(got, c.want) {
+			if !SameDatabase(got, c.want) || got.DefaultsRevision != c.want.DefaultsRevision {
 				t.Errorf("got  %+v\nwant %+v", got, c.want)
 			}
 			if (c.wantNote == "") != (note == "") || !strings.Contains(note, c.wantNote) {
@@ -52,7 +52,7 @@ func TestResolveDatabase(t *testing.T) {
 				db.Annotations[AnnotationDefaultsRevision] != got.DefaultsRevision {
 				t.Errorf("DBInstance does not follow the effective database: %+v %v", db.Spec, db.Annotations)
 			}
-			if back := EffectiveDatabaseOf(db); !SameDatabase(*back, got) {
+			if back := EffectiveDatabaseOf(db); !SameDatabase(*back, got) || back.DefaultsRevision != got.DefaultsRevision {
 				t.Errorf("read back from the DBInstance: %+v, want %+v", *back, got)
 			}
 		})

@@ -33,6 +33,11 @@ const (
 	// outboxEvent and outboxDelivered are the entry's data keys.
 	outboxEvent     = "event"
 	outboxDelivered = "delivered"
+	// annotationDeliveredAt marks an entry every receiver took. It stays that long as a
+	// tombstone, so that a deletion retried after the delivery finds it and does not write the
+	// event again.
+	annotationDeliveredAt = "saas.tenantops.io/delivered-at"
+	tombstoneFor          = time.Hour
 )
 
 // OutboxEntry is the entry holding ev for cell's receivers, in namespace (the cell's).
@@ -70,6 +75,7 @@ func DeletedEvent(t *saasv1.Tenant, cell *saasv1.RegionCell) Event {
 // Outbox delivers outbox entries: a reconciler of the ConfigMaps OutboxLabel marks.
 type Outbox struct {
 	Client client.Client
+	Reader client.Reader
 	// Notifier sends (its HTTP client, SNS publisher and HMAC key lookup).
 	Notifier *Notifier
 	Backoff  Backoff
@@ -94,13 +100,21 @@ func (o *Outbox) SetupWithManager(mgr ctrl.Manager) error {
 // progress is written (a receiver took it: the delivered list; all took it: the entry goes);
 // a failed attempt writes nothing and comes back after a backoff.
 func (o *Outbox) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// From the API server, not the cache: a cached copy can lag behind the last delivery's
+	// progress (or its removal), and would send the event again to a receiver that took it.
 	cm := &corev1.ConfigMap{}
-	if err := o.Client.Get(ctx, req.NamespacedName, cm); err != nil {
+	if err := o.Reader.Get(ctx, req.NamespacedName, cm); err != nil {
 		o.forget(req.String())
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !cm.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
+	}
+	if at, err := time.Parse(time.RFC3339, cm.Annotations[annotationDeliveredAt]); err == nil {
+		if wait := time.Until(at.Add(tombstoneFor)); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(o.Client.Delete(ctx, cm))
 	}
 	cell := &saasv1.RegionCell{}
 	if err := o.Client.Get(ctx, client.ObjectKey{Name: cm.Labels[saasv1.LabelCell]}, cell); err != nil {
@@ -120,18 +134,24 @@ func (o *Outbox) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 	if HasReceivers(cell) {
 		failures = o.Notifier.attempt(ctx, ev.Subject, cell, p, []byte(cm.Data[outboxEvent]))
 	}
+	if len(p.Delivered) > before || len(failures) == 0 {
+		patch := client.MergeFrom(cm.DeepCopy())
+		cm.Data[outboxDelivered] = strings.Join(p.Delivered, ",")
+		if len(failures) == 0 {
+			if cm.Annotations == nil {
+				cm.Annotations = map[string]string{}
+			}
+			cm.Annotations[annotationDeliveredAt] = time.Now().UTC().Format(time.RFC3339)
+		}
+		if err := o.Client.Patch(ctx, cm, patch); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if len(failures) == 0 {
 		o.forget(req.String())
 		o.Notifier.Recorder.Eventf(cell, nil, corev1.EventTypeNormal, "Notified", "Notify", "%s of tenant %s delivered to %s",
 			ev.Type, ev.Subject, strings.Join(p.Delivered, ", "))
-		return ctrl.Result{}, client.IgnoreNotFound(o.Client.Delete(ctx, cm))
-	}
-	if len(p.Delivered) > before {
-		patch := client.MergeFrom(cm.DeepCopy())
-		cm.Data[outboxDelivered] = strings.Join(p.Delivered, ",")
-		if err := o.Client.Patch(ctx, cm, patch); err != nil {
-			return ctrl.Result{}, err
-		}
+		return ctrl.Result{RequeueAfter: tombstoneFor}, nil
 	}
 	delay := o.failed(req.String())
 	logf.FromContext(ctx).Info("lifecycle event not delivered yet; retrying", "event", ev.ID, "in", delay.String(),

@@ -1,0 +1,217 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/test/inprocess"
+	"github.com/tenantops/tenant-operator/test/testenv"
+)
+
+var (
+	env *testenv.Env
+	k8s client.Client // the test's own client, straight to the API server
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	if env, err = testenv.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if k8s, err = client.New(env.Config, client.Options{Scheme: controllers.NewScheme()}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// The test plays AWS, the Job controller and the kubelet, through its own client.
+	ctx, cancel := context.WithCancel(context.Background())
+	go testenv.PlayEverything(ctx, k8s, func(string) {})
+	code := m.Run()
+	cancel()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+// operator runs one operator process whose every request goes through its own proxy; stop
+// ends it (what was killed stays killed: its proxy forwards nothing more).
+func operator(t *testing.T, setup func(*Proxy)) (*Proxy, func()) {
+	t.Helper()
+	p, err := Start(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(p)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	opts := controllers.Options{MaxConcurrentReconciles: 2,
+		NotificationBackoff: notify.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Attempts: 8}}
+	// One process runs operator after operator: their controllers' names repeat.
+	skip := true
+	if err := inprocess.StartOperator(ctx, p.Config(), opts, func(o *ctrl.Options) { o.Controller.SkipNameValidation = &skip }); err != nil {
+		t.Fatal(err)
+	}
+	return p, func() { cancel(); p.Close() }
+}
+
+func cell(t *testing.T, name, region string) {
+	t.Helper()
+	c, err := testenv.SampleCell()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Name, c.Spec.Region, c.ResourceVersion = name, region, ""
+	c.Spec.Notifications = nil
+	if err := k8s.Create(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tenant(t *testing.T, name, region string) {
+	t.Helper()
+	tn := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: saasv1.TenantSpec{DisplayName: name, Region: region, Subdomain: name, AdminEmail: "it@" + name + ".example"}}
+	if err := k8s.Create(context.Background(), tn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitReady(t *testing.T, name string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tn := &saasv1.Tenant{}
+	for time.Now().Before(deadline) {
+		if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, tn); err == nil && tn.Status.Phase == saasv1.PhaseReady {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("tenant %s not Ready in %s: phase %q, conditions %+v", name, within, tn.Status.Phase, tn.Status.Conditions)
+}
+
+// promisesKept checks what must hold after any fault: one database, its password never
+// rewritten and the one the app is given, every child owned by the tenant, and no DELETE
+// during onboarding.
+func promisesKept(t *testing.T, name string, proxies ...*Proxy) {
+	t.Helper()
+	ctx := context.Background()
+	ns := "tenant-" + name
+	var dbs rds.DBInstanceList
+	must(t, k8s.List(ctx, &dbs, client.InNamespace(ns)))
+	if len(dbs.Items) != 1 {
+		t.Errorf("%s: %d DBInstances", name, len(dbs.Items))
+	}
+	pw, cfg := &corev1.Secret{}, &corev1.Secret{}
+	must(t, k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: b.DBPasswordSecretName}, pw))
+	must(t, k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: b.TenantConfigName}, cfg))
+	if string(pw.Data[b.DBPasswordKey]) == "" || string(cfg.Data[saasv1.ConfigDBPassword]) != string(pw.Data[b.DBPasswordKey]) {
+		t.Errorf("%s: the app's configuration does not carry the database's password", name)
+	}
+	for _, mf := range pw.ManagedFields {
+		if mf.Operation != metav1.ManagedFieldsOperationUpdate || mf.Manager != "tenant-operator" {
+			t.Errorf("%s: password Secret written as %s by %s: it must be created once and never written again", name, mf.Operation, mf.Manager)
+		}
+	}
+	for _, o := range []client.Object{&dbs.Items[0], pw, cfg} {
+		if ref := metav1.GetControllerOf(o); ref == nil || ref.Kind != "Tenant" || ref.Name != name {
+			t.Errorf("%s: %T %s not owned by its Tenant: %v", name, o, o.GetName(), ref)
+		}
+	}
+	for _, p := range proxies {
+		for _, w := range p.Writes() {
+			if strings.HasPrefix(w, "DELETE ") && strings.Contains(w, "/"+ns+"/") {
+				t.Errorf("%s: a DELETE nobody asked for: %s", name, w)
+			}
+			if (strings.HasPrefix(w, "PATCH ") || strings.HasPrefix(w, "PUT ")) && strings.HasSuffix(w, "/secrets/"+b.DBPasswordSecretName) {
+				t.Errorf("%s: the password Secret was written over: %s", name, w)
+			}
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every third write refused with a conflict: the tenant still converges, promises kept.
+func TestConflictsOnAThirdOfTheWrites(t *testing.T) {
+	cell(t, "conflicts", "eu-north-1")
+	tenant(t, "conflicted", "eu-north-1")
+	p, stop := operator(t, func(p *Proxy) { p.ConflictEvery(3) })
+	defer stop()
+	waitReady(t, "conflicted", 90*time.Second)
+	promisesKept(t, "conflicted", p)
+}
+
+// An outage that cuts every watch mid-onboarding: once the API server is back, the tenant
+// converges on the informers' relist.
+func TestAnOutageThatCutsTheWatches(t *testing.T) {
+	cell(t, "outage", "eu-north-2")
+	tenant(t, "cutoff", "eu-north-2")
+	p, stop := operator(t, nil)
+	defer stop()
+	deadline := time.Now().Add(60 * time.Second)
+	for len(p.Writes()) < 5 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.SetDown(true)
+	time.Sleep(5 * time.Second)
+	p.SetDown(false)
+	waitReady(t, "cutoff", 90*time.Second)
+	promisesKept(t, "cutoff", p)
+}
+
+// The operator killed at its k-th write of a tenant's onboarding, for every k up to the number
+// of writes an onboarding takes (every third k unless FAULTS_EVERY_K=1, as `make chaos` runs):
+// a new operator finishes the onboarding, and every promise holds.
+func TestKilledAtEachWriteOfAnOnboarding(t *testing.T) {
+	cell(t, "kills", "eu-north-3")
+	tenant(t, "kill-0", "eu-north-3")
+	clean, stop := operator(t, nil)
+	waitReady(t, "kill-0", 90*time.Second)
+	time.Sleep(time.Second) // the last status writes of the onboarding
+	stop()
+	n := len(clean.Writes())
+	promisesKept(t, "kill-0", clean)
+	step := 3
+	if os.Getenv("FAULTS_EVERY_K") == "1" {
+		step = 1
+	}
+	t.Logf("a clean onboarding (with the cell's own start) takes %d writes; killing at every %d", n, step)
+	for k := 1; k <= n; k += step {
+		name := fmt.Sprintf("kill-%d", k)
+		tenant(t, name, "eu-north-3")
+		start := time.Now()
+		killed, stopKilled := operator(t, func(p *Proxy) { p.KillAfter(k) })
+		deadline := time.Now().Add(60 * time.Second)
+		for !killed.Dead() && time.Now().Before(deadline) {
+			if tn := (&saasv1.Tenant{}); k8s.Get(context.Background(), client.ObjectKey{Name: name}, tn) == nil && tn.Status.Phase == saasv1.PhaseReady {
+				break // onboarded in fewer writes than k
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		stopKilled()
+		next, stopNext := operator(t, nil)
+		waitReady(t, name, 90*time.Second)
+		stopNext()
+		promisesKept(t, name, killed, next)
+		t.Logf("killed at write %d: converged in %s", k, time.Since(start).Round(time.Millisecond))
+	}
+}
