@@ -201,4 +201,3 @@ func PutInOutbox(ctx context.Context, c client.Client, scheme *runtime.Scheme, c
 	}
 	return nil
 }
-
