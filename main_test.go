@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +31,7 @@ func TestFirstRunWithAKubeconfig(t *testing.T) {
 
 	cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "--health-probe-bind-address", "127.0.0.1:0",
 		"--metrics-bind-address", "0")
-	out := &lockedBuffer{}
+	out := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -56,21 +54,4 @@ func TestFirstRunWithAKubeconfig(t *testing.T) {
 	if strings.Contains(out.String(), `"leaderElection": true`) {
 		t.Errorf("leader election on by default out of a cluster:\n%s", out.String())
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

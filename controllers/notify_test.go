@@ -218,8 +218,11 @@ func TestDeletionDoesNotWaitForReceivers(t *testing.T) {
 	playCellAWS(t, cell)
 	tenant := newTenant("quiet", "ap-southeast-3", func(tn *saasv1.Tenant) { tn.Spec.Database.DeletionPolicy = saasv1.DeletionDelete })
 	create(t, tenant)
-	mark := writes.Mark()
 	onboard(t, cell, tenant)
+	// Ready: the Ready event is being retried against the receiver that is down. Until it is
+	// given up on (the suite's backoff makes 8 attempts in about a second), the only status
+	// write may be that give-up; each failed attempt once cost a write.
+	mark := writes.Mark()
 	eventually(t, "the Ready event given up on", func() error {
 		got := &saasv1.Tenant{}
 		must(t, get(t, got, "", "quiet"))
@@ -234,10 +237,8 @@ func TestDeletionDoesNotWaitForReceivers(t *testing.T) {
 			statusWrites++
 		}
 	}
-	// Onboarding's own transitions, plus one for the give-up; the suite's backoff makes 8
-	// attempts, which once cost a write each.
-	if statusWrites > 8 {
-		t.Errorf("%d status writes during onboarding with a receiver down: failed attempts must not write", statusWrites)
+	if statusWrites > 1 {
+		t.Errorf("%d status writes while a receiver was down: failed attempts must not write", statusWrites)
 	}
 
 	must(t, get(t, tenant, "", "quiet"))

@@ -36,9 +36,7 @@ func ingressHosts(t testing.TB, ns string) []string {
 
 func TestCellBuildsTheSharedTierAndRoutesItsPooledTenants(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("apne1", "ap-northeast-1")
-	create(t, cell)
-	playCellAWS(t, cell)
+	cell := servingCell(t, "apne1", "ap-northeast-1")
 	got := cellHas(t, "apne1", saasv1.ConditionReady, metav1.ConditionTrue, "Ready")
 	// AvailableReplicas is what the played Deployment reports: its one (defaulted) replica.
 	if got.Status.CacheEndpoint == "" || got.Status.AppVersion != "1.0.0" || got.Status.AvailableReplicas != 1 || got.Status.Namespace != "cell-apne1" {

@@ -1,13 +1,11 @@
 package controllers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,7 +35,7 @@ var (
 	operator   client.Client // the operator's client: cached reads, counted writes
 	writes     = &testenv.WriteLog{}
 	clock      = &testClock{}
-	logs       = &syncBuffer{}
+	logs       = &testenv.SyncBuffer{}
 	eventsText func() string
 )
 
@@ -119,23 +117,6 @@ type testClock struct{ offset atomic.Int64 }
 func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 // eventually retries check until it passes or 30 s pass.
 func eventually(t testing.TB, what string, check func() error) {
 	t.Helper()
@@ -174,13 +155,9 @@ func must(t testing.TB, err error) {
 	}
 }
 
+// condition is the condition of type typ (status Unknown when absent).
 func condition(conds []metav1.Condition, typ string) metav1.Condition {
-	for _, c := range conds {
-		if c.Type == typ {
-			return c
-		}
-	}
-	return metav1.Condition{Type: typ, Status: "Absent"}
+	return findCondition(conds, typ)
 }
 
 func tenantCondition(name, typ string) (metav1.Condition, *saasv1.Tenant, error) {

@@ -325,9 +325,10 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 		// The database keeps serving while RDS modifies it: the later steps go on.
 		run.verdict.add(waiting(saasv1.ConditionDatabaseReady, "Modifying", fmt.Sprintf("RDS is modifying %s to %s",
 			*db.Spec.DBInstanceIdentifier, describeDatabase(eff))))
-		return r.storeEndpoint(run, db), nil
+		storeEndpoint(run, db)
+		return true, nil
 	}
-	r.storeEndpoint(run, db)
+	storeEndpoint(run, db)
 	msg := "RDS instance " + *db.Spec.DBInstanceIdentifier + " is available (" + describeDatabase(eff) + ")"
 	if note != "" {
 		msg += "; " + note
@@ -336,14 +337,14 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 	return true, nil
 }
 
-func (r *TenantReconciler) storeEndpoint(run *tenantRun, db *rds.DBInstance) bool {
+// storeEndpoint keeps where the available database listens, for the configuration and status.
+func storeEndpoint(run *tenantRun, db *rds.DBInstance) {
 	run.endpoints.DBAddress = *db.Status.Endpoint.Address
 	run.endpoints.DBPort = b.DBPort
 	if db.Status.Endpoint.Port != nil {
 		run.endpoints.DBPort = *db.Status.Endpoint.Port
 	}
 	run.t.Status.Database = &saasv1.DatabaseEndpoint{Address: run.endpoints.DBAddress, Port: run.endpoints.DBPort}
-	return true
 }
 
 // effectiveDatabase resolves the database the tenant should have (builders.ResolveDatabase)

@@ -72,6 +72,15 @@ func create(t testing.TB, objs ...client.Object) {
 	}
 }
 
+// servingCell creates a cell and plays what its shared tier waits on, so its tenants can onboard.
+func servingCell(t testing.TB, name, region string, mutate ...func(*saasv1.RegionCell)) *saasv1.RegionCell {
+	t.Helper()
+	cell := newCell(name, region, mutate...)
+	create(t, cell)
+	playCellAWS(t, cell)
+	return cell
+}
+
 // playCellAWS plays ElastiCache for the cell's shared cache and the Deployment controller and
 // kubelet for its shared app.
 func playCellAWS(t testing.TB, cell *saasv1.RegionCell) {
@@ -137,9 +146,7 @@ func onboard(t testing.TB, cell *saasv1.RegionCell, tenant *saasv1.Tenant) *saas
 }
 
 func TestPooledTenantOnboardsAndSteadyStateWritesNothing(t *testing.T) {
-	cell := newCell("euw1", "eu-west-1")
-	create(t, cell)
-	playCellAWS(t, cell)
+	cell := servingCell(t, "euw1", "eu-west-1")
 	mark := writes.Mark()
 	tenant := newTenant("acme", "eu-west-1")
 	create(t, tenant)
@@ -234,9 +241,7 @@ func keys(m map[string]int) []string {
 }
 
 func TestDedicatedTenantGetsItsOwnAppAndCache(t *testing.T) {
-	cell := newCell("euw2", "eu-west-2")
-	create(t, cell)
-	playCellAWS(t, cell)
+	cell := servingCell(t, "euw2", "eu-west-2")
 	tenant := newTenant("initech", "eu-west-2", func(tn *saasv1.Tenant) {
 		tn.Spec.Tier = saasv1.TierDedicated
 		tn.Spec.Cache = &saasv1.TenantCache{NodeType: "cache.r7g.large", Replicas: 2}
@@ -334,9 +339,7 @@ func TestACKTerminalErrorStallsTheTenant(t *testing.T) {
 
 func TestMigrationGatesTheRollout(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("use1", "us-east-1")
-	create(t, cell)
-	playCellAWS(t, cell)
+	cell := servingCell(t, "use1", "us-east-1")
 	auto := newTenant("alpha", "us-east-1")
 	pinned := newTenant("beta", "us-east-1", func(tn *saasv1.Tenant) {
 		tn.Spec.App = &saasv1.TenantApp{Version: "1.0.0", UpgradeStrategy: saasv1.UpgradeManual}
@@ -512,9 +515,7 @@ func TestDeletionFollowsThePolicy(t *testing.T) {
 
 func TestDriftIsRepaired(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("usw1", "us-west-1")
-	create(t, cell)
-	playCellAWS(t, cell)
+	cell := servingCell(t, "usw1", "us-west-1")
 	tenant := newTenant("drifty", "us-west-1")
 	create(t, tenant)
 	onboard(t, cell, tenant)
@@ -544,9 +545,7 @@ func TestDriftIsRepaired(t *testing.T) {
 
 func TestSuspendStopsServingAndPausesRecommendations(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("aps1", "ap-south-1")
-	create(t, cell)
-	playCellAWS(t, cell)
+	cell := servingCell(t, "aps1", "ap-south-1")
 	tenant := newTenant("sleepy", "ap-south-1")
 	create(t, tenant)
 	ready := onboard(t, cell, tenant)
@@ -625,9 +624,7 @@ func TestSubdomainTakenStallsTheNewerTenant(t *testing.T) {
 
 func TestRecommendationRunFallsBackToOnDemand(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("euc1", "eu-central-1")
-	create(t, cell)
-	playCellAWS(t, cell)
+	cell := servingCell(t, "euc1", "eu-central-1")
 	tenant := newTenant("thrifty", "eu-central-1")
 	create(t, tenant)
 	onboard(t, cell, tenant)
@@ -686,9 +683,7 @@ func TestRecommendationRunFallsBackToOnDemand(t *testing.T) {
 // API server's message, and fixing it resumes onboarding.
 func TestScheduleTheCronJobAPIRefusesStallsUntilFixed(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("euw9", "eu-central-2")
-	create(t, cell)
-	playCellAWS(t, cell)
+	servingCell(t, "euw9", "eu-central-2")
 	tenant := newTenant("latenight", "eu-central-2", func(tn *saasv1.Tenant) {
 		tn.Spec.Recommendations = saasv1.Recommendations{Schedule: "5-1 3 * * *", TimeZone: "UTC"} // admission checks ranges; the CronJob API also refuses a backwards range
 	})

@@ -44,6 +44,14 @@ func (c blindCache) Get(ctx context.Context, key client.ObjectKey, obj client.Ob
 	return c.Client.Get(ctx, key, obj, opts...)
 }
 
+// passwordSecretUnseen answers reads of the password Secret as a cache that has not seen it.
+func passwordSecretUnseen(obj client.Object, key client.ObjectKey) error {
+	if _, ok := obj.(*corev1.Secret); ok && key.Name == b.DBPasswordSecretName {
+		return apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
+	}
+	return nil
+}
+
 func handDriven(c client.Client, newPassword func() (string, error)) *TenantReconciler {
 	return &TenantReconciler{Client: c, APIReader: k8s, Scheme: operator.Scheme(), Recorder: noEvents{}, Now: clock.Now, NewPassword: newPassword}
 }
@@ -52,9 +60,7 @@ func handDriven(c client.Client, newPassword func() (string, error)) *TenantReco
 // seen the password Secret asks the API server and never writes a second password.
 func TestPasswordIsGeneratedOnceWhateverTheCacheSays(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("pw1", "af-south-1")
-	create(t, cell)
-	playCellAWS(t, cell)
+	servingCell(t, "pw1", "af-south-1")
 	tenant := newTenant("vault", "af-south-1")
 	create(t, tenant)
 	tenantHas(t, "vault", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
@@ -63,12 +69,7 @@ func TestPasswordIsGeneratedOnceWhateverTheCacheSays(t *testing.T) {
 	first, rv := bytes.Clone(secret.Data[b.DBPasswordKey]), secret.ResourceVersion
 
 	var generated atomic.Int32
-	lagging := handDriven(blindCache{Client: operator, answer: func(obj client.Object, key client.ObjectKey) error {
-		if _, ok := obj.(*corev1.Secret); ok && key.Name == b.DBPasswordSecretName {
-			return apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
-		}
-		return nil
-	}}, func() (string, error) { generated.Add(1); return "a-second-password-that-must-never-land", nil })
+	lagging := handDriven(blindCache{Client: operator, answer: passwordSecretUnseen}, func() (string, error) { generated.Add(1); return "a-second-password-that-must-never-land", nil })
 	for range 3 {
 		if _, err := lagging.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "vault"}}); err != nil {
 			t.Fatal(err)
@@ -86,12 +87,7 @@ func TestPasswordIsGeneratedOnceWhateverTheCacheSays(t *testing.T) {
 	tenantHas(t, "vault2", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
 	must(t, k8s.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "tenant-vault2", Name: b.DBPasswordSecretName}}))
 	var n atomic.Int32
-	racer := handDriven(blindCache{Client: operator, answer: func(obj client.Object, key client.ObjectKey) error {
-		if _, ok := obj.(*corev1.Secret); ok && key.Name == b.DBPasswordSecretName {
-			return apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
-		}
-		return nil
-	}}, func() (string, error) { return fmt.Sprintf("racer-password-%d", n.Add(1)), nil })
+	racer := handDriven(blindCache{Client: operator, answer: passwordSecretUnseen}, func() (string, error) { return fmt.Sprintf("racer-password-%d", n.Add(1)), nil })
 	errs := make(chan error, 2)
 	for range 2 {
 		go func() {
@@ -123,9 +119,7 @@ func TestPasswordIsGeneratedOnceWhateverTheCacheSays(t *testing.T) {
 // controller-runtime, not also by the step).
 func TestAFailingStepIsNamed(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("step1", "ap-south-2")
-	create(t, cell)
-	playCellAWS(t, cell)
+	servingCell(t, "step1", "ap-south-2")
 	create(t, newTenant("named", "ap-south-2"))
 	tenantHas(t, "named", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
 	injected := errors.New("injected read failure")
@@ -145,9 +139,7 @@ func TestAFailingStepIsNamed(t *testing.T) {
 // carries the zero (the HPA scales it again), and the app is Ready only with available pods.
 func TestDedicatedResumeGivesReplicasBackToTheHPA(t *testing.T) {
 	ctx := context.Background()
-	cell := newCell("sus1", "ap-east-1")
-	create(t, cell)
-	playCellAWS(t, cell)
+	cell := servingCell(t, "sus1", "ap-east-1")
 	tenant := newTenant("sleeper", "ap-east-1", func(tn *saasv1.Tenant) { tn.Spec.Tier = saasv1.TierDedicated })
 	create(t, tenant)
 	onboard(t, cell, tenant)

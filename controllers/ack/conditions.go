@@ -22,14 +22,7 @@ type State struct {
 // (runtime pkg/runtime/reconciler.go, ensureConditions): Terminal wins, then Recoverable, then
 // ResourceSynced.
 func ReadState(conditions []*ackv1alpha1.Condition) State {
-	find := func(t ackv1alpha1.ConditionType) *ackv1alpha1.Condition {
-		for _, c := range conditions {
-			if c != nil && c.Type == t {
-				return c
-			}
-		}
-		return nil
-	}
+	find := func(t ackv1alpha1.ConditionType) *ackv1alpha1.Condition { return find(conditions, t) }
 	text := func(s *string) string {
 		if s == nil {
 			return ""
@@ -64,10 +57,15 @@ func firstNonEmpty(s ...string) string {
 // runtime stamps ResourceSynced with the time of every reconcile that sets it, so a synced
 // condition stamped before t may predate a change made at t.
 func SyncedSince(conditions []*ackv1alpha1.Condition, t time.Time) bool {
+	c := find(conditions, ackv1alpha1.ConditionTypeResourceSynced)
+	return c != nil && c.Status == corev1.ConditionTrue && c.LastTransitionTime != nil && !c.LastTransitionTime.Time.Before(t.Truncate(time.Second))
+}
+
+func find(conditions []*ackv1alpha1.Condition, t ackv1alpha1.ConditionType) *ackv1alpha1.Condition {
 	for _, c := range conditions {
-		if c != nil && c.Type == ackv1alpha1.ConditionTypeResourceSynced {
-			return c.Status == corev1.ConditionTrue && c.LastTransitionTime != nil && !c.LastTransitionTime.Time.Before(t.Truncate(time.Second))
+		if c != nil && c.Type == t {
+			return c
 		}
 	}
-	return false
+	return nil
 }

@@ -121,14 +121,17 @@ func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.EffectiveDatab
 		Tags:                    rdsTags(t, c),
 		VPCSecurityGroupIDs:     ptrs(c.Spec.Network.DBSecurityGroupIDs),
 	}
+	meta := metav1.ObjectMeta{Name: DBInstanceName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "database")}
+	if db.DefaultsRevision != "" {
+		meta.Annotations = map[string]string{AnnotationDefaultsRevision: db.DefaultsRevision}
+	}
 	if t.Spec.RestoreFrom != nil {
 		// A restored instance takes its name, user and data from the snapshot.
 		spec.DBSnapshotIdentifier = ptr(t.Spec.RestoreFrom.SnapshotIdentifier)
 		spec.DBName = nil
 	}
 	return &rds.DBInstance{
-		ObjectMeta: metav1.ObjectMeta{Name: DBInstanceName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "database"),
-			Annotations: map[string]string{AnnotationDefaultsRevision: db.DefaultsRevision}},
+		ObjectMeta: meta,
 		Spec: spec,
 	}
 }

@@ -209,12 +209,23 @@ func (n *Notifier) Enqueue(t *saasv1.Tenant, cell *saasv1.RegionCell) {
 	}(n.ctx)
 }
 
-func (n *Notifier) backoff() Backoff {
-	b := n.Backoff
+func (n *Notifier) backoff() Backoff { return n.Backoff.orDefault() }
+
+func (b Backoff) orDefault() Backoff {
 	if b.Initial <= 0 {
-		b = DefaultBackoff
+		return DefaultBackoff
 	}
 	return b
+}
+
+// Delay is how long to wait after the failed attempt number attempt (1 for the first): Initial,
+// doubling each time, at most Max.
+func (b Backoff) Delay(attempt int) time.Duration {
+	d := b.Initial
+	for i := 1; i < attempt && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
 }
 
 // deliver sends the event to every receiver that has not taken it, retrying with backoff, and
@@ -239,8 +250,7 @@ func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.R
 		return
 	}
 	b := n.backoff()
-	delay := b.Initial
-	for int(p.Attempts) < b.Attempts {
+	for tries := 1; int(p.Attempts) < b.Attempts; tries++ {
 		took := len(p.Delivered)
 		failures := n.attempt(ctx, t.Name, cell, p, body)
 		p.Attempts++
@@ -266,13 +276,13 @@ func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.R
 			}
 			return
 		}
+		delay := b.Delay(tries)
 		log.Info("lifecycle event not delivered yet; retrying", "attempt", p.Attempts, "in", delay.String(), "error", p.LastError)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(delay):
 		}
-		delay = min(delay*2, b.Max)
 	}
 }
 

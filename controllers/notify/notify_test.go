@@ -62,3 +62,12 @@ func TestSignIsHMACSHA256(t *testing.T) {
 		t.Errorf("Sign = %s, want %s", got, want)
 	}
 }
+
+func TestBackoffDelayDoublesUpToMax(t *testing.T) {
+	b := Backoff{Initial: 2 * time.Second, Max: 5 * time.Minute}
+	for attempt, want := range map[int]time.Duration{1: 2 * time.Second, 2: 4 * time.Second, 5: 32 * time.Second, 8: 256 * time.Second, 9: 5 * time.Minute, 100: 5 * time.Minute} {
+		if got := b.Delay(attempt); got != want {
+			t.Errorf("Delay(%d) = %s, want %s", attempt, got, want)
+		}
+	}
+}

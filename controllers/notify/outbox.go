@@ -26,7 +26,7 @@ import (
 // event still pending when the Tenant went. Each is a ConfigMap in the cell's namespace, owned
 // by the cell, holding the CloudEvent as it will be sent and the receivers that took it. A
 // Tenant's deletion writes its entry and goes on; the Outbox delivers it at the receivers'
-// pace, across restarts, and removes it once every receiver the cell names took it.
+// pace, across restarts, and marks it delivered once every receiver the cell names took it.
 const (
 	// OutboxLabel marks outbox entries.
 	OutboxLabel = "saas.tenantops.io/outbox"
@@ -40,8 +40,8 @@ const (
 	tombstoneFor          = time.Hour
 )
 
-// OutboxEntry is the entry holding ev for cell's receivers, in namespace (the cell's).
-func OutboxEntry(cell *saasv1.RegionCell, namespace string, ev Event, scheme *runtime.Scheme) (*corev1.ConfigMap, error) {
+// outboxEntry is the entry holding ev for cell's receivers, in namespace (the cell's).
+func outboxEntry(cell *saasv1.RegionCell, namespace string, ev Event, scheme *runtime.Scheme) (*corev1.ConfigMap, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return nil, err
@@ -97,7 +97,7 @@ func (o *Outbox) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // Reconcile makes one delivery attempt to every receiver that has not taken the entry. Only
-// progress is written (a receiver took it: the delivered list; all took it: the entry goes);
+// progress is written (a receiver took it: the delivered list; all took it: the delivered mark);
 // a failed attempt writes nothing and comes back after a backoff.
 func (o *Outbox) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	// From the API server, not the cache: a cached copy can lag behind the last delivery's
@@ -167,17 +167,7 @@ func (o *Outbox) failed(key string) time.Duration {
 		o.attempts = map[string]int{}
 	}
 	o.attempts[key]++
-	b := o.Backoff
-	if b.Initial <= 0 {
-		b = DefaultBackoff
-	}
-	d := b.Initial
-	for range o.attempts[key] - 1 {
-		if d = d * 2; d >= b.Max {
-			return b.Max
-		}
-	}
-	return min(d, b.Max)
+	return o.Backoff.orDefault().Delay(o.attempts[key])
 }
 
 func (o *Outbox) forget(key string) {
@@ -189,7 +179,7 @@ func (o *Outbox) forget(key string) {
 // PutInOutbox writes the outbox entry for ev, which the receivers in delivered took already,
 // unless it is there already.
 func PutInOutbox(ctx context.Context, c client.Client, scheme *runtime.Scheme, cell *saasv1.RegionCell, namespace string, ev Event, delivered []string) error {
-	cm, err := OutboxEntry(cell, namespace, ev, scheme)
+	cm, err := outboxEntry(cell, namespace, ev, scheme)
 	if err != nil {
 		return err
 	}

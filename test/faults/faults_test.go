@@ -93,17 +93,26 @@ func tenant(t *testing.T, name, region string) {
 	}
 }
 
+// waitUntil polls done until it is true or within passed, and says which.
+func waitUntil(within time.Duration, done func() bool) bool {
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if done() {
+			return true
+		}
+	}
+	return done()
+}
+
+func isReady(name string, tn *saasv1.Tenant) bool {
+	return k8s.Get(context.Background(), client.ObjectKey{Name: name}, tn) == nil && tn.Status.Phase == saasv1.PhaseReady
+}
+
 func waitReady(t *testing.T, name string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
 	tn := &saasv1.Tenant{}
-	for time.Now().Before(deadline) {
-		if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, tn); err == nil && tn.Status.Phase == saasv1.PhaseReady {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !waitUntil(within, func() bool { return isReady(name, tn) }) {
+		t.Fatalf("tenant %s not Ready in %s: phase %q, conditions %+v", name, within, tn.Status.Phase, tn.Status.Conditions)
 	}
-	t.Fatalf("tenant %s not Ready in %s: phase %q, conditions %+v", name, within, tn.Status.Phase, tn.Status.Conditions)
 }
 
 // promisesKept checks what must hold after any fault: one database, its password never
@@ -170,10 +179,7 @@ func TestAnOutageThatCutsTheWatches(t *testing.T) {
 	tenant(t, "cutoff", "eu-north-2")
 	p, stop := operator(t, nil)
 	defer stop()
-	deadline := time.Now().Add(60 * time.Second)
-	for len(p.Writes()) < 5 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(60*time.Second, func() bool { return len(p.Writes()) >= 5 })
 	p.SetDown(true)
 	time.Sleep(5 * time.Second)
 	p.SetDown(false)
@@ -203,13 +209,8 @@ func TestKilledAtEachWriteOfAnOnboarding(t *testing.T) {
 		tenant(t, name, "eu-north-3")
 		start := time.Now()
 		killed, stopKilled := operator(t, func(p *Proxy) { p.KillAfter(k) })
-		deadline := time.Now().Add(60 * time.Second)
-		for !killed.Dead() && time.Now().Before(deadline) {
-			if tn := (&saasv1.Tenant{}); k8s.Get(context.Background(), client.ObjectKey{Name: name}, tn) == nil && tn.Status.Phase == saasv1.PhaseReady {
-				break // onboarded in fewer writes than k
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		// Until the kill, or the onboarding ended in fewer writes than k.
+		waitUntil(60*time.Second, func() bool { return killed.Dead() || isReady(name, &saasv1.Tenant{}) })
 		stopKilled()
 		next, stopNext := operator(t, nil)
 		waitReady(t, name, 90*time.Second)
