@@ -132,7 +132,7 @@ func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.EffectiveDatab
 	}
 	return &rds.DBInstance{
 		ObjectMeta: meta,
-		Spec: spec,
+		Spec:       spec,
 	}
 }
 
