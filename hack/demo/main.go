@@ -207,10 +207,14 @@ func printTable(ctx context.Context, c client.Client) error {
 		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", cell.Name, cell.Spec.Region, cell.Status.Tenants, cell.Status.Capacity, ready, why)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "TENANT\tTIER\tPHASE\tREADY\tURL\tWAITING ON")
+	fmt.Fprintln(w, "TENANT\tTIER\tPHASE\tREADY\tDATABASE\tURL\tWAITING ON")
 	for _, t := range tenants.Items {
 		ready, why := readiness(t.Status.Conditions)
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Spec.Tier, t.Status.Phase, ready, t.Status.URL, why)
+		db := "-" // resolved when the database is requested, then kept (status.effectiveDatabase)
+		if e := t.Status.EffectiveDatabase; e != nil {
+			db = fmt.Sprintf("%s %dGiB", e.InstanceClass, e.StorageGiB)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Spec.Tier, t.Status.Phase, ready, db, t.Status.URL, why)
 	}
 	_ = w.Flush()
 	fmt.Println()

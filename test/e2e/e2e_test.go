@@ -10,10 +10,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +32,7 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -74,6 +78,9 @@ func TestEndToEnd(t *testing.T) {
 		}},
 		{"the operator restarted in steady state writes nothing", func(t *testing.T) {
 			restartSteady(ctx, t)
+		}},
+		{"a tenant deleted while the cell's receiver is down goes; its Deleted event arrives once, after a restart", func(t *testing.T) {
+			deleteWithReceiverDown(ctx, t, cell)
 		}},
 	}
 	for _, s := range steps {
@@ -699,4 +706,86 @@ func do(ctx context.Context, t *testing.T, method string, svc client.ObjectKey, 
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(out)
+}
+
+// webhookReceiver stands in for a CRM: down (503) until told otherwise, then it takes events and
+// counts them by id.
+type webhookReceiver struct {
+	mu   sync.Mutex
+	down bool
+	took map[string]int
+}
+
+func (r *webhookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	r.took[req.Header.Get(notify.HeaderDelivery)]++
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (r *webhookReceiver) setDown(down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down = down
+}
+
+func (r *webhookReceiver) taken(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.took[id]
+}
+
+func deleteWithReceiverDown(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
+	rcv := &webhookReceiver{down: true, took: map[string]int{}}
+	ln, err := net.Listen("tcp", net.JoinHostPort(hostIP, "0"))
+	must(t, err)
+	srv := &http.Server{Handler: rcv}
+	go func() { _ = srv.ServeTLS(ln, receiverCert, receiverKey) }()
+	defer srv.Close()
+
+	must(t, k.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e-webhooks"}}))
+	must(t, k.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "e2e-webhooks", Name: "hmac"},
+		Data: map[string][]byte{"key": []byte("e2e-hmac")}}))
+	c := &saasv1.RegionCell{}
+	must(t, k.Get(ctx, client.ObjectKey{Name: cell.Name}, c))
+	c.Spec.Notifications = &saasv1.Notifications{
+		Webhooks:      []saasv1.Webhook{{Name: "crm", Purpose: "CRM", URL: "https://" + ln.Addr().String() + "/crm"}},
+		HMACSecretRef: &saasv1.SecretKeyRef{Namespace: "e2e-webhooks", Name: "hmac", Key: "key"},
+	}
+	must(t, k.Update(ctx, c))
+
+	umbrella := tenant("umbrella", "Umbrella", saasv1.TierPooled)
+	umbrella.Spec.Database.DeletionPolicy = saasv1.DeletionDelete
+	must(t, k.Create(ctx, umbrella))
+	waitTenantReady(ctx, t, umbrella.Name, 6*time.Minute)
+	uid := string(mustTenant(ctx, t, umbrella.Name).UID)
+
+	start := time.Now()
+	must(t, k.Delete(ctx, umbrella))
+	if err := waitFor(ctx, 3*time.Minute, "umbrella to go while its receiver is down", func() (bool, string) {
+		tn := &saasv1.Tenant{}
+		err := k.Get(ctx, client.ObjectKey{Name: umbrella.Name}, tn)
+		return apierrors.IsNotFound(err), conditionSummary(tn.Status.Conditions)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	logf("umbrella deleted in %s with its receiver down", time.Since(start).Round(100*time.Millisecond))
+	entry := &corev1.ConfigMap{}
+	must(t, k.Get(ctx, client.ObjectKey{Namespace: "cell-" + cell.Name, Name: "event-" + uid + "-deleted"}, entry))
+
+	restartOperator(ctx, t)
+	rcv.setDown(false)
+	if err := waitFor(ctx, 3*time.Minute, "the Deleted event to reach the receiver", func() (bool, string) {
+		return rcv.taken(uid+"-deleted") > 0, "not yet"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Second) // a second delivery, if there were one, would have come
+	if n := rcv.taken(uid + "-deleted"); n != 1 {
+		t.Errorf("the Deleted event reached the receiver %d times, want once", n)
+	}
 }

@@ -51,7 +51,9 @@ var (
 	cs         *kubernetes.Clientset
 	clusterDir string
 	stores     *localaws.Stores
-	timings    []timing
+	// receiverCert and receiverKey serve the stand-in webhook receiver at hostIP over TLS.
+	receiverCert, receiverKey string
+	timings                   []timing
 )
 
 type timing struct {
@@ -157,7 +159,8 @@ func printTimings() {
 	}
 }
 
-// storeCertificates makes a CA and a serving certificate for the stand-in Redis at hostIP, and a
+// storeCertificates makes a CA and serving certificates for the stand-in Redis and webhook
+// receiver at hostIP, and a
 // CA bundle of the system's roots plus that CA, for the images (as a company adds its private CA).
 func storeCertificates(dir string) (cert, key, bundle string, err error) {
 	ca, err := pki.NewAuthority(dir)
@@ -167,6 +170,10 @@ func storeCertificates(dir string) (cert, key, bundle string, err error) {
 	if err := ca.Issue("redis", "redis", nil, hostIP); err != nil {
 		return "", "", "", err
 	}
+	if err := ca.Issue("receiver", "receiver", nil, hostIP); err != nil {
+		return "", "", "", err
+	}
+	receiverCert, receiverKey = ca.Path("receiver.crt"), ca.Path("receiver.key")
 	system, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
 	if err != nil {
 		return "", "", "", fmt.Errorf("the system's CA bundle: %w", err)

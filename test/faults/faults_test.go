@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -71,14 +75,16 @@ func operator(t *testing.T, setup func(*Proxy)) (*Proxy, func()) {
 	return p, func() { cancel(); p.Close() }
 }
 
-func cell(t *testing.T, name, region string) {
+func cell(t *testing.T, name, region string, mutate ...func(*saasv1.RegionCell)) {
 	t.Helper()
 	c, err := testenv.SampleCell()
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Name, c.Spec.Region, c.ResourceVersion = name, region, ""
-	c.Spec.Notifications = nil
+	for _, m := range mutate {
+		m(c)
+	}
 	if err := k8s.Create(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
@@ -193,8 +199,10 @@ func TestAnOutageThatCutsTheWatches(t *testing.T) {
 func TestKilledAtEachWriteOfAnOnboarding(t *testing.T) {
 	cell(t, "kills", "eu-north-3")
 	tenant(t, "kill-0", "eu-north-3")
+	start := time.Now()
 	clean, stop := operator(t, nil)
 	waitReady(t, "kill-0", 90*time.Second)
+	cleanTook := time.Since(start)
 	time.Sleep(time.Second) // the last status writes of the onboarding
 	stop()
 	n := len(clean.Writes())
@@ -203,7 +211,8 @@ func TestKilledAtEachWriteOfAnOnboarding(t *testing.T) {
 	if os.Getenv("FAULTS_EVERY_K") == "1" {
 		step = 1
 	}
-	t.Logf("a clean onboarding (with the cell's own start) takes %d writes; killing at every %d", n, step)
+	t.Logf("baseline: a clean onboarding (with the cell's own start) takes %d writes and %s; killing at every %d",
+		n, cleanTook.Round(time.Millisecond), step)
 	for k := 1; k <= n; k += step {
 		name := fmt.Sprintf("kill-%d", k)
 		tenant(t, name, "eu-north-3")
@@ -217,5 +226,139 @@ func TestKilledAtEachWriteOfAnOnboarding(t *testing.T) {
 		stopNext()
 		promisesKept(t, name, killed, next)
 		t.Logf("killed at write %d: converged in %s", k, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// receiver is a webhook endpoint that counts the lifecycle events it took, by event id.
+type receiver struct {
+	mu   sync.Mutex
+	took map[string]int
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.took[req.Header.Get(notify.HeaderDelivery)]++
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// deletedTaken is how many times the receiver took the Deleted event of the tenant with uid.
+func (r *receiver) deletedTaken(uid string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.took[uid+"-deleted"]
+}
+
+// deletionPromisesKept checks a deletion that went through kills: the tenant and its copy of
+// the configuration in the cell are gone, the database was deleted only after it carried its
+// final-snapshot settings, nothing outside the tenant was deleted, and its Deleted event
+// reached the receiver exactly once.
+func deletionPromisesKept(t *testing.T, name, uid, cellNS string, rcv *receiver, proxies ...*Proxy) {
+	t.Helper()
+	ctx := context.Background()
+	ns := "tenant-" + name
+	if err := k8s.Get(ctx, client.ObjectKey{Name: name}, &saasv1.Tenant{}); !apierrors.IsNotFound(err) {
+		t.Errorf("%s: still there: %v", name, err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: cellNS, Name: "tenant-" + name}, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+		t.Errorf("%s: its configuration in the cell is left behind: %v", name, err)
+	}
+	var all []string
+	for _, p := range proxies {
+		all = append(all, p.Writes()...)
+	}
+	dbPath := "/namespaces/" + ns + "/dbinstances/" + b.DBInstanceName
+	prepared := false
+	for _, w := range all {
+		switch {
+		case strings.HasPrefix(w, "PATCH ") && strings.HasSuffix(w, dbPath):
+			prepared = true
+		case strings.HasPrefix(w, "DELETE ") && strings.HasSuffix(w, dbPath) && !prepared:
+			t.Errorf("%s: the database was deleted before its final-snapshot settings were written", name)
+		}
+		if strings.HasPrefix(w, "DELETE ") && !strings.Contains(w, "/namespaces/"+ns+"/") && !strings.HasSuffix(w, "/namespaces/"+ns) &&
+			!strings.HasSuffix(w, "/namespaces/"+cellNS+"/secrets/tenant-"+name) {
+			t.Errorf("%s: a DELETE nobody asked for: %s", name, w)
+		}
+	}
+	if !waitUntil(30*time.Second, func() bool { return rcv.deletedTaken(uid) >= 1 }) {
+		t.Errorf("%s: the Deleted event never reached the receiver", name)
+	}
+	time.Sleep(200 * time.Millisecond) // a second delivery, if there were one, would be under way
+	if n := rcv.deletedTaken(uid); n != 1 {
+		t.Errorf("%s: the Deleted event reached the receiver %d times, want once", name, n)
+	}
+}
+
+// The operator killed at its k-th write of a tenant's deletion, for every k up to the number of
+// writes a deletion takes (every third k unless FAULTS_EVERY_K=1): a new operator finishes it,
+// the database goes only with its final-snapshot settings, and the Deleted event reaches the
+// cell's receiver exactly once.
+func TestKilledAtEachWriteOfADeletion(t *testing.T) {
+	ctx := context.Background()
+	rcv := &receiver{took: map[string]int{}}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	must(t, k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "faults-hmac"}}))
+	must(t, k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "faults-hmac", Name: "hmac"},
+		Data: map[string][]byte{"key": []byte("k")}}))
+	cell(t, "deletions", "eu-south-2", func(c *saasv1.RegionCell) {
+		c.Spec.Notifications = &saasv1.Notifications{Webhooks: []saasv1.Webhook{{Name: "crm", URL: srv.URL + "/crm"}},
+			HMACSecretRef: &saasv1.SecretKeyRef{Namespace: "faults-hmac", Name: "hmac", Key: "key"}}
+	})
+	// onboarded makes a Ready tenant with an operator that is then stopped, and returns its UID.
+	onboarded := func(name string) string {
+		tenant(t, name, "eu-south-2")
+		_, stop := operator(t, nil)
+		defer stop()
+		tn := &saasv1.Tenant{}
+		waitReady(t, name, 90*time.Second)
+		must(t, k8s.Get(ctx, client.ObjectKey{Name: name}, tn))
+		return string(tn.UID)
+	}
+	gone := func(name string) bool {
+		return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Name: name}, &saasv1.Tenant{}))
+	}
+	deleteTenant := func(name string) {
+		must(t, k8s.Delete(ctx, &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}))
+	}
+
+	// A tenant that stays: the cell keeps routing, so its Ingress is never deleted for want of hosts.
+	onboarded("stays")
+	uid := onboarded("del-0")
+	clean, stop := operator(t, nil)
+	time.Sleep(2 * time.Second) // its caches fill; at rest it writes nothing
+	before := len(clean.Writes())
+	start := time.Now()
+	deleteTenant("del-0")
+	if !waitUntil(90*time.Second, func() bool { return gone("del-0") && rcv.deletedTaken(uid) > 0 }) {
+		t.Fatal("del-0 not deleted and announced")
+	}
+	cleanTook := time.Since(start)
+	time.Sleep(time.Second)
+	stop()
+	n := len(clean.Writes()) - before
+	deletionPromisesKept(t, "del-0", uid, "cell-deletions", rcv, clean)
+	step := 3
+	if os.Getenv("FAULTS_EVERY_K") == "1" {
+		step = 1
+	}
+	t.Logf("baseline: a clean deletion (with its announcement) takes %d writes and %s; killing at every %d",
+		n, cleanTook.Round(time.Millisecond), step)
+	for k := 1; k <= n; k += step {
+		name := fmt.Sprintf("del-%d", k)
+		uid := onboarded(name)
+		start := time.Now()
+		killed, stopKilled := operator(t, func(p *Proxy) { p.KillAfter(k) })
+		deleteTenant(name)
+		waitUntil(60*time.Second, func() bool { return killed.Dead() || (gone(name) && rcv.deletedTaken(uid) > 0) })
+		stopKilled()
+		next, stopNext := operator(t, nil)
+		if !waitUntil(90*time.Second, func() bool { return gone(name) && rcv.deletedTaken(uid) > 0 }) {
+			t.Fatalf("%s not deleted and announced after a kill at write %d", name, k)
+		}
+		deletionPromisesKept(t, name, uid, "cell-deletions", rcv, killed, next)
+		stopNext()
+		t.Logf("killed at write %d of the deletion: deleted and announced in %s", k, time.Since(start).Round(time.Millisecond))
 	}
 }
