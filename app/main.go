@@ -79,7 +79,9 @@ func backends(redisTLS bool) *cache.Shared {
 
 func serve(ctx context.Context, log *slog.Logger, args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	listen := fs.String("listen", ":8080", "address to serve on")
+	listen := fs.String("listen", ":8080", "address to serve tenants' customers on (tenant routes only)")
+	opsListen := fs.String("ops-listen", ":9090", "address of /healthz, /readyz and /metrics, for the kubelet and Prometheus; never routed to customers")
+	recoFresh := fs.Duration("reco-fresh-for", service.RecoFreshFor, "how stale a replica's in-process copy of the recommendations may be")
 	configDir := fs.String("config-dir", "", "directory of tenant configurations, one subdirectory per tenant")
 	namespace := fs.String("tenant-secrets-namespace", "", "watch tenant configuration Secrets of this namespace (in a cluster)")
 	kubeconfig := fs.String("kubeconfig", "", "with --tenant-secrets-namespace outside a cluster: the kubeconfig to watch with")
@@ -92,6 +94,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) int {
 		return exitUsage
 	}
 
+	service.RecoFreshFor = *recoFresh
 	reg := tenant.NewRegistry(service.Opener(backends(*redisTLS)))
 	defer reg.Close()
 	q, closeQueue, err := asyncWork(ctx, log, *sqsURL, *useSES, reg)
@@ -143,11 +146,16 @@ func serve(ctx context.Context, log *slog.Logger, args []string) int {
 		reg.MarkLoaded()
 		log.Info("embedded default: SQLite in "+*dataDir+" and an in-memory cache", "try", "curl -H 'Host: acme.localhost' "+tryURL(*listen))
 	}
-	srv := &http.Server{Addr: *listen, Handler: web.New(reg, log, q), ReadHeaderTimeout: 5 * time.Second,
+	handler := web.New(reg, log, q)
+	srv := &http.Server{Addr: *listen, Handler: handler, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	errc := make(chan error, 1)
+	ops := &http.Server{Addr: *opsListen, Handler: handler.Ops(), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second}
+	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("serving", "address", *listen, "tenants", reg.IDs())
+	go func() { errc <- ops.ListenAndServe() }()
+	defer ops.Close()
+	log.Info("serving", "address", *listen, "ops", *opsListen, "tenants", reg.IDs())
 	select {
 	case err := <-errc:
 		log.Error("serving", "error", err)

@@ -120,3 +120,41 @@ func TestCellDeletionIsHeldWhileItServesTenants(t *testing.T) {
 		return nil
 	})
 }
+
+// Every route the operator gives the load balancer ends at the app's tenant port: followed
+// through the stored Ingress, Service and Deployment, no backend reaches the ops port (metrics
+// of every tenant) for a pooled or a dedicated tenant.
+func TestTheEdgeReachesOnlyTheTenantPort(t *testing.T) {
+	cell := servingCell(t, "edge1", "mx-central-1")
+	pooled := newTenant("edgy", cell.Spec.Region)
+	dedicated := newTenant("edgier", cell.Spec.Region, func(tn *saasv1.Tenant) { tn.Spec.Tier = saasv1.TierDedicated })
+	create(t, pooled, dedicated)
+	onboard(t, cell, pooled)
+	onboard(t, cell, dedicated)
+	for _, ns := range []string{b.CellNamespace(cell), "tenant-edgier"} {
+		ing, svc, dep := &networkingv1.Ingress{}, &corev1.Service{}, &appsv1.Deployment{}
+		must(t, get(t, ing, ns, b.AppName))
+		must(t, get(t, svc, ns, b.AppName))
+		must(t, get(t, dep, ns, b.AppName))
+		containerPorts := map[string]int32{}
+		for _, p := range dep.Spec.Template.Spec.Containers[0].Ports {
+			containerPorts[p.Name] = p.ContainerPort
+		}
+		for _, rule := range ing.Spec.Rules {
+			for _, path := range rule.HTTP.Paths {
+				reached := int32(-1)
+				for _, sp := range svc.Spec.Ports {
+					if sp.Name == path.Backend.Service.Port.Name || sp.Port == path.Backend.Service.Port.Number {
+						reached = containerPorts[sp.TargetPort.String()]
+					}
+				}
+				if reached != b.AppPort {
+					t.Errorf("%s: %s%s reaches container port %d, want only the tenant port %d", ns, rule.Host, path.Path, reached, b.AppPort)
+				}
+			}
+		}
+		if containerPorts["ops"] != b.AppOpsPort || dep.Spec.Template.Spec.Containers[0].ReadinessProbe.HTTPGet.Port.String() != "ops" {
+			t.Errorf("%s: the ops port %v, readiness on %s", ns, containerPorts, dep.Spec.Template.Spec.Containers[0].ReadinessProbe.HTTPGet.Port.String())
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package builders
 
 import (
+	"fmt"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -124,7 +125,7 @@ func AppDeployment(a AppTier) *appsv1.Deployment {
 	podLabels["app.kubernetes.io/version"] = a.Version
 	probe := func(path string, period int32) *corev1.Probe {
 		return &corev1.Probe{
-			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}},
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString(OpsPortName)}},
 			PeriodSeconds: period, TimeoutSeconds: 2, FailureThreshold: 3,
 		}
 	}
@@ -154,12 +155,15 @@ func AppDeployment(a AppTier) *appsv1.Deployment {
 						Name:  AppName,
 						Image: a.Image,
 						// ElastiCache is made with encryption in transit: the app speaks TLS to it.
-						Args: []string{"serve", "--listen=:8080", "--redis-tls",
+						Args: []string{"serve", fmt.Sprintf("--listen=:%d", AppPort), fmt.Sprintf("--ops-listen=:%d", AppOpsPort), "--redis-tls",
 							"--tenant-secrets-namespace=$(POD_NAMESPACE)",
 							"--tenant-secrets-selector=" + saasv1.LabelTenantConfig + "=true"},
 						Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
 							FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"}}}},
-						Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: AppPort, Protocol: corev1.ProtocolTCP}},
+						Ports: []corev1.ContainerPort{
+							{Name: TenantPortName, ContainerPort: AppPort, Protocol: corev1.ProtocolTCP},
+							{Name: OpsPortName, ContainerPort: AppOpsPort, Protocol: corev1.ProtocolTCP},
+						},
 						Resources:       a.Resources,
 						ReadinessProbe:  probe("/readyz", 5),
 						LivenessProbe:   probe("/healthz", 10),
@@ -173,15 +177,23 @@ func AppDeployment(a AppTier) *appsv1.Deployment {
 	}
 }
 
-// AppService fronts the app pods for the Ingress.
+// Port names of the app: the Ingress routes customers to TenantPortName only.
+const (
+	TenantPortName = "http"
+	OpsPortName    = "ops"
+)
+
+// AppService fronts the app pods: the tenant port for the Ingress, the ops port for Prometheus.
 func AppService(a AppTier) *corev1.Service {
 	return &corev1.Service{
 		ObjectMeta: a.meta(AppName),
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: a.selector(),
-			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http"),
-				Protocol: corev1.ProtocolTCP}},
+			Ports: []corev1.ServicePort{
+				{Name: TenantPortName, Port: 80, TargetPort: intstr.FromString(TenantPortName), Protocol: corev1.ProtocolTCP},
+				{Name: OpsPortName, Port: AppOpsPort, TargetPort: intstr.FromString(OpsPortName), Protocol: corev1.ProtocolTCP},
+			},
 		},
 	}
 }

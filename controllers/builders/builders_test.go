@@ -366,3 +366,47 @@ func TestResourceQuotaByTier(t *testing.T) {
 		}
 	}
 }
+
+// Customers reach the tenant port only; the kubelet, Prometheus and the load balancer's health
+// checks use the ops port, which no Ingress rule targets.
+func TestOpsPortIsNeverRouted(t *testing.T) {
+	cell := testCell()
+	tier := CellAppTier(cell, "1.2.0")
+	dep := AppDeployment(tier)
+	c := dep.Spec.Template.Spec.Containers[0]
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	svcPorts := map[string]string{}
+	for _, p := range AppService(tier).Spec.Ports {
+		svcPorts[p.Name] = fmt.Sprintf("%d->%s", p.Port, p.TargetPort.String())
+	}
+	ing := Ingress(cell, "cell-eu1", CellLabels(cell, AppName), []string{"acme.website.com", "globex.website.com"})
+	var backends []string
+	for _, r := range ing.Spec.Rules {
+		for _, p := range r.HTTP.Paths {
+			backends = append(backends, p.Backend.Service.Port.Name)
+		}
+	}
+	np := NetworkPolicies("cell-eu1", nil, []string{"10.0.0.0/16"})[1]
+	checks := []struct {
+		what      string
+		got, want any
+	}{
+		{"container ports", ports, map[string]int32{"http": 8080, "ops": 9090}},
+		{"args", strings.Join(c.Args[:3], " "), "serve --listen=:8080 --ops-listen=:9090"},
+		{"readiness probe port", c.ReadinessProbe.HTTPGet.Port.String(), "ops"},
+		{"liveness probe port", c.LivenessProbe.HTTPGet.Port.String(), "ops"},
+		{"service ports", svcPorts, map[string]string{"http": "80->http", "ops": "9090->ops"}},
+		{"ingress backends", backends, []string{"http", "http"}},
+		{"ALB health check", ing.Annotations["alb.ingress.kubernetes.io/healthcheck-port"] + " " + ing.Annotations["alb.ingress.kubernetes.io/healthcheck-path"], "9090 /healthz"},
+		{"tenant port only from the load balancer", fmt.Sprint(np.Spec.Ingress[0].Ports[0].Port.IntValue(), " ", np.Spec.Ingress[0].From[0].IPBlock.CIDR), "8080 10.0.0.0/16"},
+		{"ops port for health checks and Prometheus", np.Spec.Ingress[1].Ports[0].Port.IntValue(), 9090},
+	}
+	for _, ch := range checks {
+		if fmt.Sprint(ch.got) != fmt.Sprint(ch.want) {
+			t.Errorf("%s: got %v, want %v", ch.what, ch.got, ch.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"strconv"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
@@ -174,17 +175,19 @@ func Ingress(c *saasv1.RegionCell, namespace string, labels map[string]string, h
 			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
 				Path: "/", PathType: &pathType,
 				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-					Name: AppName, Port: networkingv1.ServiceBackendPort{Name: "http"}}},
+					Name: AppName, Port: networkingv1.ServiceBackendPort{Name: TenantPortName}}},
 			}}},
 		}})
 	}
 	ann := map[string]string{
-		"alb.ingress.kubernetes.io/group.name":       CellNamespace(c),
-		"alb.ingress.kubernetes.io/scheme":           "internet-facing",
-		"alb.ingress.kubernetes.io/target-type":      "ip",
-		"alb.ingress.kubernetes.io/listen-ports":     `[{"HTTP": 80}, {"HTTPS": 443}]`,
-		"alb.ingress.kubernetes.io/ssl-redirect":     "443",
+		"alb.ingress.kubernetes.io/group.name":   CellNamespace(c),
+		"alb.ingress.kubernetes.io/scheme":       "internet-facing",
+		"alb.ingress.kubernetes.io/target-type":  "ip",
+		"alb.ingress.kubernetes.io/listen-ports": `[{"HTTP": 80}, {"HTTPS": 443}]`,
+		"alb.ingress.kubernetes.io/ssl-redirect": "443",
+		// The ALB checks each pod (IP targets) on the ops port, which it never routes to.
 		"alb.ingress.kubernetes.io/healthcheck-path": "/healthz",
+		"alb.ingress.kubernetes.io/healthcheck-port": strconv.Itoa(AppOpsPort),
 	}
 	if c.Spec.Ingress.CertificateARN != "" {
 		ann["alb.ingress.kubernetes.io/certificate-arn"] = c.Spec.Ingress.CertificateARN

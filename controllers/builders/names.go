@@ -28,12 +28,15 @@ const (
 	RecommendCronJobName       = "recommend"
 	AppName                    = "app"
 	AppPort                    = 8080
-	CacheName                  = "cache"
-	CachePort                  = 6379
-	CellSubnetGroupName        = "db-subnets"
-	CacheSubnetGroupName       = "cache-subnets"
-	ServiceAccountName         = "app"
-	ConfigReaderRoleName       = "tenant-config-reader"
+	// AppOpsPort serves the app's /healthz, /readyz and /metrics: the kubelet, Prometheus and
+	// the load balancer's health checks use it; no Ingress rule routes customers to it.
+	AppOpsPort           = 9090
+	CacheName            = "cache"
+	CachePort            = 6379
+	CellSubnetGroupName  = "db-subnets"
+	CacheSubnetGroupName = "cache-subnets"
+	ServiceAccountName   = "app"
+	ConfigReaderRoleName = "tenant-config-reader"
 	// ConfigMountPath is where Jobs and the app find tenant configuration files, one directory
 	// per tenant, the same shape as the Secret's keys.
 	ConfigMountPath = "/etc/tenants"

@@ -96,7 +96,12 @@ func NetworkPolicies(namespace string, labels map[string]string, sourceCIDRs []s
 			Spec: networkingv1.NetworkPolicySpec{
 				PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{saasv1.LabelComponent: AppName}},
 				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-				Ingress:     []networkingv1.NetworkPolicyIngressRule{{Ports: []networkingv1.NetworkPolicyPort{port(tcp, AppPort)}, From: from}},
+				Ingress: []networkingv1.NetworkPolicyIngressRule{
+					{Ports: []networkingv1.NetworkPolicyPort{port(tcp, AppPort)}, From: from},
+					// Health checks (the load balancer's, from its subnets) and Prometheus (in
+					// the cluster) reach the ops port; no customer route leads there.
+					{Ports: []networkingv1.NetworkPolicyPort{port(tcp, AppOpsPort)}},
+				},
 			},
 		},
 		{

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tenantops/tenant-operator/app/internal/cache"
@@ -24,6 +25,7 @@ type Tenant struct {
 	Cache   *cache.Space
 	db      *sql.DB
 	release func()
+	memo    recoMemo
 }
 
 // Close closes the tenant's database pool and lets go of its cache backend.
@@ -101,6 +103,7 @@ func (t *Tenant) Recommend(ctx context.Context, topN int, priorWeight float64, n
 	if err := t.warm(ctx); err != nil {
 		return RecommendResult{}, fmt.Errorf("warming the cache: %w", err)
 	}
+	t.memo.forget()
 	return RecommendResult{Generation: gen, Ratings: acc.Ratings(), Items: len(recs), Prior: m, Weight: c, Duration: time.Since(start)}, nil
 }
 
@@ -125,25 +128,75 @@ func (t *Tenant) warm(ctx context.Context) error {
 	return t.Cache.SetMany(ctx, kv, recoTTL)
 }
 
-// Recommendations reads the current recommendations of a category ("" for all) from the cache,
-// falling back to the database (and warming the cache) when the cache is cold or unreachable.
-// source says which answered.
-func (t *Tenant) Recommendations(ctx context.Context, category string) (recs []catalog.Recommendation, source string, err error) {
-	if cur, ok, err := t.Cache.Get(ctx, recoCurrentKey); err == nil && ok {
-		if gen, err := strconv.ParseInt(string(cur), 10, 64); err == nil {
-			if b, ok, err := t.Cache.Get(ctx, recoKey(gen, category)); err == nil && ok {
-				if json.Unmarshal(b, &recs) == nil {
-					return recs, "cache", nil
-				}
-			} else if err == nil && !ok {
-				// The generation is cached and has nothing for this category.
-				if _, ok, _ := t.Cache.Get(ctx, recoKey(gen, "")); ok {
-					return []catalog.Recommendation{}, "cache", nil
-				}
-			}
+// RecoFreshFor bounds how stale a replica's in-process copy of the recommendations may be: each
+// replica asks the cache for the current generation at least this often, so a generation
+// `app recommend` swaps in is served by every replica within RecoFreshFor.
+var RecoFreshFor = time.Second
+
+// recoMemoCategories bounds the categories a tenant's in-process copy holds (a category comes
+// from the query string: anyone can ask for new ones). Past it, answers are not kept.
+const recoMemoCategories = 256
+
+// recoMemo is a tenant's in-process copy of its current recommendation generation: the JSON of
+// each category asked for, as the cache holds it.
+type recoMemo struct {
+	mu      sync.Mutex
+	gen     int64
+	checked time.Time
+	byCat   map[string][]byte
+}
+
+// forget drops the in-process copy: this process swapped a new generation in.
+func (m *recoMemo) forget() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gen, m.byCat, m.checked = 0, nil, time.Time{}
+}
+
+// MemoBytes is the size of the tenant's in-process copy of its recommendations.
+func (t *Tenant) MemoBytes() int {
+	t.memo.mu.Lock()
+	defer t.memo.mu.Unlock()
+	n := 0
+	for k, v := range t.memo.byCat {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
+// RecommendationsJSON is the JSON array of the current recommendations of a category ("" for
+// all): from the in-process copy while the generation it holds is known to be current (checked
+// at most RecoFreshFor ago), else from the cache, else from the database (warming the cache).
+// source says whether a cache ("cache") or the database answered.
+func (t *Tenant) RecommendationsJSON(ctx context.Context, category string) (raw []byte, source string, err error) {
+	m := &t.memo
+	m.mu.Lock()
+	if now := time.Now(); now.Sub(m.checked) >= RecoFreshFor {
+		gen, ok := t.cachedGeneration(ctx)
+		if gen != m.gen || !ok {
+			m.gen, m.byCat = gen, map[string][]byte{}
+		}
+		if ok { // a cold or unreachable cache is asked again at the next request
+			m.checked = now
 		}
 	}
-	_, recs, err = t.Store.Recommendations(ctx, category)
+	gen := m.gen
+	raw, ok := m.byCat[category]
+	m.mu.Unlock()
+	if ok {
+		return raw, "cache", nil
+	}
+	if gen != 0 {
+		if raw, ok := t.cachedCategory(ctx, gen, category); ok {
+			m.mu.Lock()
+			if m.gen == gen && m.byCat != nil && len(m.byCat) < recoMemoCategories {
+				m.byCat[category] = raw
+			}
+			m.mu.Unlock()
+			return raw, "cache", nil
+		}
+	}
+	_, recs, err := t.Store.Recommendations(ctx, category)
 	if err != nil {
 		return nil, "", err
 	}
@@ -151,5 +204,47 @@ func (t *Tenant) Recommendations(ctx context.Context, category string) (recs []c
 	if recs == nil {
 		recs = []catalog.Recommendation{}
 	}
-	return recs, "database", nil
+	raw, err = json.Marshal(recs)
+	return raw, "database", err
+}
+
+// cachedGeneration reads the current generation's pointer from the cache.
+func (t *Tenant) cachedGeneration(ctx context.Context) (int64, bool) {
+	cur, ok, err := t.Cache.Get(ctx, recoCurrentKey)
+	if err != nil || !ok {
+		return 0, false
+	}
+	gen, err := strconv.ParseInt(string(cur), 10, 64)
+	return gen, err == nil
+}
+
+// cachedCategory reads a category of generation gen from the cache; a generation that has
+// nothing for the category answers an empty list.
+func (t *Tenant) cachedCategory(ctx context.Context, gen int64, category string) ([]byte, bool) {
+	b, ok, err := t.Cache.Get(ctx, recoKey(gen, category))
+	switch {
+	case err != nil:
+		return nil, false
+	case ok:
+		return b, json.Valid(b)
+	}
+	if _, ok, _ := t.Cache.Get(ctx, recoKey(gen, "")); ok {
+		return []byte("[]"), true
+	}
+	return nil, false
+}
+
+// Recommendations is RecommendationsJSON, decoded.
+func (t *Tenant) Recommendations(ctx context.Context, category string) (recs []catalog.Recommendation, source string, err error) {
+	raw, source, err := t.RecommendationsJSON(ctx, category)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := json.Unmarshal(raw, &recs); err != nil {
+		return nil, "", err
+	}
+	if recs == nil {
+		recs = []catalog.Recommendation{}
+	}
+	return recs, source, nil
 }

@@ -1,12 +1,15 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -276,4 +279,88 @@ func TestWelcomeAndDigestAreSentOnce(t *testing.T) {
 			t.Errorf("sent %v", m.sent)
 		}
 	})
+}
+
+// countingBackend counts the reads that reach the cache.
+type countingBackend struct {
+	cache.Backend
+	gets atomic.Int64
+}
+
+func (c *countingBackend) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	c.gets.Add(1)
+	return c.Backend.Get(ctx, key)
+}
+
+// Each replica keeps the current generation's answers in process and asks the cache only
+// whether the generation changed, at most every RecoFreshFor: a generation `app recommend`
+// swaps in is served by every replica within that bound, and what a replica keeps is bounded.
+func TestANewGenerationReachesEveryReplicaWithinTheBound(t *testing.T) {
+	ctx := context.Background()
+	defer func(d time.Duration) { RecoFreshFor = d }(RecoFreshFor)
+	RecoFreshFor = 300 * time.Millisecond
+	a := mysqlTenant(t, "fresh")
+	ids := seed(t, a)
+	if _, err := a.Recommend(ctx, 3, 0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Replica b: the same tenant, its own process state, the same Redis.
+	counted := &countingBackend{Backend: cache.NewRedis(redisS.Addr, false)}
+	b, err := Opener(cache.NewShared(func(string) cache.Backend { return counted }))(a.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	before, source, err := b.RecommendationsJSON(ctx, "")
+	if err != nil || source != "cache" {
+		t.Fatalf("first read: %s %v", source, err)
+	}
+	reads := counted.gets.Load()
+	for range 100 {
+		if raw, _, _ := b.RecommendationsJSON(ctx, ""); !bytes.Equal(raw, before) {
+			t.Fatal("the answer changed with no new generation")
+		}
+	}
+	if n := counted.gets.Load() - reads; n > 2 {
+		t.Errorf("100 reads within the bound asked the cache %d times", n)
+	}
+
+	// A new generation, in which Kind of Blue has 20 more 5-star ratings.
+	for i := range 20 {
+		if _, err := a.Store.Rate(ctx, ids["Kind of Blue"], fmt.Sprintf("fan%d", i), 5, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Recommend(ctx, 3, 0, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	swapped := time.Now()
+	for {
+		raw, _, err := b.RecommendationsJSON(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(raw, before) {
+			if !strings.Contains(string(raw), `"itemName":"Kind of Blue","score":4.86`) || !strings.Contains(string(raw), `"ratings":23`) {
+				t.Errorf("not the new generation (Kind of Blue with 23 ratings): %s", raw)
+			}
+			break
+		}
+		if time.Since(swapped) > RecoFreshFor+200*time.Millisecond {
+			t.Fatalf("replica b still serves the old generation %s after the swap (bound %s)", time.Since(swapped), RecoFreshFor)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("the new generation reached the other replica %s after the swap (bound %s)", time.Since(swapped).Round(time.Millisecond), RecoFreshFor)
+
+	// Categories come from the query string: what a replica keeps stays bounded however many
+	// are asked for.
+	for i := range 1000 {
+		if _, _, err := b.RecommendationsJSON(ctx, fmt.Sprintf("made-up-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := b.MemoBytes(); n > recoMemoCategories*64 {
+		t.Errorf("replica b keeps %d bytes after 1,000 made-up categories", n)
+	}
 }

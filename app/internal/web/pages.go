@@ -31,7 +31,7 @@ func render(w http.ResponseWriter, code int, name string, data any) (int, error)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
 	w.WriteHeader(code)
 	_, _ = buf.WriteTo(w)
 	return code, nil
@@ -82,6 +82,7 @@ func (s *Server) pageRate(w http.ResponseWriter, r request) (int, error) {
 		}
 		return 0, bad("the form could not be read")
 	}
+
 	stars, err := strconv.Atoi(r.PostForm.Get("stars"))
 	if err != nil {
 		return 0, bad("stars must be an integer from 1 to 5")

@@ -1,5 +1,7 @@
 // Package web serves tenants' customers: a JSON API and server-rendered pages over the catalog,
-// each request routed to its tenant by the Host header, plus health and metrics endpoints.
+// each request routed to its tenant by the Host header. Health and metrics are served by a
+// separate handler (Ops), for a port no load balancer routes customers to: what it shows spans
+// every tenant.
 package web
 
 import (
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -41,6 +44,8 @@ type Server struct {
 	Queue   queue.Queue
 	metrics *metrics
 	mux     *http.ServeMux
+	tenant  http.Handler
+	ops     *http.ServeMux
 }
 
 type metrics struct {
@@ -60,10 +65,10 @@ func New(tenants *Registry, log *slog.Logger, q queue.Queue) *Server {
 		reg: reg,
 	}
 	reg.MustRegister(m.requests, m.latency, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	s := &Server{Tenants: tenants, Log: log, Queue: q, metrics: m, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s := &Server{Tenants: tenants, Log: log, Queue: q, metrics: m, mux: http.NewServeMux(), ops: http.NewServeMux()}
+	s.ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	s.ops.HandleFunc("GET /readyz", s.readyz)
+	s.ops.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.route("GET /api/items", s.apiItems)
 	s.route("GET /api/items/{id}", s.apiItem)
 	s.route("POST /api/items/{id}/ratings", s.apiRate)
@@ -71,10 +76,17 @@ func New(tenants *Registry, log *slog.Logger, q queue.Queue) *Server {
 	s.route("GET /{$}", s.pageHome)
 	s.route("GET /items/{id}", s.pageItem)
 	s.route("POST /items/{id}/ratings", s.pageRate)
+	// Unsafe methods from another origin (a page elsewhere posting through its visitor) are
+	// refused with 403, by the browser's Sec-Fetch-Site or Origin header.
+	s.tenant = http.NewCrossOriginProtection().Handler(s.mux)
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the tenant port: tenant routes only.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.tenant.ServeHTTP(w, r) }
+
+// Ops serves the operations port: /healthz, /readyz and /metrics, for the kubelet and Prometheus.
+func (s *Server) Ops() http.Handler { return s.ops }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	if !s.Tenants.Loaded() {
@@ -129,9 +141,12 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, h handler) 
 	code, err = h(w, request{Request: r, tenant: res, log: log})
 	if err != nil {
 		var bad badRequest
+		var unsupported unsupportedMediaType
 		switch {
 		case errors.As(err, &bad):
 			code = writeError(w, http.StatusBadRequest, bad.Error())
+		case errors.As(err, &unsupported):
+			code = writeError(w, http.StatusUnsupportedMediaType, unsupported.Error())
 		case errors.Is(err, catalog.ErrNotFound):
 			code = writeError(w, http.StatusNotFound, "not found")
 		case isTooLarge(err):
@@ -245,6 +260,11 @@ type RatingInput struct {
 }
 
 func (in RatingInput) validate() error {
+	for name, v := range map[string]string{"customer": in.Customer, "review": in.Review} {
+		if !utf8.ValidString(v) {
+			return bad(name + " must be UTF-8 text")
+		}
+	}
 	switch {
 	case strings.TrimSpace(in.Customer) == "" || len(in.Customer) > maxCustomerLen:
 		return bad("customer is required, at most 128 characters")

@@ -22,6 +22,7 @@ import (
 
 var (
 	srv     *httptest.Server
+	opsSrv  *httptest.Server
 	reg     *Registry
 	events  = make(chan []byte, 1000)
 	itemIDs = map[string]int64{} // "tenant/name" -> id
@@ -49,15 +50,25 @@ func run(m *testing.M) int {
 	backends := cache.NewShared(func(addr string) cache.Backend { return cache.NewRedis(addr, false) })
 	reg = tenant.NewRegistry(service.Opener(backends))
 	ctx := context.Background()
-	for _, id := range []string{"acme", "globex"} {
-		d, err := db.NewDatabase(ctx, id)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+	sqliteDir, err := os.MkdirTemp("", "web-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(sqliteDir)
+	// acme and globex on MariaDB (RDS in production); initech on SQLite (the embedded default).
+	for _, id := range []string{"acme", "globex", "initech"} {
+		dbc := tenant.DB{Driver: "sqlite", Name: sqliteDir + "/" + id + ".db"}
+		if id != "initech" {
+			d, err := db.NewDatabase(ctx, id)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			dbc = tenant.DB{Driver: "mysql", Host: d.Host, Port: d.Port, Name: d.Name, User: d.User, Password: d.Password}
 		}
 		reg.Upsert(tenant.Config{ID: id, DisplayName: strings.ToUpper(id), Hosts: []string{id + ".website.com", id + ".localhost"},
-			DB:    tenant.DB{Driver: "mysql", Host: d.Host, Port: d.Port, Name: d.Name, User: d.User, Password: d.Password},
-			Cache: tenant.Cache{Address: rd.Addr, KeyPrefix: "t:" + id + ":"}})
+			DB: dbc, Cache: tenant.Cache{Address: rd.Addr, KeyPrefix: "t:" + id + ":"}})
 		t, _ := reg.Get(id)
 		res, err := t.Resources()
 		if err != nil {
@@ -80,8 +91,11 @@ func run(m *testing.M) int {
 	}
 	reg.MarkLoaded()
 	q := queue.NewInProcess(ctx, 1000, func(_ context.Context, b []byte) error { events <- b; return nil })
-	srv = httptest.NewServer(New(reg, slog.New(slog.NewTextHandler(io.Discard, nil)), q))
+	s := New(reg, slog.New(slog.NewTextHandler(io.Discard, nil)), q)
+	srv = httptest.NewServer(s)
 	defer srv.Close()
+	opsSrv = httptest.NewServer(s.Ops())
+	defer opsSrv.Close()
 	return m.Run()
 }
 
@@ -89,13 +103,22 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 
 func do(t *testing.T, method, host, path, contentType, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	resp, b := send(t, srv, method, host, path, body, map[string]string{"Content-Type": contentType})
+	return resp.StatusCode, b
+}
+
+// send sends a request to server with the given Host and headers (empty ones left out).
+func send(t *testing.T, server *httptest.Server, method, host, path, body string, headers map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, server.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Host = host
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+	for k, v := range headers {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := noRedirects.Do(req)
 	if err != nil {
@@ -103,7 +126,7 @@ func do(t *testing.T, method, host, path, contentType, body string) (int, string
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 func TestHostRouting(t *testing.T) {
@@ -249,11 +272,11 @@ func TestPagesHealthAndMetrics(t *testing.T) {
 		t.Errorf("customer text not escaped: %.500s", body)
 	}
 	for _, p := range []string{"/healthz", "/readyz"} {
-		if code, _ := do(t, "GET", "anything", p, "", ""); code != 200 {
-			t.Errorf("%s: %d", p, code)
+		if resp, _ := send(t, opsSrv, "GET", "anything", p, "", nil); resp.StatusCode != 200 {
+			t.Errorf("%s: %d", p, resp.StatusCode)
 		}
 	}
-	_, metrics := do(t, "GET", "anything", "/metrics", "", "")
+	_, metrics := send(t, opsSrv, "GET", "anything", "/metrics", "", nil)
 	if !strings.Contains(metrics, `app_http_requests_total{code="200",route="/api/items",tenant="acme"}`) ||
 		!strings.Contains(metrics, `tenant="unknown"`) || strings.Contains(metrics, `tenant="evil.website.com"`) {
 		t.Errorf("metrics: labels must be known tenants or unknown:\n%.2000s", metrics)
@@ -276,5 +299,78 @@ func TestAPanickingHandlerAnswers500AndTheServerLivesOn(t *testing.T) {
 	s.ServeHTTP(rec, req)
 	if rec.Code != 200 {
 		t.Errorf("after the panic: %d", rec.Code)
+	}
+}
+
+// The tenant port serves tenant routes only: what the operations endpoints show spans every
+// tenant, so a tenant's host must not reach them.
+func TestOperationalEndpointsAreNotOnTenantHosts(t *testing.T) {
+	for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
+		for _, host := range []string{"acme.website.com", "evil.website.com", ""} {
+			if code, body := do(t, "GET", host, p, "", ""); code != http.StatusNotFound || strings.Contains(body, "app_http_requests_total") {
+				t.Errorf("GET %s with Host %q on the tenant port: %d %.100s", p, host, code, body)
+			}
+		}
+		if resp, _ := send(t, opsSrv, "GET", "", p, "", nil); resp.StatusCode != 200 {
+			t.Errorf("GET %s on the ops port: %d", p, resp.StatusCode)
+		}
+	}
+}
+
+// A JSON body is one JSON value, its size limit holds for the whole of it, it comes as
+// application/json, and every unsafe request from another origin is refused.
+func TestOneJSONValueSameOriginWritesAndUTF8(t *testing.T) {
+	id := itemIDs["acme/acme-first"]
+	rate := fmt.Sprintf("/api/items/%d/ratings", id)
+	form := fmt.Sprintf("/items/%d/ratings", id)
+	valid := `{"customer":"x","stars":3}`
+	cases := []struct {
+		name, path, ctype, body string
+		headers                 map[string]string
+		code                    int
+		says                    string
+	}{
+		{"a valid rating", rate, "application/json", valid, nil, 201, ""},
+		{"application/json with a charset", rate, "application/json; charset=utf-8", valid, nil, 201, ""},
+		{"20 KiB of spaces after the value", rate, "application/json", valid + strings.Repeat(" ", 20<<10), nil, 413, "too large"},
+		{"a second object", rate, "application/json", valid + `{"admin":true}`, nil, 400, "nothing after it"},
+		{"garbage after the value", rate, "application/json", valid + ` garbage`, nil, 400, "nothing after it"},
+		{"a stray brace", rate, "application/json", valid + `}`, nil, 400, "nothing after it"},
+		{"text/plain", rate, "text/plain", valid, nil, 415, "application/json"},
+		{"a form", rate, "application/x-www-form-urlencoded", valid, nil, 415, "application/json"},
+		{"multipart", rate, "multipart/form-data; boundary=x", valid, nil, 415, "application/json"},
+		{"no content type", rate, "", valid, nil, 415, "application/json"},
+		{"cross-site JSON", rate, "application/json", valid, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, ""},
+		{"cross-site form", form, "application/x-www-form-urlencoded", "customer=x&stars=3", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, ""},
+		{"a form from another origin", form, "application/x-www-form-urlencoded", "customer=x&stars=3", map[string]string{"Origin": "https://evil.example"}, 403, ""},
+		{"a same-origin form", form, "application/x-www-form-urlencoded", "customer=x&stars=3", map[string]string{"Sec-Fetch-Site": "same-origin"}, 303, ""},
+		{"non-UTF-8 JSON field", rate, "application/json", "{\"customer\":\"\xff\xfe\",\"stars\":3}", nil, 400, "customer must be UTF-8"},
+		{"non-UTF-8 form field", form, "application/x-www-form-urlencoded", "customer=ok&stars=3&review=%FF%FE", nil, 400, "review must be UTF-8"},
+	}
+	for _, c := range cases {
+		h := map[string]string{"Content-Type": c.ctype}
+		for k, v := range c.headers {
+			h[k] = v
+		}
+		resp, body := send(t, srv, "POST", "acme.website.com", c.path, c.body, h)
+		if resp.StatusCode != c.code || !strings.Contains(body, c.says) {
+			t.Errorf("%s: %d %.150s", c.name, resp.StatusCode, body)
+		}
+	}
+	// Pages may not be framed by another site.
+	resp, _ := send(t, srv, "GET", "acme.website.com", "/", "", nil)
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("CSP %q lets other sites frame the pages", csp)
+	}
+}
+
+// Text that is not UTF-8 is refused before either store sees it: MariaDB would fail the insert
+// (utf8mb4, strict), SQLite would store the bytes as sent.
+func TestNonUTF8IsRefusedOnBothStores(t *testing.T) {
+	for _, host := range []string{"acme.website.com", "initech.website.com"} {
+		code, body := do(t, "POST", host, "/api/items/1/ratings", "application/json", "{\"customer\":\"\xc3\x28\",\"stars\":3}")
+		if code != 400 || !strings.Contains(body, "customer must be UTF-8") {
+			t.Errorf("%s: %d %.150s", host, code, body)
+		}
 	}
 }
