@@ -125,8 +125,8 @@ func (l *localAWS) seed(ctx context.Context, tdir string) {
 
 // serveApp starts the app as the operator deploys it, watching the configuration Secrets of a
 // namespace through the demo's kubeconfig.
-func (l *localAWS) serveApp(kubeconfig, namespace, listen string) error {
-	cmd := exec.Command(l.appBin, "serve", "--listen="+listen, "--kubeconfig="+kubeconfig, "--tenant-secrets-namespace="+namespace)
+func (l *localAWS) serveApp(kubeconfig, namespace, listen, opsListen string) error {
+	cmd := exec.Command(l.appBin, "serve", "--listen="+listen, "--ops-listen="+opsListen, "--kubeconfig="+kubeconfig, "--tenant-secrets-namespace="+namespace)
 	logf, err := os.Create(filepath.Join(l.dir, "app-"+namespace+".log"))
 	if err != nil {
 		return err

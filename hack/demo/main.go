@@ -151,10 +151,10 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	}
 	if local != nil {
 		// The app, as the operator deploys it, reading the tenant configuration it wrote.
-		if err := local.serveApp(kubeconfigPath, "cell-eu-west-1", "127.0.0.1:8080"); err != nil {
+		if err := local.serveApp(kubeconfigPath, "cell-eu-west-1", "127.0.0.1:8080", "127.0.0.1:9090"); err != nil {
 			return err
 		}
-		if err := local.serveApp(kubeconfigPath, "tenant-initech", "127.0.0.1:8081"); err != nil {
+		if err := local.serveApp(kubeconfigPath, "tenant-initech", "127.0.0.1:8081", "127.0.0.1:9091"); err != nil {
 			return err
 		}
 		time.Sleep(2 * time.Second)
@@ -163,6 +163,7 @@ func run(playAWS, exit bool, wait time.Duration) error {
 		fmt.Println("  curl -H 'Host: acme.website.com' http://127.0.0.1:8080/              # pooled, the cell's shared app")
 		fmt.Println("  curl -H 'Host: globex.website.com' http://127.0.0.1:8080/api/items")
 		fmt.Println("  curl -H 'Host: initech.website.com' http://127.0.0.1:8081/           # dedicated, its own app")
+		fmt.Println("  curl http://127.0.0.1:9090/metrics                                  # the ops port: health and metrics, never routed to customers")
 		fmt.Printf("  app logs: %s/app-*.log\n", dir)
 	}
 	if !playAWS {

@@ -17,7 +17,7 @@ import (
 
 var images = []oci.Image{
 	{Name: "ghcr.io/tenantops/tenant-operator", Package: ".", Binary: "tenant-operator"},
-	{Name: "ghcr.io/tenantops/app", Package: "./app", Binary: "app", Cmd: []string{"serve"}, Ports: []string{"8080/tcp"}},
+	{Name: "ghcr.io/tenantops/app", Package: "./app", Binary: "app", Cmd: []string{"serve"}, Ports: []string{"8080/tcp", "9090/tcp"}},
 }
 
 func main() {

@@ -124,13 +124,6 @@ func TestChartRendersAndIsAcceptedWithoutPodSecurityWarnings(t *testing.T) {
 			kinds := map[string]int{}
 			for _, o := range objs {
 				kinds[o.GetKind()]++
-				if o.GroupVersionKind().Group == "monitoring.coreos.com" {
-					// The Prometheus Operator's CRDs are not installed here; check the shape.
-					if o.GetNamespace() != ns || len(o.Object["spec"].(map[string]any)) == 0 {
-						t.Errorf("%s %s is malformed", o.GetKind(), o.GetName())
-					}
-					continue
-				}
 				// Cluster-scoped names get the namespace as suffix so example releases can coexist.
 				if o.GetNamespace() == "" && o.GetKind() != "RegionCell" {
 					o.SetName(o.GetName() + "-" + ns)
@@ -275,5 +268,44 @@ func TestOperatorRunsUnderTheChartsRBAC(t *testing.T) {
 			t.Fatalf("not Ready under the chart's RBAC: %+v", got.Status.Conditions)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// With every monitor on, the chart's ServiceMonitor, PodMonitor (the apps' ops port) and
+// PrometheusRule are accepted by the Prometheus Operator's own CRDs.
+func TestMonitoringIsAcceptedByThePrometheusOperatorCRDs(t *testing.T) {
+	c := loadChart(t)
+	ctx := context.Background()
+	ns := "tenant-operator-monitoring"
+	cl, err := client.New(env.Config, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]any{"metrics": map[string]any{
+		"serviceMonitor": map[string]any{"enabled": true}, "prometheusRule": map[string]any{"enabled": true},
+		"appPodMonitor": map[string]any{"enabled": true}}}
+	seen := map[string]bool{}
+	for _, o := range render(t, c, values, ns) {
+		if o.GroupVersionKind().Group != "monitoring.coreos.com" {
+			continue
+		}
+		seen[o.GetKind()] = true
+		if err := cl.Create(ctx, o); err != nil {
+			t.Errorf("%s %s refused: %v", o.GetKind(), o.GetName(), err)
+		}
+		if o.GetKind() == "PodMonitor" {
+			ep, _, _ := unstructured.NestedSlice(o.Object, "spec", "podMetricsEndpoints")
+			if len(ep) != 1 || ep[0].(map[string]any)["port"] != "ops" {
+				t.Errorf("the apps' PodMonitor scrapes %v, want the ops port only", ep)
+			}
+		}
+	}
+	for _, k := range []string{"ServiceMonitor", "PodMonitor", "PrometheusRule"} {
+		if !seen[k] {
+			t.Errorf("no %s rendered", k)
+		}
 	}
 }

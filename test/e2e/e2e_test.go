@@ -216,6 +216,41 @@ func serve(ctx context.Context, t *testing.T, cell *saasv1.RegionCell, acme, ini
 			t.Errorf("GET / Host %s via Service %s: page lacks %q:\n%.500s", c.host, c.svc, c.contains, body)
 		}
 	}
+	// What the operations endpoints show spans every tenant: a tenant's host never reaches them
+	// through the port the load balancer routes to; Prometheus and the kubelet use the ops port.
+	for _, c := range []struct {
+		svc  client.ObjectKey
+		host string
+	}{{cellSvc, "acme." + baseDomain}, {initechSvc, "initech." + baseDomain}} {
+		for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
+			if code, body := get(ctx, t, c.svc, c.host, p); code != http.StatusNotFound || strings.Contains(body, "app_http_requests_total") {
+				t.Errorf("GET %s Host %s via the tenant port of %s: HTTP %d %.200s", p, c.host, c.svc, code, body)
+			}
+		}
+		code, body := getPort(ctx, t, c.svc, b.OpsPortName, "/metrics")
+		if code != 200 || !strings.Contains(body, "app_http_requests_total") {
+			t.Errorf("GET /metrics via the ops port of %s: HTTP %d %.200s", c.svc, code, body)
+		}
+	}
+}
+
+// getPort GETs path from the Service's port of that name, with no Host header of a tenant.
+func getPort(ctx context.Context, t *testing.T, svc client.ObjectKey, port, path string) (int, string) {
+	s := &corev1.Service{}
+	must(t, k.Get(ctx, svc, s))
+	for _, p := range s.Spec.Ports {
+		if p.Name == port {
+			resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(fmt.Sprintf("http://%s:%d%s", s.Spec.ClusterIP, p.Port, path))
+			if err != nil {
+				return 0, err.Error()
+			}
+			defer resp.Body.Close()
+			out, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(out)
+		}
+	}
+	t.Fatalf("Service %s has no port %s", svc, port)
+	return 0, ""
 }
 
 func recommend(ctx context.Context, t *testing.T, cell *saasv1.RegionCell, acme *saasv1.Tenant) {

@@ -59,8 +59,9 @@ func TestAppImageRuns(t *testing.T) {
 	if pool := x509.NewCertPool(); !pool.AppendCertsFromPEM(bundle) {
 		t.Fatalf("the image's CA bundle holds no certificate")
 	}
-	port := freePort(t)
-	args := append(append([]string{}, c.Cmd...), "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(root, "tmp", "data"))
+	port, opsPort := freePort(t), freePort(t)
+	args := append(append([]string{}, c.Cmd...), "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--ops-listen", fmt.Sprintf("127.0.0.1:%d", opsPort), "--data-dir", filepath.Join(root, "tmp", "data"))
 	cmd := exec.Command(filepath.Join(root, strings.TrimPrefix(c.Entrypoint[0], "/")), args...)
 	cmd.Env = c.Env
 	cmd.Dir = root
@@ -92,6 +93,14 @@ func TestAppImageRuns(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != 200 || !strings.Contains(string(body), "Acme Corporation") {
 				t.Fatalf("GET / for acme: %d %.300s", resp.StatusCode, body)
+			}
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", opsPort))
+			if err != nil {
+				t.Fatalf("the ops port: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("GET /readyz on the ops port: %d", resp.StatusCode)
 			}
 			return
 		}

@@ -1,5 +1,6 @@
 // Package testenv starts a real kube-apiserver and etcd (controller-runtime's envtest) with the
-// project's CRDs and the upstream ACK CRDs installed, for tests and for `make demo`.
+// project's CRDs, the upstream ACK CRDs and the Prometheus Operator's CRDs installed, for tests
+// and for `make demo`.
 package testenv
 
 import (
@@ -49,6 +50,21 @@ func ACKCRDDirs() ([]string, error) {
 	return dirs, nil
 }
 
+// MonitoringCRDDirs are the Prometheus Operator's CRDs (ServiceMonitor, PodMonitor,
+// PrometheusRule): $MONITORING_CRDS_DIR (default ../shared/monitoring-crds beside the repository),
+// one directory per release.
+func MonitoringCRDDirs() ([]string, error) {
+	base := os.Getenv("MONITORING_CRDS_DIR")
+	if base == "" {
+		base = filepath.Join(Root(), "..", "shared", "monitoring-crds")
+	}
+	dirs, err := filepath.Glob(filepath.Join(base, "prometheus-operator-*"))
+	if err != nil || len(dirs) == 0 {
+		return nil, fmt.Errorf("monitoring CRDs: no prometheus-operator-* directory in %s (set MONITORING_CRDS_DIR)", base)
+	}
+	return dirs, nil
+}
+
 // binaryAssets finds kube-apiserver and etcd: $KUBEBUILDER_ASSETS, or hack/kube-bins.sh, which
 // builds them from Go modules the first time and prints their cached directory.
 func binaryAssets() (string, error) {
@@ -80,9 +96,13 @@ func Start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	monitoringDirs, err := MonitoringCRDDirs()
+	if err != nil {
+		return nil, err
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     append([]string{filepath.Join(Root(), "config", "crd", "bases")}, ackDirs...),
+		CRDDirectoryPaths:     append(append([]string{filepath.Join(Root(), "config", "crd", "bases")}, ackDirs...), monitoringDirs...),
 		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()
