@@ -2,6 +2,7 @@ package builders
 
 import (
 	"fmt"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -71,12 +72,6 @@ func DedicatedAppTier(t *saasv1.Tenant, c *saasv1.RegionCell, version string) Ap
 		a.Replicas = ptr(int32(0))
 	}
 	return a
-}
-
-func setIf(dst *int32, v *int32) {
-	if v != nil {
-		*dst = *v
-	}
 }
 
 func (a AppTier) selector() map[string]string {

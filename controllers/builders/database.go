@@ -3,6 +3,7 @@ package builders
 import (
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -146,4 +147,28 @@ func DBSubnetGroupName(c *saasv1.RegionCell) string {
 
 func hasVersionPrefix(full, prefix string) bool {
 	return full == prefix || (len(full) > len(prefix) && full[:len(prefix)] == prefix && full[len(prefix)] == '.')
+}
+
+// DBPasswordSecret holds the master password of the tenant database. The password is made by
+// the caller once; the Secret is never rewritten with a new one.
+func DBPasswordSecret(t *saasv1.Tenant, c *saasv1.RegionCell, password string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: DBPasswordSecretName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "database")},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{DBPasswordKey: []byte(password)},
+	}
+}
+
+// DBSubnetGroup is the cell's RDS subnet group, made when the cell lists subnets rather than
+// naming an existing group.
+func DBSubnetGroup(c *saasv1.RegionCell) *rds.DBSubnetGroup {
+	return &rds.DBSubnetGroup{
+		ObjectMeta: metav1.ObjectMeta{Name: CellSubnetGroupName, Namespace: CellNamespace(c), Labels: CellLabels(c, "database")},
+		Spec: rds.DBSubnetGroupSpec{
+			Name:        ptr(DBSubnetGroupName(c)),
+			Description: ptr("tenant-operator databases of cell " + c.Name),
+			SubnetIDs:   ptrs(c.Spec.Network.DBSubnetIDs),
+			Tags:        []*rds.Tag{{Key: ptr("tenantops:cell"), Value: ptr(c.Name)}},
+		},
+	}
 }

@@ -58,3 +58,56 @@ func TestResolveDatabase(t *testing.T) {
 		})
 	}
 }
+
+func TestDBInstance(t *testing.T) {
+	cell := testCell()
+	cases := []struct {
+		name           string
+		tenant         *saasv1.Tenant
+		currentVersion string
+		class          string
+		storage        int64
+		multiAZ        bool
+		version        string
+		snapshot       string
+	}{
+		{"cell defaults", testTenant("acme"), "", "db.t4g.medium", 20, true, "8.0", ""},
+		{"overrides", testTenant("big", func(t *saasv1.Tenant) {
+			t.Spec.Database.InstanceClass, t.Spec.Database.StorageGiB, t.Spec.Database.MultiAZ = "db.r6g.large", 200, ptr(false)
+		}), "", "db.r6g.large", 200, false, "8.0", ""},
+		{"keeps a minor version RDS upgraded to", testTenant("acme"), "8.0.39", "db.t4g.medium", 20, true, "8.0.39", ""},
+		{"does not keep another major version", testTenant("acme"), "5.7.44", "db.t4g.medium", 20, true, "8.0", ""},
+		{"restores from a snapshot", testTenant("dr", func(t *saasv1.Tenant) {
+			t.Spec.RestoreFrom = &saasv1.RestoreSource{SnapshotIdentifier: "acme-final-20260101"}
+		}), "", "db.t4g.medium", 20, true, "8.0", "acme-final-20260101"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eff, _ := ResolveDatabase(c.tenant, cell, nil, false)
+			db := DBInstance(c.tenant, cell, eff, c.currentVersion)
+			s := db.Spec
+			if *s.DBInstanceClass != c.class || *s.AllocatedStorage != c.storage || *s.MultiAZ != c.multiAZ || *s.EngineVersion != c.version {
+				t.Errorf("class=%s storage=%d multiAZ=%v version=%s", *s.DBInstanceClass, *s.AllocatedStorage, *s.MultiAZ, *s.EngineVersion)
+			}
+			if !*s.StorageEncrypted || *s.PubliclyAccessible || !*s.DeletionProtection || *s.Engine != "mysql" {
+				t.Errorf("must be encrypted, private, deletion-protected mysql: %+v", s)
+			}
+			if *s.DBSubnetGroupName != "cell-eu1" || *s.VPCSecurityGroupIDs[0] != "sg-db" {
+				t.Errorf("network: subnet group %s, sgs %v", *s.DBSubnetGroupName, s.VPCSecurityGroupIDs)
+			}
+			if s.MasterUserPassword.Name != DBPasswordSecretName || s.MasterUserPassword.Key != DBPasswordKey {
+				t.Errorf("password ref %+v", s.MasterUserPassword)
+			}
+			gotSnap := ""
+			if s.DBSnapshotIdentifier != nil {
+				gotSnap = *s.DBSnapshotIdentifier
+			}
+			if gotSnap != c.snapshot {
+				t.Errorf("snapshot %q, want %q", gotSnap, c.snapshot)
+			}
+			if len(s.Tags) != 3 {
+				t.Errorf("tags %v", s.Tags)
+			}
+		})
+	}
+}

@@ -5,7 +5,6 @@ package builders
 
 import (
 	"regexp"
-	"sort"
 	"strings"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -91,18 +90,6 @@ func FinalSnapshotIdentifier(t *saasv1.Tenant, c *saasv1.RegionCell, yyyymmdd st
 	return truncate(DBInstanceIdentifier(t, c), 63-len("-final-")-len(yyyymmdd)) + "-final-" + yyyymmdd
 }
 
-// EffectiveAppVersion is the app version the tenant should be migrated to and served at.
-func EffectiveAppVersion(t *saasv1.Tenant, c *saasv1.RegionCell) string {
-	if t.Spec.App != nil && t.Spec.App.Version != "" &&
-		(t.Spec.App.UpgradeStrategy == saasv1.UpgradeManual || t.Spec.Tier == saasv1.TierDedicated) {
-		return t.Spec.App.Version
-	}
-	return c.Spec.App.Version
-}
-
-// Image is the app image at a version.
-func Image(c *saasv1.RegionCell, version string) string { return c.Spec.App.Image + ":" + version }
-
 // TenantLabels mark a tenant's objects.
 func TenantLabels(t *saasv1.Tenant, c *saasv1.RegionCell, component string) map[string]string {
 	l := map[string]string{
@@ -133,15 +120,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return strings.TrimRight(s[:n], "-")
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,8 +1,6 @@
 package builders
 
 import (
-	"strconv"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -10,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
-	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 )
 
 // Namespace is a tenant's or cell's namespace, enforcing Pod Security "restricted".
@@ -116,91 +113,4 @@ func NetworkPolicies(namespace string, labels map[string]string, sourceCIDRs []s
 			},
 		},
 	}
-}
-
-// DBPasswordSecret holds the master password of the tenant database. The password is made by
-// the caller once; the Secret is never rewritten with a new one.
-func DBPasswordSecret(t *saasv1.Tenant, c *saasv1.RegionCell, password string) *corev1.Secret {
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: DBPasswordSecretName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "database")},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{DBPasswordKey: []byte(password)},
-	}
-}
-
-func ptrs(ss []string) []*string {
-	out := make([]*string, len(ss))
-	for i := range ss {
-		out[i] = ptr(ss[i])
-	}
-	return out
-}
-
-// RecordSet aliases <subdomain>.<baseDomain> to the cell's load balancer.
-func RecordSet(t *saasv1.Tenant, c *saasv1.RegionCell) *route53.RecordSet {
-	return &route53.RecordSet{
-		ObjectMeta: metav1.ObjectMeta{Name: RecordSetName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "dns")},
-		Spec: route53.RecordSetSpec{
-			Name:         ptr(t.Spec.Subdomain),
-			HostedZoneID: ptr(c.Spec.HostedZoneID),
-			RecordType:   ptr("A"),
-			AliasTarget: &route53.AliasTarget{
-				DNSName:              ptr(c.Spec.Ingress.LoadBalancerDNSName),
-				HostedZoneID:         ptr(c.Spec.Ingress.LoadBalancerHostedZoneID),
-				EvaluateTargetHealth: ptr(true),
-			},
-		},
-	}
-}
-
-// Endpoints are what AWS reported for the tenant's stores.
-type Endpoints struct {
-	DBAddress    string
-	DBPort       int64
-	CacheAddress string
-	CachePort    int64
-}
-
-// TenantConfig is the design's SimpleDB record of the tenant: the Secret the app reads to
-// serve it. It carries the database password because the app needs it to connect; the
-// reference names where it comes from.
-func TenantConfig(t *saasv1.Tenant, c *saasv1.RegionCell, namespace, name string, ep Endpoints, password string) *corev1.Secret {
-	labels := TenantLabels(t, c, "config")
-	labels[saasv1.LabelTenantConfig] = "true"
-	data := map[string]string{
-		saasv1.ConfigTenantID:       t.Name,
-		saasv1.ConfigDBDriver:       "mysql",
-		saasv1.ConfigDisplayName:    t.Spec.DisplayName,
-		saasv1.ConfigHosts:          Host(t, c),
-		saasv1.ConfigDBHost:         ep.DBAddress,
-		saasv1.ConfigDBPort:         strconv.FormatInt(ep.DBPort, 10),
-		saasv1.ConfigDBName:         DBName,
-		saasv1.ConfigDBUser:         DBMasterUsername,
-		saasv1.ConfigDBPassword:     password,
-		saasv1.ConfigDBPasswordRef:  TenantNamespace(t) + "/" + DBPasswordSecretName,
-		saasv1.ConfigCacheAddress:   ep.CacheAddress + ":" + strconv.FormatInt(ep.CachePort, 10),
-		saasv1.ConfigCacheKeyPrefix: CacheKeyPrefix(t),
-		saasv1.ConfigAdminEmail:     t.Spec.AdminEmail,
-		saasv1.ConfigSuspended:      strconv.FormatBool(t.Spec.Suspended),
-	}
-	if e := c.Spec.Email; e != nil {
-		data[saasv1.ConfigMailSender] = e.Sender
-		if e.ConfigurationSet != "" {
-			data[saasv1.ConfigMailConfigSet] = e.ConfigurationSet
-		}
-	}
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
-		Type:       corev1.SecretTypeOpaque,
-		StringData: nil,
-		Data:       bytesMap(data),
-	}
-}
-
-func bytesMap(m map[string]string) map[string][]byte {
-	out := make(map[string][]byte, len(m))
-	for k, v := range m {
-		out[k] = []byte(v)
-	}
-	return out
 }

@@ -2,14 +2,9 @@ package builders
 
 import (
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"strconv"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
-	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 )
 
 // CacheShape is what differs between the cell's shared cache and a dedicated tenant's own.
@@ -121,87 +116,6 @@ func CacheSubnetGroup(c *saasv1.RegionCell) *ecv1.CacheSubnetGroup {
 			CacheSubnetGroupDescription: ptr("tenant-operator caches of cell " + c.Name),
 			SubnetIDs:                   ptrs(c.Spec.Network.CacheSubnetIDs),
 			Tags:                        []*ecv1.Tag{{Key: ptr("tenantops:cell"), Value: ptr(c.Name)}},
-		},
-	}
-}
-
-// DBSubnetGroup is the cell's RDS subnet group, made when the cell lists subnets rather than
-// naming an existing group.
-func DBSubnetGroup(c *saasv1.RegionCell) *rds.DBSubnetGroup {
-	return &rds.DBSubnetGroup{
-		ObjectMeta: metav1.ObjectMeta{Name: CellSubnetGroupName, Namespace: CellNamespace(c), Labels: CellLabels(c, "database")},
-		Spec: rds.DBSubnetGroupSpec{
-			Name:        ptr(DBSubnetGroupName(c)),
-			Description: ptr("tenant-operator databases of cell " + c.Name),
-			SubnetIDs:   ptrs(c.Spec.Network.DBSubnetIDs),
-			Tags:        []*rds.Tag{{Key: ptr("tenantops:cell"), Value: ptr(c.Name)}},
-		},
-	}
-}
-
-// AppServiceAccount is the identity of the app pods.
-func AppServiceAccount(namespace string, labels map[string]string) *corev1.ServiceAccount {
-	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: ServiceAccountName, Namespace: namespace, Labels: labels}}
-}
-
-// ConfigReaderRole lets the app read Secrets of its own namespace, where the only Secrets are
-// the tenant configurations the operator writes (RBAC cannot select by label; the namespace is
-// the boundary).
-func ConfigReaderRole(namespace string, labels map[string]string) *rbacv1.Role {
-	return &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: ConfigReaderRoleName, Namespace: namespace, Labels: labels},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
-			Verbs: []string{"get", "list", "watch"}}},
-	}
-}
-
-// ConfigReaderRoleBinding binds ConfigReaderRole to the app's ServiceAccount.
-func ConfigReaderRoleBinding(namespace string, labels map[string]string) *rbacv1.RoleBinding {
-	return &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: ConfigReaderRoleName, Namespace: namespace, Labels: labels},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: ConfigReaderRoleName},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ServiceAccountName, Namespace: namespace}},
-	}
-}
-
-// Ingress routes the given hosts to the app Service through the cell's load balancer. The
-// AWS Load Balancer Controller's group annotation puts the cell's and its dedicated tenants'
-// Ingresses behind one ALB; layer 1 listens on 80 and 443 only and redirects 80 to 443.
-func Ingress(c *saasv1.RegionCell, namespace string, labels map[string]string, hosts []string) *networkingv1.Ingress {
-	pathType := networkingv1.PathTypePrefix
-	rules := make([]networkingv1.IngressRule, 0, len(hosts))
-	for _, h := range hosts {
-		rules = append(rules, networkingv1.IngressRule{Host: h, IngressRuleValue: networkingv1.IngressRuleValue{
-			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-				Path: "/", PathType: &pathType,
-				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-					Name: AppName, Port: networkingv1.ServiceBackendPort{Name: TenantPortName}}},
-			}}},
-		}})
-	}
-	ann := map[string]string{
-		"alb.ingress.kubernetes.io/group.name":   CellNamespace(c),
-		"alb.ingress.kubernetes.io/scheme":       "internet-facing",
-		"alb.ingress.kubernetes.io/target-type":  "ip",
-		"alb.ingress.kubernetes.io/listen-ports": `[{"HTTP": 80}, {"HTTPS": 443}]`,
-		"alb.ingress.kubernetes.io/ssl-redirect": "443",
-		// The ALB checks each pod (IP targets) on the ops port, which it never routes to.
-		"alb.ingress.kubernetes.io/healthcheck-path": "/healthz",
-		"alb.ingress.kubernetes.io/healthcheck-port": strconv.Itoa(AppOpsPort),
-	}
-	if c.Spec.Ingress.CertificateARN != "" {
-		ann["alb.ingress.kubernetes.io/certificate-arn"] = c.Spec.Ingress.CertificateARN
-	}
-	var tls []networkingv1.IngressTLS
-	if len(hosts) > 0 {
-		tls = []networkingv1.IngressTLS{{Hosts: hosts}}
-	}
-	return &networkingv1.Ingress{
-		ObjectMeta: metav1.ObjectMeta{Name: AppName, Namespace: namespace, Labels: labels, Annotations: ann},
-		Spec: networkingv1.IngressSpec{
-			IngressClassName: ptr(c.Spec.Ingress.ClassName),
-			Rules:            rules,
-			TLS:              tls,
 		},
 	}
 }
