@@ -3,34 +3,16 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
-	"strings"
 
-	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
-	"github.com/tenantops/tenant-operator/controllers/ack"
-	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
@@ -53,6 +35,16 @@ type RegionCellReconciler struct {
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells/finalizers,verbs=update
+// +kubebuilder:rbac:groups=saas.tenantops.io,resources=tenants,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rds.services.k8s.aws,resources=dbsubnetgroups,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=elasticache.services.k8s.aws,resources=replicationgroups;cachesubnetgroups,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // cellRun is one reconcile of one RegionCell.
 type cellRun struct {
@@ -71,7 +63,7 @@ func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err := r.listTenants(ctx, run); err != nil {
 		return ctrl.Result{}, err
 	}
-	before := cell.Status.DeepCopy()
+	before := cell.DeepCopy()
 	defer func() {
 		if err := r.patchStatus(ctx, cell, before, run, retErr); err != nil && retErr == nil {
 			retErr = err
@@ -122,7 +114,7 @@ func (r *RegionCellReconciler) listTenants(ctx context.Context, run *cellRun) er
 	return nil
 }
 
-func (r *RegionCellReconciler) patchStatus(ctx context.Context, cell *saasv1.RegionCell, before *saasv1.RegionCellStatus, run *cellRun, runErr error) error {
+func (r *RegionCellReconciler) patchStatus(ctx context.Context, cell, before *saasv1.RegionCell, run *cellRun, runErr error) error {
 	st := &cell.Status
 	st.Namespace = run.ns
 	st.Tenants = int32(len(run.tenants))
@@ -143,344 +135,8 @@ func (r *RegionCellReconciler) patchStatus(ctx context.Context, cell *saasv1.Reg
 	if runErr == nil {
 		st.ObservedGeneration = cell.Generation
 	}
-	if statusEqual(before, st) {
-		return nil
+	if before.Status.Phase != st.Phase {
+		r.Recorder.Eventf(cell, nil, corev1.EventTypeNormal, "Phase"+st.Phase, "Reconcile", "%s -> %s", orNone(before.Status.Phase), st.Phase)
 	}
-	if before.Phase != st.Phase {
-		r.Recorder.Eventf(cell, nil, corev1.EventTypeNormal, "Phase"+st.Phase, "Reconcile", "%s -> %s", orNone(before.Phase), st.Phase)
-	}
-	orig := cell.DeepCopy()
-	orig.Status = *before
-	return client.IgnoreNotFound(r.Status().Patch(ctx, cell, client.MergeFrom(orig)))
-}
-
-func (r *RegionCellReconciler) reconcileNamespace(ctx context.Context, run *cellRun) error {
-	c := run.cell
-	labels := b.CellLabels(c, "")
-	objs := []client.Object{
-		b.Namespace(run.ns, labels),
-		b.AppServiceAccount(run.ns, labels),
-		b.ConfigReaderRole(run.ns, labels),
-		b.ConfigReaderRoleBinding(run.ns, labels),
-	}
-	for _, np := range b.NetworkPolicies(run.ns, labels, c.Spec.Ingress.SourceCIDRs) {
-		objs = append(objs, np)
-	}
-	return r.ensureAll(ctx, c, objs)
-}
-
-func (r *RegionCellReconciler) ensureAll(ctx context.Context, c *saasv1.RegionCell, objs []client.Object) error {
-	for _, o := range objs {
-		if _, err := r.applier().Ensure(ctx, c, o); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// reconcileNetwork makes the subnet groups tenant databases and caches live in.
-func (r *RegionCellReconciler) reconcileNetwork(ctx context.Context, run *cellRun) error {
-	c := run.cell
-	objs := []client.Object{b.CacheSubnetGroup(c)}
-	if len(c.Spec.Network.DBSubnetIDs) > 0 {
-		objs = append(objs, b.DBSubnetGroup(c))
-	}
-	return r.ensureAll(ctx, c, objs)
-}
-
-func (r *RegionCellReconciler) reconcileCache(ctx context.Context, run *cellRun) error {
-	c := run.cell
-	rg := b.ReplicationGroup(b.CellCache(c))
-	if _, err := r.applier().Ensure(ctx, c, rg); err != nil {
-		return refused(&run.verdict, saasv1.ConditionCacheReady, "InvalidCache", "", err)
-	}
-	st := ack.ReadState(rg.Status.Conditions)
-	addr, port, ok := b.CacheEndpoint(rg)
-	switch {
-	case st.Terminal:
-		run.verdict.add(stalled(saasv1.ConditionCacheReady, st.Reason, "ElastiCache: "+st.Message))
-	case !st.Synced || !ok:
-		run.verdict.add(waiting(saasv1.ConditionCacheReady, st.Reason, "ElastiCache: "+st.Message))
-	default:
-		c.Status.CacheEndpoint = fmt.Sprintf("%s:%d", addr, port)
-		run.verdict.add(ready(saasv1.ConditionCacheReady, "Available", "shared cache at "+c.Status.CacheEndpoint))
-	}
-	return nil
-}
-
-// rolloutTarget decides the version the shared app runs: the spec's version once every pooled
-// tenant that follows the cell (upgradeStrategy Auto) has migrated to it, the current one until
-// then. A failed migration holds the rollout and names the tenants.
-func rolloutTarget(c *saasv1.RegionCell, tenants []saasv1.Tenant) (string, part) {
-	want, serving := c.Spec.App.Version, c.Status.AppVersion
-	if serving == "" || serving == want {
-		return want, ready(saasv1.ConditionRolloutComplete, "UpToDate", "the shared app runs "+want)
-	}
-	var failed, pending []string
-	for _, t := range tenants {
-		if t.Spec.Tier == saasv1.TierDedicated || !t.DeletionTimestamp.IsZero() || b.EffectiveAppVersion(&t, c) != want {
-			continue
-		}
-		lm := t.Status.LastMigration
-		switch {
-		case lm != nil && lm.Version == want && lm.Succeeded:
-		case lm != nil && lm.Version == want:
-			failed = append(failed, t.Name)
-		default:
-			pending = append(pending, t.Name)
-		}
-	}
-	switch {
-	case len(failed) > 0:
-		return serving, stalled(saasv1.ConditionRolloutComplete, "MigrationFailed",
-			fmt.Sprintf("rollout to %s held at %s: migration failed for tenants %s", want, serving, strings.Join(failed, ", ")))
-	case len(pending) > 0:
-		return serving, waiting(saasv1.ConditionRolloutComplete, "Migrating",
-			fmt.Sprintf("rollout to %s waits for the migrations of %d tenants (%s)", want, len(pending), strings.Join(first(pending, 5), ", ")))
-	}
-	return want, ready(saasv1.ConditionRolloutComplete, "UpToDate", "the shared app runs "+want)
-}
-
-func first(s []string, n int) []string {
-	if len(s) > n {
-		return append(s[:n:n], "…")
-	}
-	return s
-}
-
-// pooledHosts are the hosts the shared app serves: pooled tenants that are migrated and not
-// suspended.
-func pooledHosts(c *saasv1.RegionCell, tenants []saasv1.Tenant) []string {
-	var hosts []string
-	for _, t := range tenants {
-		if t.Spec.Tier == saasv1.TierDedicated || t.Spec.Suspended || !t.DeletionTimestamp.IsZero() || servingVersion(&t) == "" {
-			continue
-		}
-		hosts = append(hosts, b.Host(&t, c))
-	}
-	sort.Strings(hosts)
-	return hosts
-}
-
-func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) error {
-	c := run.cell
-	version, rollout := rolloutTarget(c, run.tenants)
-	tier := b.CellAppTier(c, version)
-	dep := b.AppDeployment(tier)
-	objs := []client.Object{b.AppService(tier), b.AppHPA(tier), b.AppPDB(tier)}
-	res, err := r.applier().Ensure(ctx, c, dep)
-	if err != nil {
-		return err
-	}
-	// Migrations allow the version; the rollout is complete once the Deployment says so.
-	if done, progress := rolledOut(dep); version == c.Spec.App.Version && !done {
-		rollout = waiting(saasv1.ConditionRolloutComplete, "RollingOut", "rolling out "+version+": "+progress)
-	}
-	run.verdict.add(rollout)
-	if res == apply.Updated && c.Status.AppVersion != version {
-		r.Recorder.Eventf(c, nil, corev1.EventTypeNormal, "RollingOut", "Rollout", "shared app %s -> %s", c.Status.AppVersion, version)
-	}
-	c.Status.AppVersion = version
-	if err := r.ensureAll(ctx, c, objs); err != nil {
-		return err
-	}
-	if err := ensureIngress(ctx, r.applier(), c, c, run.ns, b.CellLabels(c, b.AppName), pooledHosts(c, run.tenants)); err != nil {
-		return err
-	}
-	c.Status.AvailableReplicas = dep.Status.AvailableReplicas
-	if dep.Status.AvailableReplicas < 1 {
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "AppUnavailable", "the shared app has no available replica yet"))
-	} else {
-		run.verdict.add(ready(saasv1.ConditionAppReady, "Serving", fmt.Sprintf("%d replicas of %s available", dep.Status.AvailableReplicas, version)))
-	}
-	return nil
-}
-
-// reconcileDatabaseDefaults rolls spec.database.revision out to the cell's existing databases: a
-// batch of at most rolloutBatchSize tenants at a time (named in status, where their reconcilers
-// read it), the next batch once the databases of the last one are ready again, and no new
-// batch while one has failed.
-func (r *RegionCellReconciler) reconcileDatabaseDefaults(_ context.Context, run *cellRun) error {
-	c := run.cell
-	rollout, part := defaultsRollout(c, run.tenants)
-	c.Status.DatabaseRollout = rollout
-	run.verdict.add(part)
-	return nil
-}
-
-// defaultsRollout is the next state of the cell's database defaults rollout.
-func defaultsRollout(c *saasv1.RegionCell, tenants []saasv1.Tenant) (*saasv1.DatabaseRollout, part) {
-	rev := c.Spec.Database.Revision
-	if rev == "" {
-		return nil, ready(saasv1.ConditionDatabaseDefaultsRolledOut, "NewDatabasesOnly",
-			"the database defaults apply to new databases; set spec.database.revision to roll them out to existing ones")
-	}
-	ro := &saasv1.DatabaseRollout{Revision: rev}
-	var waitingNames []string
-	for i := range tenants {
-		t := &tenants[i]
-		eff := t.Status.EffectiveDatabase
-		if eff == nil || !t.DeletionTimestamp.IsZero() {
-			continue // no database yet: it is created with the current defaults
-		}
-		if eff.DefaultsRevision != rev {
-			waitingNames = append(waitingNames, t.Name)
-			continue
-		}
-		db := findCondition(t.Status.Conditions, saasv1.ConditionDatabaseReady)
-		switch {
-		case db.Status == metav1.ConditionTrue && db.ObservedGeneration == t.Generation:
-			ro.Updated++
-		case findCondition(t.Status.Conditions, saasv1.ConditionStalled).Status == metav1.ConditionTrue && db.Status != metav1.ConditionTrue:
-			ro.Failed = append(ro.Failed, t.Name)
-		default:
-			ro.InProgress = append(ro.InProgress, t.Name)
-		}
-	}
-	// Tenants the last reconcile put in the batch stay there until their database moved.
-	if prev := c.Status.DatabaseRollout; prev != nil && prev.Revision == rev {
-		for _, name := range prev.InProgress {
-			if slices.Contains(waitingNames, name) {
-				ro.InProgress = append(ro.InProgress, name)
-				waitingNames = slices.DeleteFunc(waitingNames, func(n string) bool { return n == name })
-			}
-		}
-	}
-	if len(ro.Failed) == 0 {
-		for len(ro.InProgress) < int(max(1, c.Spec.Database.RolloutBatchSize)) && len(waitingNames) > 0 {
-			ro.InProgress, waitingNames = append(ro.InProgress, waitingNames[0]), waitingNames[1:]
-		}
-	}
-	sort.Strings(ro.InProgress)
-	ro.Waiting = int32(len(waitingNames))
-	switch {
-	case len(ro.Failed) > 0:
-		return ro, stalled(saasv1.ConditionDatabaseDefaultsRolledOut, "DatabaseFailed", fmt.Sprintf(
-			"rollout of database defaults %s paused: the database of tenants %s failed (see their DatabaseReady); %d updated, %d waiting",
-			rev, strings.Join(first(ro.Failed, 5), ", "), ro.Updated, ro.Waiting))
-	case len(ro.InProgress) > 0 || ro.Waiting > 0:
-		return ro, waiting(saasv1.ConditionDatabaseDefaultsRolledOut, "RollingOut", fmt.Sprintf(
-			"rolling database defaults %s out: %d updated, modifying %s, %d waiting", rev, ro.Updated, strings.Join(first(ro.InProgress, 5), ", "), ro.Waiting))
-	}
-	return ro, ready(saasv1.ConditionDatabaseDefaultsRolledOut, "UpToDate", fmt.Sprintf("all %d databases have defaults %s", ro.Updated, rev))
-}
-
-// reconcileDelete holds the cell while it serves tenants, then removes the shared tier.
-func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun) (ctrl.Result, error) {
-	c := run.cell
-	run.verdict.phase = saasv1.PhaseDeleting
-	if !controllerutil.ContainsFinalizer(c, CellFinalizer) {
-		return ctrl.Result{}, nil
-	}
-	if len(run.tenants) > 0 {
-		names := make([]string, 0, len(run.tenants))
-		for _, t := range run.tenants {
-			names = append(names, t.Name)
-		}
-		run.verdict.holdOn("TenantsRemain",
-			fmt.Sprintf("deletion held: the cell still serves %d tenants (%s); delete or move them first", len(names), strings.Join(first(names, 5), ", ")))
-		return ctrl.Result{}, nil
-	}
-	// The cache goes before the subnet groups AWS will not delete while something uses them.
-	awsChildren := []struct {
-		obj  client.Object
-		name string
-	}{
-		{&ecv1.ReplicationGroup{}, b.CacheName},
-		{&rds.DBSubnetGroup{}, b.CellSubnetGroupName},
-		{&ecv1.CacheSubnetGroup{}, b.CacheSubnetGroupName},
-	}
-	for _, child := range awsChildren {
-		o := child.obj
-		key := types.NamespacedName{Namespace: run.ns, Name: child.name}
-		if err := r.Get(ctx, key, o); err == nil {
-			if o.GetDeletionTimestamp().IsZero() {
-				if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
-					return ctrl.Result{}, err
-				}
-			}
-			run.verdict.holdOn("Deleting", fmt.Sprintf("waiting for AWS to delete %T %s", o, key))
-			return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
-		} else if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, err
-		}
-	}
-	ns := &corev1.Namespace{}
-	if err := r.Get(ctx, types.NamespacedName{Name: run.ns}, ns); err == nil && ns.DeletionTimestamp.IsZero() {
-		if err := r.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	controllerutil.RemoveFinalizer(c, CellFinalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, c))
-}
-
-// SetupWithManager watches RegionCells, their children, and Tenants (hosts and rollouts).
-func (r *RegionCellReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&saasv1.RegionCell{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
-			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
-		Owns(&corev1.Namespace{}).
-		Owns(&corev1.ServiceAccount{}).
-		Owns(&rbacv1.Role{}).
-		Owns(&rbacv1.RoleBinding{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&ecv1.ReplicationGroup{}).
-		Owns(&ecv1.CacheSubnetGroup{}).
-		Owns(&rds.DBSubnetGroup{}).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
-		Owns(&networkingv1.Ingress{}).
-		Watches(&saasv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.cellOfTenant), builder.WithPredicates(tenantMattersToCell())).
-		Named("regioncell").
-		Complete(r)
-}
-
-func (r *RegionCellReconciler) cellOfTenant(ctx context.Context, o client.Object) []ctrl.Request {
-	t, ok := o.(*saasv1.Tenant)
-	if !ok {
-		return nil
-	}
-	if t.Status.Cell != "" {
-		return []ctrl.Request{{NamespacedName: types.NamespacedName{Name: t.Status.Cell}}}
-	}
-	cell, err := cellForRegion(ctx, r.Client, t.Spec.Region)
-	if err != nil || cell == nil {
-		return nil
-	}
-	return []ctrl.Request{{NamespacedName: types.NamespacedName{Name: cell.Name}}}
-}
-
-// ensureIngress routes hosts to the app of namespace; with no host to route there is no
-// Ingress at all (the API server refuses one without rules, and the load balancer needs none).
-func ensureIngress(ctx context.Context, a apply.Applier, owner client.Object, c *saasv1.RegionCell, ns string, labels map[string]string, hosts []string) error {
-	if len(hosts) > 0 {
-		_, err := a.Ensure(ctx, owner, b.Ingress(c, ns, labels, hosts))
-		return err
-	}
-	ing := &networkingv1.Ingress{}
-	if err := a.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: b.AppName}, ing); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	return client.IgnoreNotFound(a.Client.Delete(ctx, ing))
-}
-
-// tenantMattersToCell passes the Tenant changes a cell acts on: routes (tier, suspension,
-// deletion, a first successful migration), rollouts (pins, migrations), and its counts
-// (admission, phase). Condition messages and the like do not wake the cell.
-func tenantMattersToCell() predicate.Predicate {
-	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
-		o, ok1 := e.ObjectOld.(*saasv1.Tenant)
-		n, ok2 := e.ObjectNew.(*saasv1.Tenant)
-		if !ok1 || !ok2 {
-			return true
-		}
-		return o.Generation != n.Generation || o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero() ||
-			o.Status.Cell != n.Status.Cell || o.Status.Phase != n.Status.Phase ||
-			!equality.Semantic.DeepEqual(o.Status.LastMigration, n.Status.LastMigration) ||
-			!equality.Semantic.DeepEqual(o.Status.EffectiveDatabase, n.Status.EffectiveDatabase) ||
-			findCondition(o.Status.Conditions, saasv1.ConditionDatabaseReady).Status != findCondition(n.Status.Conditions, saasv1.ConditionDatabaseReady).Status
-	}}
+	return r.applier().PatchStatus(ctx, cell, before)
 }

@@ -25,10 +25,6 @@ import (
 // its custom resource is deleted.
 const ackDeletionPolicyAnnotation = "services.k8s.aws/deletion-policy"
 
-// deletionPollInterval is how often deletion progress is looked at while AWS works; the watches
-// on the children usually come first.
-const deletionPollInterval = 15 * time.Second
-
 // reconcileDelete takes the tenant apart in an order that never loses data: the database first,
 // as spec.database.deletionPolicy says (final snapshot by default), then the cache and the DNS
 // record, then the namespace. The finalizer goes only when AWS has let go of all of them.
@@ -36,15 +32,25 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 	if !controllerutil.ContainsFinalizer(t, TenantFinalizer) {
 		return ctrl.Result{}, nil
 	}
-	before := t.Status.DeepCopy()
+	before := t.DeepCopy()
 	ns := b.TenantNamespace(t)
 
 	waitingFor, err := r.releaseDatabase(ctx, t, cell)
-	if err == nil && waitingFor == "" {
-		waitingFor, err = r.deleteAndWait(ctx, &ecv1.ReplicationGroup{}, ns, b.CacheName, "the tenant's cache")
-	}
-	if err == nil && waitingFor == "" {
-		waitingFor, err = r.deleteAndWait(ctx, &route53.RecordSet{}, ns, b.RecordSetName, "the DNS record "+b.Host(t, cell))
+	for _, child := range []struct {
+		obj  client.Object
+		name string
+		what string
+	}{
+		{&ecv1.ReplicationGroup{}, b.CacheName, "the tenant's cache"},
+		{&route53.RecordSet{}, b.RecordSetName, "the DNS record " + b.Host(t, cell)},
+	} {
+		if err != nil || waitingFor != "" {
+			break
+		}
+		var gone bool
+		if gone, err = r.applier().Absent(ctx, child.obj, client.ObjectKey{Namespace: ns, Name: child.name}); !gone {
+			waitingFor = "AWS to delete " + child.what
+		}
 	}
 	if err != nil {
 		return ctrl.Result{}, err
@@ -63,10 +69,10 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 			return ctrl.Result{}, err
 		}
 	}
-	if err := r.deleteIfExists(ctx, &corev1.Secret{}, b.CellNamespace(cell), b.ConfigSecretName(t)); err != nil {
+	if _, err := r.applier().Absent(ctx, &corev1.Secret{}, client.ObjectKey{Namespace: b.CellNamespace(cell), Name: b.ConfigSecretName(t)}); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.deleteIfExists(ctx, &corev1.Namespace{}, "", ns); err != nil {
+	if _, err := r.applier().Absent(ctx, &corev1.Namespace{}, client.ObjectKey{Name: ns}); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Deleted", "Delete", "tenant %s removed; database %s", t.Name, deletionOutcome(t, cell))
@@ -89,20 +95,11 @@ func (r *TenantReconciler) announceDeletion(ctx context.Context, t *saasv1.Tenan
 	return nil
 }
 
-func (r *TenantReconciler) patchDeleting(ctx context.Context, t *saasv1.Tenant, before *saasv1.TenantStatus, msg string) error {
+func (r *TenantReconciler) patchDeleting(ctx context.Context, t, before *saasv1.Tenant, msg string) error {
 	t.Status.Phase = saasv1.PhaseDeleting
 	set(&t.Status.Conditions, t.Generation, saasv1.ConditionReady, "False", "Deleting", msg)
 	set(&t.Status.Conditions, t.Generation, saasv1.ConditionReconciling, "True", "Deleting", msg)
-	return r.patchIfChanged(ctx, t, before)
-}
-
-func (r *TenantReconciler) patchIfChanged(ctx context.Context, t *saasv1.Tenant, before *saasv1.TenantStatus) error {
-	if statusEqual(before, &t.Status) {
-		return nil
-	}
-	orig := t.DeepCopy()
-	orig.Status = *before
-	return client.IgnoreNotFound(r.Status().Patch(ctx, t, client.MergeFrom(orig)))
+	return r.applier().PatchStatus(ctx, t, before)
 }
 
 func deletionOutcome(t *saasv1.Tenant, cell *saasv1.RegionCell) string {
@@ -164,7 +161,7 @@ func (r *TenantReconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant
 	if st := ack.ReadState(db.Status.Conditions); !st.Synced && !st.Terminal {
 		return "ACK to apply the deletion settings to " + b.DBInstanceIdentifier(t, cell) + ": " + st.Message, nil
 	}
-	if err := r.Delete(ctx, db); client.IgnoreNotFound(err) != nil {
+	if _, err := r.applier().Absent(ctx, db, client.ObjectKeyFromObject(db)); err != nil {
 		return "", err
 	}
 	return "RDS to delete " + b.DBInstanceIdentifier(t, cell), nil
@@ -187,20 +184,4 @@ func deletionSettings(t *saasv1.Tenant, cell *saasv1.RegionCell, now time.Time) 
 			rds.AnnotationFinalSnapshotIdentifier: b.FinalSnapshotIdentifier(t, cell, now.UTC().Format("20060102")),
 		}, false
 	}
-}
-
-// deleteAndWait deletes one child and reports, while it still exists, what it waits for.
-func (r *TenantReconciler) deleteAndWait(ctx context.Context, obj client.Object, ns, name, what string) (string, error) {
-	if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, obj); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "", nil
-		}
-		return "", err
-	}
-	if obj.GetDeletionTimestamp().IsZero() {
-		if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-			return "", err
-		}
-	}
-	return fmt.Sprintf("AWS to delete %s", what), nil
 }

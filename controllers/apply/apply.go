@@ -1,4 +1,6 @@
-// Package apply is the one piece of code that writes child objects. It compares what a builder
+// Package apply is the one piece of code that writes child objects: it makes them (Ensure,
+// CreateOnce), removes them (Absent) and writes the status of the operator's own objects
+// (PatchStatus). It compares what a builder
 // wants with what the informer cache holds and writes only when the operator's intent changed,
 // with server-side apply so fields other controllers set (ACK's late-initialised fields, the
 // HPA's replica count) are left to them.
@@ -18,7 +20,9 @@ import (
 	"fmt"
 	"reflect"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -117,6 +121,43 @@ func (a Applier) CreateOnce(ctx context.Context, owner client.Object, obj client
 		return false, err
 	}
 	return false, a.Reader.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+}
+
+// Absent makes sure the object of obj's kind named key is gone or going: it deletes it (in the
+// background, its dependents after it) unless the cache no longer holds it or it is already
+// being deleted, and says whether it is gone. The cache may lag behind a deletion: a caller
+// that waits on gone sees it on a later reconcile, woken by the deletion's own event.
+func (a Applier) Absent(ctx context.Context, obj client.Object, key client.ObjectKey) (gone bool, err error) {
+	if err := a.Client.Get(ctx, key, obj); err != nil {
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	}
+	if obj.GetDeletionTimestamp().IsZero() {
+		if err := a.Client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
+			return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+		}
+	}
+	return false, nil
+}
+
+// PatchStatus writes obj's status when it differs from before's, before being a copy of obj
+// taken before the reconcile changed its status; an object deleted meanwhile is no error.
+// Nothing is written at rest. The patch holds the status alone: whatever else changed since
+// before (a finalizer added, a new resourceVersion) is not part of it.
+func (a Applier) PatchStatus(ctx context.Context, obj, before client.Object) error {
+	if equality.Semantic.DeepEqual(statusField(obj).Interface(), statusField(before).Interface()) {
+		return nil
+	}
+	orig, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("%T is not a client.Object", obj)
+	}
+	statusField(orig).Set(statusField(before))
+	return client.IgnoreNotFound(a.Client.Status().Patch(ctx, obj, client.MergeFrom(orig)))
+}
+
+// statusField is the Status field of a typed object.
+func statusField(obj client.Object) reflect.Value {
+	return reflect.ValueOf(obj).Elem().FieldByName("Status")
 }
 
 // stampIntent records in want's annotations the hash of the rest of want.

@@ -1,0 +1,110 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/apply"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+)
+
+// deletionPollInterval is how often a deletion's progress is looked at while AWS works; the
+// watches on the children usually come first.
+const deletionPollInterval = 15 * time.Second
+
+func metav1Time(t time.Time) metav1.Time { return metav1.NewTime(t.UTC().Truncate(time.Second)) }
+
+// deletionPredicate passes updates that start a deletion, which change no generation.
+func deletionPredicate() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
+	}}
+}
+
+// rolledOut is `kubectl rollout status` for a Deployment: the controller has seen the current
+// template, every wanted replica runs it, none of the old ones is left, and all of them are
+// available. Otherwise it says how far along the rollout is.
+func rolledOut(dep *appsv1.Deployment) (bool, string) {
+	want := int32(1)
+	if dep.Spec.Replicas != nil {
+		want = *dep.Spec.Replicas
+	}
+	st := dep.Status
+	progress := fmt.Sprintf("%d of %d replicas updated, %d available", st.UpdatedReplicas, want, st.AvailableReplicas)
+	done := st.ObservedGeneration >= dep.Generation && st.UpdatedReplicas >= want &&
+		st.Replicas == st.UpdatedReplicas && st.AvailableReplicas >= st.UpdatedReplicas
+	return done, progress
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], "…")
+	}
+	return s
+}
+
+// ensureIngress routes hosts to the app of namespace; with no host to route there is no
+// Ingress at all (the API server refuses one without rules, and the load balancer needs none).
+func ensureIngress(ctx context.Context, a apply.Applier, owner client.Object, c *saasv1.RegionCell, ns string, labels map[string]string, hosts []string) error {
+	if len(hosts) > 0 {
+		_, err := a.Ensure(ctx, owner, b.Ingress(c, ns, labels, hosts))
+		return err
+	}
+	_, err := a.Absent(ctx, &networkingv1.Ingress{}, types.NamespacedName{Namespace: ns, Name: b.AppName})
+	return err
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(new)"
+	}
+	return s
+}
+
+func cellForRegion(ctx context.Context, c client.Client, region string) (*saasv1.RegionCell, error) {
+	var cells saasv1.RegionCellList
+	if err := c.List(ctx, &cells, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	var found []saasv1.RegionCell
+	for _, cell := range cells.Items {
+		if cell.Spec.Region == region {
+			found = append(found, cell)
+		}
+	}
+	if len(found) == 0 {
+		return nil, nil
+	}
+	// One cell per region is the design; if two exist, the oldest serves, deterministically.
+	sort.Slice(found, func(i, j int) bool { return olderThan(&found[i].ObjectMeta, &found[j].ObjectMeta) })
+	// The list shares the cache's objects (no deep copy); the caller gets its own.
+	return found[0].DeepCopy(), nil
+}
+
+// servingVersion is the newest version whose migration succeeded.
+func servingVersion(t *saasv1.Tenant) string {
+	if lm := t.Status.LastMigration; lm != nil && lm.Succeeded {
+		return lm.Version
+	}
+	return t.Status.AppVersion
+}
+
+func ingressRoutes(ing *networkingv1.Ingress, host string) bool {
+	for _, rule := range ing.Spec.Rules {
+		if rule.Host == host {
+			return true
+		}
+	}
+	return false
+}

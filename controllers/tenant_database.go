@@ -1,0 +1,185 @@
+package controllers
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/apply"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+)
+
+// reconcileDatabase makes the master password (once, never again) and the DBInstance, and waits
+// for RDS to report it available with an endpoint.
+func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun) (bool, error) {
+	t, c := run.t, run.cell
+	password, err := r.masterPassword(ctx, run)
+	if err != nil || password == "" {
+		return false, err
+	}
+	run.password = password
+
+	eff, note, engineVersion, err := r.effectiveDatabase(ctx, run)
+	if err != nil {
+		return false, err
+	}
+	db := b.DBInstance(t, c, eff, engineVersion)
+	if res, err := r.applier().Ensure(ctx, t, db); err != nil {
+		return false, refused(&run.verdict, saasv1.ConditionDatabaseReady, "InvalidDatabase", "", err)
+	} else if res == apply.Created {
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseCreated", "Create",
+			"RDS DBInstance %s requested in %s", *db.Spec.DBInstanceIdentifier, c.Spec.Region)
+	}
+	if had := t.Status.EffectiveDatabase; had != nil && !b.SameDatabase(*had, eff) {
+		now := metav1Time(r.now())
+		eff.ChangedAt = &now
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseModifying", "Modify", "database %s: %s",
+			*db.Spec.DBInstanceIdentifier, describeDatabaseChange(*had, eff))
+	}
+	t.Status.EffectiveDatabase = &eff
+	st := ack.ReadState(db.Status.Conditions)
+	switch {
+	case st.Terminal:
+		run.verdict.add(stalled(saasv1.ConditionDatabaseReady, st.Reason, "RDS: "+st.Message))
+		return false, nil
+	case !st.Synced || db.Status.Endpoint == nil || db.Status.Endpoint.Address == nil:
+		run.verdict.add(waiting(saasv1.ConditionDatabaseReady, st.Reason, "RDS instance "+*db.Spec.DBInstanceIdentifier+" "+dbStatus(db)+": "+st.Message))
+		return false, nil
+	case eff.ChangedAt != nil && !ack.SyncedSince(db.Status.Conditions, eff.ChangedAt.Time):
+		// The database keeps serving while RDS modifies it: the later steps go on.
+		run.verdict.add(waiting(saasv1.ConditionDatabaseReady, "Modifying", fmt.Sprintf("RDS is modifying %s to %s",
+			*db.Spec.DBInstanceIdentifier, describeDatabase(eff))))
+		storeEndpoint(run, db)
+		return true, nil
+	}
+	storeEndpoint(run, db)
+	msg := "RDS instance " + *db.Spec.DBInstanceIdentifier + " is available (" + describeDatabase(eff) + ")"
+	if note != "" {
+		msg += "; " + note
+	}
+	run.verdict.add(ready(saasv1.ConditionDatabaseReady, "Available", msg))
+	return true, nil
+}
+
+// storeEndpoint keeps where the available database listens, for the configuration and status.
+func storeEndpoint(run *tenantRun, db *rds.DBInstance) {
+	run.endpoints.DBAddress = *db.Status.Endpoint.Address
+	run.endpoints.DBPort = b.DBPort
+	if db.Status.Endpoint.Port != nil {
+		run.endpoints.DBPort = *db.Status.Endpoint.Port
+	}
+	run.t.Status.Database = &saasv1.DatabaseEndpoint{Address: run.endpoints.DBAddress, Port: run.endpoints.DBPort}
+}
+
+// effectiveDatabase resolves the database the tenant should have (builders.ResolveDatabase)
+// from what it has: its status record, or, when that is missing, the live DBInstance read past
+// the cache, so that a cache miss never reshapes a running database to today's defaults.
+func (r *TenantReconciler) effectiveDatabase(ctx context.Context, run *tenantRun) (eff saasv1.EffectiveDatabase, note, engineVersion string, err error) {
+	t, c := run.t, run.cell
+	live := &rds.DBInstance{}
+	key := types.NamespacedName{Namespace: run.ns, Name: b.DBInstanceName}
+	err = r.Get(ctx, key, live)
+	if apierrors.IsNotFound(err) && t.Status.EffectiveDatabase == nil {
+		err = r.APIReader.Get(ctx, key, live)
+	}
+	exists := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
+		return eff, "", "", err
+	}
+	had := t.Status.EffectiveDatabase
+	if had == nil && exists {
+		had = b.EffectiveDatabaseOf(live)
+	}
+	if exists && live.Spec.EngineVersion != nil {
+		engineVersion = *live.Spec.EngineVersion
+	}
+	eff, note = b.ResolveDatabase(t, c, had, had != nil && inDefaultsRollout(t, c, had))
+	if had != nil {
+		eff.ChangedAt = had.ChangedAt
+	}
+	return eff, note, engineVersion, nil
+}
+
+// inDefaultsRollout says whether the cell rolls its current database defaults out to the tenant
+// now: its database carries another revision and the cell put it in the batch in progress.
+func inDefaultsRollout(t *saasv1.Tenant, c *saasv1.RegionCell, had *saasv1.EffectiveDatabase) bool {
+	ro := c.Status.DatabaseRollout
+	rev := c.Spec.Database.Revision
+	return rev != "" && had.DefaultsRevision != rev && ro != nil && ro.Revision == rev && slices.Contains(ro.InProgress, t.Name)
+}
+
+func describeDatabase(d saasv1.EffectiveDatabase) string {
+	az := "single-AZ"
+	if d.MultiAZ {
+		az = "Multi-AZ"
+	}
+	return fmt.Sprintf("%s, %d GiB, %s, MySQL %s, backups %d days", d.InstanceClass, d.StorageGiB, az, d.EngineVersion, d.BackupRetentionDays)
+}
+
+func describeDatabaseChange(from, to saasv1.EffectiveDatabase) string {
+	return describeDatabase(from) + " -> " + describeDatabase(to)
+}
+
+// masterPassword returns the database's master password, generating it exactly once: the
+// Secret is created, never applied over, and when the cache has not seen it yet the API server
+// is asked. An existing Secret without the password is reported, never refilled: the database
+// may already run with the lost one.
+func (r *TenantReconciler) masterPassword(ctx context.Context, run *tenantRun) (string, error) {
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: run.ns, Name: b.DBPasswordSecretName}
+	err := r.Get(ctx, key, secret)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, key, secret)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		pw, err := r.NewPassword()
+		if err != nil {
+			return "", err
+		}
+		secret = b.DBPasswordSecret(run.t, run.cell, pw)
+		if _, err := r.applier().CreateOnce(ctx, run.t, secret); err != nil {
+			return "", err
+		}
+	case err != nil:
+		return "", err
+	}
+	pw := string(secret.Data[b.DBPasswordKey])
+	if pw == "" {
+		run.verdict.add(stalled(saasv1.ConditionDatabaseReady, "PasswordMissing", fmt.Sprintf(
+			"Secret %s/%s has no key %q: restore the master password the database was created with (the operator never generates a second one)",
+			run.ns, b.DBPasswordSecretName, b.DBPasswordKey)))
+	}
+	return pw, nil
+}
+
+func dbStatus(db *rds.DBInstance) string {
+	if db.Status.DBInstanceStatus != nil {
+		return "is " + *db.Status.DBInstanceStatus
+	}
+	return "is being created"
+}
+
+// NewPassword makes a 32-character RDS master password from letters and digits (RDS refuses
+// '/', '"', '@' and spaces; an alphabet without punctuation is safe in every client and URL).
+func NewPassword() (string, error) {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+	out := make([]byte, 32)
+	for i := range out {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			return "", err
+		}
+		out[i] = alphabet[n.Int64()]
+	}
+	return string(out), nil
+}
