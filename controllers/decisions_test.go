@@ -27,7 +27,9 @@ func at(name string, minute int, mutate ...func(*saasv1.Tenant)) saasv1.Tenant {
 	return *t
 }
 
-func admittedTo(cell string) func(*saasv1.Tenant) { return func(t *saasv1.Tenant) { t.Status.Cell = cell } }
+func admittedTo(cell string) func(*saasv1.Tenant) {
+	return func(t *saasv1.Tenant) { t.Status.Cell = cell }
+}
 
 func TestAdmission(t *testing.T) {
 	cell := newCell("c1", "eu-west-1", func(c *saasv1.RegionCell) { c.Spec.Capacity.MaxTenants = 2 })
