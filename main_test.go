@@ -38,7 +38,7 @@ func TestFirstRunWithAKubeconfig(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() { _ = cmd.Process.Kill(); <-exited }()
+	defer func() { _ = cmd.Process.Kill(); t.Logf("the operator stopped: %v", <-exited) }()
 
 	deadline := time.After(60 * time.Second)
 	for !strings.Contains(out.String(), `"worker count"`) {

@@ -1,6 +1,6 @@
 package v1alpha1
 
-// Keys of a tenant configuration Secret (the design's SimpleDB record of a tenant). The operator
+// Keys of a tenant configuration Secret: what the app needs to serve a tenant. The operator
 // writes them and the app reads them, from the Secret or from a directory of files of the same
 // names (the Secret mounted as a volume).
 const (

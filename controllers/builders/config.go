@@ -17,8 +17,7 @@ type Endpoints struct {
 	CachePort    int64
 }
 
-// TenantConfig is the design's SimpleDB record of the tenant: the Secret the app reads to
-// serve it. It carries the database password because the app needs it to connect; the
+// TenantConfig is the tenant's configuration record: the Secret the app reads to serve it. It carries the database password because the app needs it to connect; the
 // reference names where it comes from.
 func TenantConfig(t *saasv1.Tenant, c *saasv1.RegionCell, namespace, name string, ep Endpoints, password string) *corev1.Secret {
 	labels := TenantLabels(t, c, "config")

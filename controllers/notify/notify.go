@@ -307,8 +307,8 @@ func (n *Notifier) attempt(ctx context.Context, tenant string, cell *saasv1.Regi
 		}
 	}
 	if cfg.SNSTopicARN != "" && !slices.Contains(p.Delivered, SNSReceiver) {
-		switch {
-		case n.SNS == nil:
+		switch n.SNS {
+		case nil:
 			failures = append(failures, "sns: no SNS client configured")
 		default:
 			attrs := map[string]string{"type": p.Type, "tenant": tenant}

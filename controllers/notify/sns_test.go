@@ -26,7 +26,7 @@ func TestPublishReachesAnSNSSubscriber(t *testing.T) {
 	// What goaws' configuration file would set; its ARNs are built from them.
 	goaws.CurrentEnvironment.Region = "eu-west-1"
 	goaws.CurrentEnvironment.AccountID = "123456789012"
-	defer srv.Quit()
+	defer func() { _ = srv.Quit() }()
 
 	got := make(chan map[string]any, 4)
 	sub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -109,7 +109,6 @@ func walk(b *strings.Builder, path string, p apiextv1.JSONSchemaProps, required 
 	if p.Items != nil && p.Items.Schema != nil && len(p.Items.Schema.Properties) > 0 {
 		props = p.Items.Schema.Properties
 		prefix = path + "[]"
-		required = false
 		p = *p.Items.Schema
 	}
 	keys := make([]string, 0, len(props))

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,8 +47,11 @@ func (l layout) saveHost() error {
 // restoreHost writes back every recorded sysctl that differs, and says which.
 func (l layout) restoreHost() error {
 	b, err := os.ReadFile(l.savedHost())
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil // nothing recorded: the cluster never started
+	}
+	if err != nil {
+		return err
 	}
 	saved := map[string]string{}
 	if err := json.Unmarshal(b, &saved); err != nil {

@@ -16,8 +16,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,10 +189,12 @@ func (l layout) prepare() error {
 // down stops everything in reverse order. Pods go first, through the kubelet, so containerd
 // tears their networks down; whatever is left is then swept up directly.
 func (l layout) down(ctx context.Context, bins string, keepLogs bool) error {
-	if _, err := os.Stat(l.dir); err != nil {
+	if _, err := os.Stat(l.dir); errors.Is(err, fs.ErrNotExist) {
 		say("nothing at %s", l.dir)
 		bridgeDown()
 		return nil
+	} else if err != nil {
+		return err
 	}
 	start := time.Now()
 	l.drainPods(ctx, bins)
@@ -252,7 +256,7 @@ func (l layout) load(ctx context.Context, tars []string) error {
 // tag gives a loaded image more names, as versions of the same build.
 func (l layout) tag(ctx context.Context, args []string) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: cluster tag [-dir DIR] IMAGE NEW-NAME...")
+		return errors.New("usage: cluster tag [-dir DIR] IMAGE NEW-NAME [NEW-NAME]")
 	}
 	for _, name := range args[1:] {
 		if _, err := l.ctr(ctx, "images", "tag", "--force", args[0], name); err != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -236,7 +237,9 @@ func (m *MariaDB) NewDatabase(ctx context.Context, prefix string) (Database, err
 	d := Database{Name: name, User: name, Password: fmt.Sprintf("pw-%s-%d", prefix, time.Now().UnixNano())}
 	host, port, _ := net.SplitHostPort(m.Addr)
 	d.Host = host
-	fmt.Sscan(port, &d.Port)
+	if d.Port, err = strconv.Atoi(port); err != nil {
+		return Database{}, fmt.Errorf("MariaDB address %s: %w", m.Addr, err)
+	}
 	for _, stmt := range []string{
 		"CREATE DATABASE `" + name + "`",
 		"CREATE USER '" + name + "'@'%' IDENTIFIED BY '" + d.Password + "'",

@@ -176,7 +176,7 @@ func NormalizeHost(h string) string {
 			return ""
 		}
 		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
 				return ""
 			}
 		}

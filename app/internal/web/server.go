@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tenantops/tenant-operator/app/internal/catalog"
@@ -64,7 +65,7 @@ func New(tenants *Registry, log *slog.Logger, q queue.Queue) *Server {
 			Help: "Request latency by route.", Buckets: prometheus.DefBuckets}, []string{"route"}),
 		reg: reg,
 	}
-	reg.MustRegister(m.requests, m.latency, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(m.requests, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &Server{Tenants: tenants, Log: log, Queue: q, metrics: m, mux: http.NewServeMux(), ops: http.NewServeMux()}
 	s.ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.ops.HandleFunc("GET /readyz", s.readyz)
