@@ -8,6 +8,7 @@ import (
 
 	ackv1alpha1 "github.com/aws-controllers-k8s/runtime/apis/core/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -111,6 +112,11 @@ func TestReadACKState(t *testing.T) {
 		{"terminal wins over synced", []*ackv1alpha1.Condition{synced, terminal}, "false true ACKTerminal InvalidParameter"},
 		{"recoverable wins over synced", []*ackv1alpha1.Condition{synced, recoverable}, "false false ACKRecoverable Throttling"},
 		{"terminal wins over recoverable", []*ackv1alpha1.Condition{recoverable, terminal}, "false true ACKTerminal InvalidParameter"},
+		{"a quota refusal, retried by ACK, needs a person and names the quota", []*ackv1alpha1.Condition{notSynced,
+			cond(ackv1alpha1.ConditionTypeRecoverable, corev1.ConditionTrue, "InstanceQuotaExceeded: DB instance quota exceeded")},
+			"false true QuotaExceeded AWS refused for the quota RDS DB instances per region (default 40); raise it (Service Quotas: Amazon RDS, DB instances)"},
+		{"ElastiCache nodes", []*ackv1alpha1.Condition{cond(ackv1alpha1.ConditionTypeTerminal, corev1.ConditionTrue, "NodeQuotaForCustomerExceeded: ...")},
+			"false true QuotaExceeded AWS refused for the quota ElastiCache nodes per region"},
 	}
 	for _, c := range cases {
 		st := ack.ReadState(c.conds)
@@ -130,7 +136,7 @@ func TestReadACKState(t *testing.T) {
 	}
 }
 
-func TestRolloutTargetAndPooledHosts(t *testing.T) {
+func TestRolloutTarget(t *testing.T) {
 	cell := newCell("c1", "eu-west-1")
 	cell.Spec.App.Version = "1.1.0"
 	cell.Status.AppVersion = "1.0.0"
@@ -141,7 +147,6 @@ func TestRolloutTargetAndPooledHosts(t *testing.T) {
 		t.Spec.App = &saasv1.TenantApp{Version: "1.0.0", UpgradeStrategy: saasv1.UpgradeManual}
 	}
 	dedicated := func(t *saasv1.Tenant) { t.Spec.Tier = saasv1.TierDedicated }
-	suspended := func(t *saasv1.Tenant) { t.Spec.Suspended = true }
 	cases := []struct {
 		name            string
 		tenants         []saasv1.Tenant
@@ -158,11 +163,16 @@ func TestRolloutTargetAndPooledHosts(t *testing.T) {
 			t.Errorf("%s: got %s %s, want %s %s (%s)", c.name, version, p.Reason, c.version, c.reason, p.Message)
 		}
 	}
-	tenants := []saasv1.Tenant{
-		at("served", 1, migrated("1.0.0", true)), at("unmigrated", 2), at("own", 3, dedicated, migrated("1.0.0", true)),
-		at("paused", 4, suspended, migrated("1.0.0", true)),
-	}
-	if got := pooledHosts(cell, tenants); fmt.Sprint(got) != "[served.website.com]" {
-		t.Errorf("pooled hosts: got %v, want only the migrated, pooled, not suspended tenant's", got)
+}
+
+func TestIngressRoutes(t *testing.T) {
+	ing := &networkingv1.Ingress{Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "*.website.com"}, {Host: "own.example.org"}}}}
+	for host, want := range map[string]bool{
+		"acme.website.com": true, "own.example.org": true, "a.b.website.com": false, "website.com": false,
+		"acme.website.com.evil.org": false, "acmewebsite.com": false, "other.example.org": false,
+	} {
+		if got := ingressRoutes(ing, host); got != want {
+			t.Errorf("%s: got %v, want %v", host, got, want)
+		}
 	}
 }

@@ -4,19 +4,17 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
-	"github.com/tenantops/tenant-operator/controllers/apply"
-	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
 
 // deletionPollInterval is how often a deletion's progress is looked at while AWS works; the
@@ -54,17 +52,6 @@ func first(s []string, n int) []string {
 	return s
 }
 
-// ensureIngress routes hosts to the app of namespace; with no host to route there is no
-// Ingress at all (the API server refuses one without rules, and the load balancer needs none).
-func ensureIngress(ctx context.Context, a apply.Applier, owner client.Object, c *saasv1.RegionCell, ns string, labels map[string]string, hosts []string) error {
-	if len(hosts) > 0 {
-		_, err := a.Ensure(ctx, owner, b.Ingress(c, ns, labels, hosts))
-		return err
-	}
-	_, err := a.Absent(ctx, &networkingv1.Ingress{}, types.NamespacedName{Namespace: ns, Name: b.AppName})
-	return err
-}
-
 func orNone(s string) string {
 	if s == "" {
 		return "(new)"
@@ -100,9 +87,12 @@ func servingVersion(t *saasv1.Tenant) string {
 	return t.Status.AppVersion
 }
 
+// ingressRoutes says whether the Ingress routes host: by a rule of its own, or by a wildcard of
+// its domain (one label deep, as Ingress and ALB wildcards match).
 func ingressRoutes(ing *networkingv1.Ingress, host string) bool {
 	for _, rule := range ing.Spec.Rules {
-		if rule.Host == host {
+		if rule.Host == host || (strings.HasPrefix(rule.Host, "*.") && strings.Count(host, ".") > 0 &&
+			host[strings.Index(host, "."):] == rule.Host[1:]) {
 			return true
 		}
 	}

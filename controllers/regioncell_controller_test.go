@@ -56,14 +56,23 @@ func TestCellBuildsTheSharedTierAndRoutesItsPooledTenants(t *testing.T) {
 
 	one, two := newTenant("one", "ap-northeast-1"), newTenant("two", "ap-northeast-1")
 	create(t, one, two)
+	// One wildcard rule, whatever the number of tenants: the shared app serves the hosts whose
+	// configuration is in its namespace, each written once the tenant is migrated.
+	if h := ingressHosts(t, "cell-apne1"); fmt.Sprint(h) != "[*.website.com]" {
+		t.Errorf("hosts before any tenant: %v", h)
+	}
 	onboard(t, cell, one)
 	onboard(t, cell, two)
-	eventually(t, "both hosts routed", func() error {
-		if h := ingressHosts(t, "cell-apne1"); fmt.Sprint(h) != "[one.website.com two.website.com]" {
-			return fmt.Errorf("hosts %v", h)
+	if h := ingressHosts(t, "cell-apne1"); fmt.Sprint(h) != "[*.website.com]" {
+		t.Errorf("hosts with two tenants: %v", h)
+	}
+	for _, name := range []string{"one", "two"} {
+		cfg := &corev1.Secret{}
+		must(t, get(t, cfg, "cell-apne1", "tenant-"+name))
+		if string(cfg.Data[saasv1.ConfigHosts]) != name+".website.com" {
+			t.Errorf("%s's configuration in the cell serves %q", name, cfg.Data[saasv1.ConfigHosts])
 		}
-		return nil
-	})
+	}
 
 	// Steady state: a reconcile of the unchanged cell writes nothing.
 	for _, w := range writesOnPoke(t, cell, "regioncell", "apne1", "tenant-one", "tenant-two") {
@@ -84,11 +93,11 @@ func TestCellBuildsTheSharedTierAndRoutesItsPooledTenants(t *testing.T) {
 		return nil
 	})
 
-	// Removing a tenant removes its host.
+	// Removing a tenant removes its configuration from the shared app's namespace.
 	must(t, k8s.Delete(ctx, two))
-	eventually(t, "removed tenant unrouted", func() error {
-		if h := ingressHosts(t, "cell-apne1"); fmt.Sprint(h) != "[one.website.com]" {
-			return fmt.Errorf("hosts %v", h)
+	eventually(t, "removed tenant no longer served", func() error {
+		if err := get(t, &corev1.Secret{}, "cell-apne1", "tenant-two"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("configuration still there: %v", err)
 		}
 		return nil
 	})

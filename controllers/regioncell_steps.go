@@ -109,20 +109,6 @@ func rolloutTarget(c *saasv1.RegionCell, tenants []saasv1.Tenant) (string, part)
 	return want, ready(saasv1.ConditionRolloutComplete, "UpToDate", "the shared app runs "+want)
 }
 
-// pooledHosts are the hosts the shared app serves: pooled tenants that are migrated and not
-// suspended.
-func pooledHosts(c *saasv1.RegionCell, tenants []saasv1.Tenant) []string {
-	var hosts []string
-	for _, t := range tenants {
-		if t.Spec.Tier == saasv1.TierDedicated || t.Spec.Suspended || !t.DeletionTimestamp.IsZero() || servingVersion(&t) == "" {
-			continue
-		}
-		hosts = append(hosts, b.Host(&t, c))
-	}
-	sort.Strings(hosts)
-	return hosts
-}
-
 func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) error {
 	c := run.cell
 	version, rollout := rolloutTarget(c, run.tenants)
@@ -145,7 +131,7 @@ func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) e
 	if err := r.ensureAll(ctx, c, objs); err != nil {
 		return err
 	}
-	if err := ensureIngress(ctx, r.applier(), c, c, run.ns, b.CellLabels(c, b.AppName), pooledHosts(c, run.tenants)); err != nil {
+	if _, err := r.applier().Ensure(ctx, c, b.CellIngress(c, b.CellLabels(c, b.AppName))); err != nil {
 		return err
 	}
 	c.Status.AvailableReplicas = dep.Status.AvailableReplicas

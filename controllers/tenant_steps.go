@@ -80,12 +80,11 @@ func (r *TenantReconciler) reconcileConfig(ctx context.Context, run *tenantRun) 
 	if _, err := a.Ensure(ctx, t, b.TenantConfig(t, c, run.ns, b.TenantConfigName, run.endpoints, run.password)); err != nil {
 		return false, err
 	}
-	if t.Spec.Tier != saasv1.TierDedicated {
-		if _, err := a.Ensure(ctx, t, b.TenantConfig(t, c, b.CellNamespace(c), b.ConfigSecretName(t), run.endpoints, run.password)); err != nil {
+	if t.Spec.Tier == saasv1.TierDedicated {
+		// A tenant moved to the dedicated tier is no longer the shared app's.
+		if _, err := a.Absent(ctx, &corev1.Secret{}, client.ObjectKey{Namespace: b.CellNamespace(c), Name: b.ConfigSecretName(t)}); err != nil {
 			return false, err
 		}
-	} else if _, err := a.Absent(ctx, &corev1.Secret{}, client.ObjectKey{Namespace: b.CellNamespace(c), Name: b.ConfigSecretName(t)}); err != nil {
-		return false, err
 	}
 	return true, nil
 }
@@ -176,9 +175,16 @@ func (r *TenantReconciler) reconcileApp(ctx context.Context, run *tenantRun) (bo
 	if t.Spec.Tier == saasv1.TierDedicated {
 		return r.reconcileDedicatedApp(ctx, run)
 	}
-	// The pooled tenant is served by the cell: its app and its Ingress.
+	// The pooled tenant is served by the cell's app, which serves the hosts of the tenant
+	// configurations in its namespace (the cell's Ingress sends it every host of the domain).
+	// The configuration goes there only now, after the migrations: this is what opens the host.
+	// A suspended tenant's says so, and the app answers 404 for it.
+	served := b.TenantConfig(t, c, b.CellNamespace(c), b.ConfigSecretName(t), run.endpoints, run.password)
+	if _, err := r.applier().Ensure(ctx, t, served); err != nil {
+		return false, err
+	}
 	if t.Spec.Suspended {
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "Suspended", "suspended: the cell's Ingress no longer routes "+b.Host(t, c)))
+		run.verdict.add(waiting(saasv1.ConditionAppReady, "Suspended", "suspended: the cell's app no longer serves "+b.Host(t, c)))
 		return true, nil
 	}
 	dep := &appsv1.Deployment{}
@@ -234,7 +240,11 @@ func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenan
 			return false, err
 		}
 	}
-	if err := ensureIngress(ctx, r.applier(), t, c, run.ns, labels, hosts); err != nil {
+	if len(hosts) > 0 {
+		if _, err := r.applier().Ensure(ctx, t, b.DedicatedIngress(t, c, labels)); err != nil {
+			return false, err
+		}
+	} else if _, err := r.applier().Absent(ctx, &networkingv1.Ingress{}, client.ObjectKey{Namespace: run.ns, Name: b.AppName}); err != nil {
 		return false, err
 	}
 	if t.Spec.Suspended {

@@ -25,7 +25,6 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
-	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
 
 // SetupWithManager watches Tenants, the children they own, and the few cell objects pooled
@@ -66,7 +65,9 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// ... except the batch of a database defaults rollout, which wakes the tenants it names.
 		Watches(&saasv1.RegionCell{}, defaultsBatchChanges()).
-		Watches(&networkingv1.Ingress{}, r.routeChanges()).
+		// The cell's wildcard Ingress is made once; its arrival (or loss) concerns every tenant.
+		Watches(&networkingv1.Ingress{}, r.cellChildToTenants(), builder.WithPredicates(predicate.Funcs{
+			UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&appsv1.Deployment{}, r.cellChildToTenants(), builder.WithPredicates(sharedAppServingChanged())).
 		Watches(&ecv1.ReplicationGroup{}, r.cellChildToTenants(), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
@@ -135,53 +136,6 @@ func sharedAppServingChanged() predicate.Predicate {
 		return oldD.Spec.Template.Labels[v] != newD.Spec.Template.Labels[v] ||
 			(oldD.Status.AvailableReplicas > 0) != (newD.Status.AvailableReplicas > 0)
 	}}
-}
-
-// routeChanges wakes the tenants whose host a cell's Ingress started or stopped routing.
-func (r *TenantReconciler) routeChanges() handler.EventHandler {
-	enqueueHosts := func(ctx context.Context, ing client.Object, hosts map[string]bool, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		cell := r.cellOf(ctx, ing)
-		if cell == nil || len(hosts) == 0 {
-			return
-		}
-		for _, req := range tenantsOfRegion(ctx, r.Client, cell.Spec.Region, func(t *saasv1.Tenant) bool {
-			return hosts[b.Host(t, cell)]
-		}) {
-			q.Add(req)
-		}
-	}
-	hostsOf := func(o client.Object) map[string]bool {
-		hosts := map[string]bool{}
-		if ing, ok := o.(*networkingv1.Ingress); ok {
-			for _, rule := range ing.Spec.Rules {
-				hosts[rule.Host] = true
-			}
-		}
-		return hosts
-	}
-	return handler.Funcs{
-		CreateFunc: func(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueueHosts(ctx, e.Object, hostsOf(e.Object), q)
-		},
-		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueueHosts(ctx, e.Object, hostsOf(e.Object), q)
-		},
-		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			before, after := hostsOf(e.ObjectOld), hostsOf(e.ObjectNew)
-			changed := map[string]bool{}
-			for h := range before {
-				if !after[h] {
-					changed[h] = true
-				}
-			}
-			for h := range after {
-				if !before[h] {
-					changed[h] = true
-				}
-			}
-			enqueueHosts(ctx, e.ObjectNew, changed, q)
-		},
-	}
 }
 
 // defaultsBatchChanges wakes the tenants a cell newly put in its database defaults rollout.

@@ -25,7 +25,7 @@ func BenchmarkTenantChildren(b *testing.B) {
 		_ = MigrationJob(t, cell, "1.2.0")
 		tier := DedicatedAppTier(t, cell, "1.2.0")
 		_, _, _, _ = AppDeployment(tier), AppService(tier), AppHPA(tier), AppPDB(tier)
-		_ = Ingress(cell, TenantNamespace(t), nil, []string{Host(t, cell)})
+		_ = DedicatedIngress(t, cell, nil)
 		_ = RecommendCronJob(t, cell, "1.2.0")
 		_ = RecordSet(t, cell)
 	}

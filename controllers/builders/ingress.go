@@ -9,10 +9,29 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 )
 
-// Ingress routes the given hosts to the app Service through the cell's load balancer. The
+// Where a rule stands in the cell's load balancer (the IngressGroup's order, lower first): a
+// dedicated tenant's own host before the wildcard that sends every other host to the shared app.
+const (
+	ingressOrderDedicated = 10
+	ingressOrderCell      = 1000
+)
+
+// CellIngress sends every host of the cell's base domain to the shared app, with one rule and
+// one (wildcard) certificate whatever the number of tenants: the app decides which hosts it
+// serves, from the tenant configurations it is given (a new tenant's only once it is migrated).
+func CellIngress(c *saasv1.RegionCell, labels map[string]string) *networkingv1.Ingress {
+	return ingress(c, CellNamespace(c), labels, []string{WildcardHost(c)}, ingressOrderCell)
+}
+
+// DedicatedIngress sends a dedicated tenant's host to its own app, ahead of the cell's wildcard.
+func DedicatedIngress(t *saasv1.Tenant, c *saasv1.RegionCell, labels map[string]string) *networkingv1.Ingress {
+	return ingress(c, TenantNamespace(t), labels, []string{Host(t, c)}, ingressOrderDedicated)
+}
+
+// ingress routes hosts to the app Service of namespace through the cell's load balancer. The
 // AWS Load Balancer Controller's group annotation puts the cell's and its dedicated tenants'
 // Ingresses behind one ALB; layer 1 listens on 80 and 443 only and redirects 80 to 443.
-func Ingress(c *saasv1.RegionCell, namespace string, labels map[string]string, hosts []string) *networkingv1.Ingress {
+func ingress(c *saasv1.RegionCell, namespace string, labels map[string]string, hosts []string, order int) *networkingv1.Ingress {
 	pathType := networkingv1.PathTypePrefix
 	rules := make([]networkingv1.IngressRule, 0, len(hosts))
 	for _, h := range hosts {
@@ -26,6 +45,7 @@ func Ingress(c *saasv1.RegionCell, namespace string, labels map[string]string, h
 	}
 	ann := map[string]string{
 		"alb.ingress.kubernetes.io/group.name":   CellNamespace(c),
+		"alb.ingress.kubernetes.io/group.order":  strconv.Itoa(order),
 		"alb.ingress.kubernetes.io/scheme":       "internet-facing",
 		"alb.ingress.kubernetes.io/target-type":  "ip",
 		"alb.ingress.kubernetes.io/listen-ports": `[{"HTTP": 80}, {"HTTPS": 443}]`,

@@ -8,7 +8,8 @@ import (
 func TestIngress(t *testing.T) {
 	cell := testCell()
 	cell.Spec.Ingress.CertificateARN = "arn:aws:acm:eu-west-1:123456789012:certificate/abc"
-	ing := Ingress(cell, "cell-eu1", CellLabels(cell, AppName), []string{"acme.website.com", "globex.website.com"})
+	ing := CellIngress(cell, CellLabels(cell, AppName))
+	own := DedicatedIngress(testTenant("initech"), cell, nil)
 	var hosts []string
 	for _, r := range ing.Spec.Rules {
 		hosts = append(hosts, r.Host+" "+r.HTTP.Paths[0].Path+" "+r.HTTP.Paths[0].Backend.Service.Name)
@@ -18,8 +19,11 @@ func TestIngress(t *testing.T) {
 		got, want any
 	}{
 		{"class", *ing.Spec.IngressClassName, "alb"},
-		{"rules", hosts, []string{"acme.website.com / app", "globex.website.com / app"}},
-		{"TLS hosts", ing.Spec.TLS[0].Hosts, []string{"acme.website.com", "globex.website.com"}},
+		{"one wildcard rule, whatever the tenants", hosts, []string{"*.website.com / app"}},
+		{"one wildcard certificate", ing.Spec.TLS[0].Hosts, []string{"*.website.com"}},
+		{"a dedicated tenant's own rule", fmt.Sprint(own.Namespace, " ", own.Spec.Rules[0].Host), "tenant-initech initech.website.com"},
+		{"dedicated rules before the wildcard", own.Annotations["alb.ingress.kubernetes.io/group.order"] + " < " +
+			ing.Annotations["alb.ingress.kubernetes.io/group.order"], "10 < 1000"},
 		{"one load balancer per cell", ing.Annotations["alb.ingress.kubernetes.io/group.name"], "cell-eu1"},
 		{"80 and 443 only, 80 redirected", ing.Annotations["alb.ingress.kubernetes.io/listen-ports"] + " " + ing.Annotations["alb.ingress.kubernetes.io/ssl-redirect"],
 			`[{"HTTP": 80}, {"HTTPS": 443}] 443`},

@@ -52,6 +52,10 @@ func Host(t *saasv1.Tenant, c *saasv1.RegionCell) string {
 	return t.Spec.Subdomain + "." + c.Spec.BaseDomain
 }
 
+// WildcardHost is every host of the cell's base domain, as the cell's Ingress and certificate
+// name it.
+func WildcardHost(c *saasv1.RegionCell) string { return "*." + c.Spec.BaseDomain }
+
 // URL is where the tenant is served.
 func URL(t *saasv1.Tenant, c *saasv1.RegionCell) string { return "https://" + Host(t, c) }
 

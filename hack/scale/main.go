@@ -27,6 +27,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
@@ -133,6 +134,22 @@ func run(n, writers, ceilingWrites, concurrency int, qps float32) error {
 	fmt.Printf("reconciles: tenant %.0f, regioncell %.0f; reconcile errors: tenant %.0f, regioncell %.0f\n",
 		testenv.ReconcileTotal("tenant"), testenv.ReconcileTotal("regioncell"),
 		testenv.MetricTotal("controller_runtime_reconcile_errors_total", "tenant"), testenv.MetricTotal("controller_runtime_reconcile_errors_total", "regioncell"))
+	// What the load balancer needs, whatever the number of tenants (ALB: 100 rules and 25
+	// certificates per listener by default).
+	var ings networkingv1.IngressList
+	if err := c.List(ctx, &ings); err != nil {
+		return err
+	}
+	rules, certHosts := 0, map[string]bool{}
+	for _, ing := range ings.Items {
+		rules += len(ing.Spec.Rules)
+		for _, tls := range ing.Spec.TLS {
+			for _, h := range tls.Hosts {
+				certHosts[h] = true
+			}
+		}
+	}
+	fmt.Printf("load balancer: %d Ingress rules, %d certificate host names, for %d tenants\n", rules, len(certHosts), n)
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
