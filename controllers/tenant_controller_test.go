@@ -136,6 +136,10 @@ func onboard(t testing.TB, cell *saasv1.RegionCell, tenant *saasv1.Tenant) *saas
 	tenantHas(t, tenant.Name, saasv1.ConditionCacheReady, metav1.ConditionTrue, "Available")
 	version := b.EffectiveAppVersion(tenant, cell)
 	tenantHas(t, tenant.Name, saasv1.ConditionMigrationsComplete, metav1.ConditionFalse, "Migrating")
+	// The shared app is given a tenant only once it is migrated: until then no host opens.
+	if err := get(t, &corev1.Secret{}, b.CellNamespace(cell), b.ConfigSecretName(tenant)); !apierrors.IsNotFound(err) {
+		t.Errorf("%s is in the shared app's configuration before its migrations: %v", tenant.Name, err)
+	}
 	playJob(t, b.TenantNamespace(tenant), b.MigrationJobName(version), true)
 	tenantHas(t, tenant.Name, saasv1.ConditionMigrationsComplete, metav1.ConditionTrue, "Migrated")
 	if tenant.Spec.Tier == saasv1.TierDedicated {

@@ -323,7 +323,7 @@ func TestKilledAtEachWriteOfADeletion(t *testing.T) {
 		must(t, k8s.Delete(ctx, &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}))
 	}
 
-	// A tenant that stays: the cell keeps routing, so its Ingress is never deleted for want of hosts.
+	// A neighbour that stays: nothing of it may be touched by the deletions around it.
 	onboarded("stays")
 	uid := onboarded("del-0")
 	clean, stop := operator(t, nil)
