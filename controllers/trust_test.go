@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -22,13 +21,6 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
-
-// noEvents is an event recorder for reconcilers a test drives by hand.
-type noEvents struct{}
-
-func (noEvents) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...any) {}
-func (noEvents) AnnotatedEventf(runtime.Object, runtime.Object, map[string]string, string, string, string, string, ...any) {
-}
 
 // blindCache is the operator's client with a cache that has not seen some objects yet (or
 // fails to read them): the reads it is told about answer as the test says.
@@ -53,7 +45,7 @@ func passwordSecretUnseen(obj client.Object, key client.ObjectKey) error {
 }
 
 func handDriven(c client.Client, newPassword func() (string, error)) *TenantReconciler {
-	return &TenantReconciler{Client: c, APIReader: k8s, Scheme: operator.Scheme(), Recorder: noEvents{}, Now: clock.Now, NewPassword: newPassword}
+	return &TenantReconciler{Client: c, APIReader: k8s, Scheme: operator.Scheme(), Recorder: nopRecorder{}, Now: clock.Now, NewPassword: newPassword}
 }
 
 // The master password is made once, whatever the cache says: a reconcile whose cache has not
