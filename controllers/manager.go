@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -44,6 +45,9 @@ type Options struct {
 
 // SetupAll registers both controllers and the lifecycle notifier with the manager.
 func SetupAll(mgr ctrl.Manager, opts Options) error {
+	if err := addIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
 	notifier := &notify.Notifier{
 		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
 		HTTP:     &http.Client{Timeout: 15 * time.Second},

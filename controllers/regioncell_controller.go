@@ -102,11 +102,11 @@ func (r *RegionCellReconciler) applier() apply.Applier {
 func (r *RegionCellReconciler) listTenants(ctx context.Context, run *cellRun) error {
 	var all saasv1.TenantList
 	// The cell only reads its tenants: skip copying them out of the cache.
-	if err := r.List(ctx, &all, client.UnsafeDisableDeepCopy); err != nil {
+	if err := r.List(ctx, &all, client.MatchingFields{indexTenantCell: run.cell.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
 	for _, t := range all.Items {
-		if t.Spec.Region == run.cell.Spec.Region && t.Status.Cell == run.cell.Name {
+		if t.Spec.Region == run.cell.Spec.Region {
 			run.tenants = append(run.tenants, t)
 		}
 	}

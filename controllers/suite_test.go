@@ -32,6 +32,7 @@ import (
 // would write (the play* helpers), and nothing more.
 var (
 	k8s        client.Client // the test's own uncached client
+	restConfig *rest.Config  // the API server's admin configuration
 	operator   client.Client // the operator's client: cached reads, counted writes
 	writes     = &testenv.WriteLog{}
 	clock      = &testClock{}
@@ -52,6 +53,7 @@ func runSuite(m *testing.M) int {
 	defer func() { _ = env.Stop() }()
 	ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.Level(zapcore.DebugLevel)))
 
+	restConfig = env.Config
 	scheme := NewScheme()
 	k8s, err = client.New(env.Config, client.Options{Scheme: scheme})
 	if err != nil {

@@ -21,12 +21,18 @@ func (r *TenantReconciler) cellFor(ctx context.Context, t *saasv1.Tenant) (*saas
 // reconcile, whatever the concurrency.
 func (r *TenantReconciler) admit(ctx context.Context, run *tenantRun) (bool, error) {
 	t, cell := run.t, run.cell
-	var all saasv1.TenantList
-	// Read-only: every reconcile scans the region's tenants, so skip copying them.
-	if err := r.List(ctx, &all, client.UnsafeDisableDeepCopy); err != nil {
+	// An admitted tenant is checked against the tenants of its subdomain only; a tenant not yet
+	// admitted, once, against its region, to count what is ahead of it.
+	var peers saasv1.TenantList
+	selector := client.MatchingFields{indexTenantSubdomain: regionSubdomain(t.Spec.Region, t.Spec.Subdomain)}
+	if t.Status.Cell != cell.Name {
+		selector = client.MatchingFields{indexTenantRegion: t.Spec.Region}
+	}
+	// Read-only: skip copying the tenants out of the cache.
+	if err := r.List(ctx, &peers, selector, client.UnsafeDisableDeepCopy); err != nil {
 		return false, err
 	}
-	switch d := admission(t, cell, all.Items); {
+	switch d := admission(t, cell, peers.Items); {
 	case d.subdomainOwner != "":
 		run.verdict.add(stalled(saasv1.ConditionDNSReady, "SubdomainTaken",
 			fmt.Sprintf("spec.subdomain %q is already used by Tenant %q in cell %s; choose another subdomain", t.Spec.Subdomain, d.subdomainOwner, cell.Name)))

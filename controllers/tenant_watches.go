@@ -86,13 +86,13 @@ func (r *TenantReconciler) tenantsOfCell(ctx context.Context, o client.Object) [
 
 func tenantsOfRegion(ctx context.Context, c client.Client, region string, keep func(*saasv1.Tenant) bool) []ctrl.Request {
 	var tenants saasv1.TenantList
-	if err := c.List(ctx, &tenants, client.UnsafeDisableDeepCopy); err != nil {
+	if err := c.List(ctx, &tenants, client.MatchingFields{indexTenantRegion: region}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	var reqs []ctrl.Request
 	for i := range tenants.Items {
 		t := &tenants.Items[i]
-		if t.Spec.Region == region && (keep == nil || keep(t)) {
+		if keep == nil || keep(t) {
 			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: t.Name}})
 		}
 	}
