@@ -112,7 +112,7 @@ func TestLifecycleEventsAreSignedRetriedAndDeliveredOnce(t *testing.T) {
 	ctx := context.Background()
 	rcv, srv := newReceiver("s3cret-hmac", 3)
 	defer srv.Close()
-	cell := newCell("eus1", "eu-south-1", func(c *saasv1.RegionCell) {
+	cell := servingCell(t, "eus1", "eu-south-1", func(c *saasv1.RegionCell) {
 		c.Spec.Notifications = &saasv1.Notifications{
 			Webhooks: []saasv1.Webhook{
 				{Name: "crm", Purpose: "CRM", URL: srv.URL + "/crm"},
@@ -121,8 +121,6 @@ func TestLifecycleEventsAreSignedRetriedAndDeliveredOnce(t *testing.T) {
 			HMACSecretRef: hmacSecret(t, "notify-test", "s3cret-hmac"),
 		}
 	})
-	create(t, cell)
-	playCellAWS(t, cell)
 	tenant := newTenant("loud", "eu-south-1", func(tn *saasv1.Tenant) { tn.Spec.Database.DeletionPolicy = saasv1.DeletionRetain })
 	create(t, tenant)
 	onboard(t, cell, tenant)
@@ -208,14 +206,12 @@ func TestDeletionDoesNotWaitForReceivers(t *testing.T) {
 	ctx := context.Background()
 	rcv, srv := newReceiver("k3", 1<<30) // down until told otherwise
 	defer srv.Close()
-	cell := newCell("apse3", "ap-southeast-3", func(c *saasv1.RegionCell) {
+	cell := servingCell(t, "apse3", "ap-southeast-3", func(c *saasv1.RegionCell) {
 		c.Spec.Notifications = &saasv1.Notifications{
 			Webhooks:      []saasv1.Webhook{{Name: "crm", URL: srv.URL + "/crm"}},
 			HMACSecretRef: hmacSecret(t, "notify-down", "k3"),
 		}
 	})
-	create(t, cell)
-	playCellAWS(t, cell)
 	tenant := newTenant("quiet", "ap-southeast-3", func(tn *saasv1.Tenant) { tn.Spec.Database.DeletionPolicy = saasv1.DeletionDelete })
 	create(t, tenant)
 	onboard(t, cell, tenant)

@@ -161,6 +161,14 @@ func promisesKept(t *testing.T, name string, proxies ...*Proxy) {
 	}
 }
 
+// killStep is how far apart the kills are: every third write, or every write for make chaos.
+func killStep() int {
+	if os.Getenv("FAULTS_EVERY_K") == "1" {
+		return 1
+	}
+	return 3
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -207,10 +215,7 @@ func TestKilledAtEachWriteOfAnOnboarding(t *testing.T) {
 	stop()
 	n := len(clean.Writes())
 	promisesKept(t, "kill-0", clean)
-	step := 3
-	if os.Getenv("FAULTS_EVERY_K") == "1" {
-		step = 1
-	}
+	step := killStep()
 	t.Logf("baseline: a clean onboarding (with the cell's own start) takes %d writes and %s; killing at every %d",
 		n, cleanTook.Round(time.Millisecond), step)
 	for k := 1; k <= n; k += step {
@@ -339,10 +344,7 @@ func TestKilledAtEachWriteOfADeletion(t *testing.T) {
 	stop()
 	n := len(clean.Writes()) - before
 	deletionPromisesKept(t, "del-0", uid, "cell-deletions", rcv, clean)
-	step := 3
-	if os.Getenv("FAULTS_EVERY_K") == "1" {
-		step = 1
-	}
+	step := killStep()
 	t.Logf("baseline: a clean deletion (with its announcement) takes %d writes and %s; killing at every %d",
 		n, cleanTook.Round(time.Millisecond), step)
 	for k := 1; k <= n; k += step {
