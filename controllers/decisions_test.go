@@ -28,37 +28,122 @@ func at(name string, minute int, mutate ...func(*saasv1.Tenant)) saasv1.Tenant {
 	return *t
 }
 
-func admittedTo(cell string) func(*saasv1.Tenant) {
+func placedIn(cell string) func(*saasv1.Tenant) {
 	return func(t *saasv1.Tenant) { t.Status.Cell = cell }
 }
 
-func TestAdmission(t *testing.T) {
-	cell := newCell("c1", "eu-west-1", func(c *saasv1.RegionCell) { c.Spec.Capacity.MaxTenants = 2 })
+func pinnedTo(cell string) func(*saasv1.Tenant) {
+	return func(t *saasv1.Tenant) { t.Spec.Cell = cell }
+}
+
+func TestPlacement(t *testing.T) {
+	withMax := func(n, dedicated int32) func(*saasv1.RegionCell) {
+		return func(c *saasv1.RegionCell) { c.Spec.Capacity.MaxTenants, c.Spec.Capacity.MaxDedicatedTenants = n, dedicated }
+	}
+	cells := []saasv1.RegionCell{
+		*newCell("a", "eu-west-1", withMax(4, 1)),
+		*newCell("b", "eu-west-1", withMax(2, 1)),
+		*newCell("other", "us-east-1", withMax(10, 1)),
+	}
+	deletingCell := append([]saasv1.RegionCell(nil), cells...)
+	now := metav1.Now()
+	deletingCell[1].DeletionTimestamp = &now
 	subdomain := func(s string) func(*saasv1.Tenant) { return func(t *saasv1.Tenant) { t.Spec.Subdomain = s } }
-	deleting := func(t *saasv1.Tenant) { now := metav1.Now(); t.DeletionTimestamp = &now }
-	otherRegion := func(t *saasv1.Tenant) { t.Spec.Region = "us-east-1" }
+	deleting := func(t *saasv1.Tenant) { t.DeletionTimestamp = &now }
+	dedicated := func(t *saasv1.Tenant) { t.Spec.Tier = saasv1.TierDedicated }
+	movingFrom := func(cell string) func(*saasv1.Tenant) {
+		return func(t *saasv1.Tenant) { t.Status.Move = &saasv1.TenantMove{From: cell} }
+	}
+	cases := []struct {
+		name       string
+		cells      []saasv1.RegionCell
+		tenant     saasv1.Tenant
+		others     []saasv1.Tenant
+		cell       string
+		reason     string
+		stalledToo bool
+	}{
+		{"an empty region: the first cell by name", cells, at("new", 5), nil, "a", "", false},
+		{"the least full by share of capacity", cells, at("new", 5), []saasv1.Tenant{at("x", 1, placedIn("a")), at("y", 2, placedIn("b"))}, "a", "", false},
+		{"a tie in share goes to the emptier cell", cells, at("new", 5), []saasv1.Tenant{at("x", 1, placedIn("a")), at("y", 2, placedIn("a")), at("z", 3, placedIn("b"))}, "b", "", false},
+		{"a full cell is passed over", cells, at("new", 5), []saasv1.Tenant{at("x", 1, placedIn("b")), at("y", 2, placedIn("b"))}, "a", "", false},
+		{"a tenant moving out still takes room where it is", cells, at("new", 5),
+			[]saasv1.Tenant{at("x", 1, placedIn("a"), movingFrom("b")), at("y", 2, placedIn("b")), at("z", 3, placedIn("a"))}, "a", "", false},
+		// a holds 3 of 4, b 1 of 2: the older waiting w takes b's last place, so new goes to a.
+		{"older waiting tenants are placed first, by the same rule", cells, at("new", 5),
+			[]saasv1.Tenant{at("x", 1, placedIn("a")), at("y", 1, placedIn("a")), at("z", 1, placedIn("a")), at("q", 1, placedIn("b")), at("w", 3)}, "a", "", false},
+		{"younger waiting tenants do not count", cells, at("new", 5),
+			[]saasv1.Tenant{at("x", 1, placedIn("a")), at("y", 1, placedIn("a")), at("z", 1, placedIn("a")), at("q", 1, placedIn("b")), at("w", 7)}, "b", "", false},
+		{"a waiting tenant whose subdomain is held takes no room", cells, at("new", 5),
+			[]saasv1.Tenant{at("x", 1, placedIn("a"), subdomain("dup")), at("z", 1, placedIn("a")), at("y", 2, placedIn("b")), at("w", 3, subdomain("dup"))}, "b", "", false},
+		{"every cell full: the region is", cells, at("new", 5),
+			[]saasv1.Tenant{at("a1", 1, placedIn("a")), at("a2", 1, placedIn("a")), at("a3", 1, placedIn("a")), at("a4", 1, placedIn("a")),
+				at("b1", 1, placedIn("b")), at("b2", 1, placedIn("b"))}, "", reasonRegionFull, false},
+		{"deleting tenants and other regions take no room", cells, at("new", 5),
+			[]saasv1.Tenant{at("b1", 1, placedIn("b"), deleting), at("b2", 1, placedIn("b"), deleting), at("x", 1, placedIn("other"), func(t *saasv1.Tenant) { t.Spec.Region = "us-east-1" })}, "a", "", false},
+		{"a cell being deleted takes no one", deletingCell, at("new", 5), []saasv1.Tenant{at("x", 1, placedIn("a"))}, "a", "", false},
+		{"a dedicated tenant needs a dedicated place", cells, at("new", 5, dedicated),
+			[]saasv1.Tenant{at("x", 1, placedIn("a"), dedicated)}, "b", "", false},
+		{"no dedicated place left anywhere", cells, at("new", 5, dedicated),
+			[]saasv1.Tenant{at("x", 1, placedIn("a"), dedicated), at("y", 1, placedIn("b"), dedicated)}, "", reasonRegionFull, false},
+		{"pinned: its cell even when fuller", cells, at("new", 5, pinnedTo("b")), []saasv1.Tenant{at("x", 1, placedIn("b"))}, "b", "", false},
+		{"pinned to a full cell: it waits", cells, at("new", 5, pinnedTo("b")), []saasv1.Tenant{at("x", 1, placedIn("b")), at("y", 2, placedIn("b"))}, "", reasonCellFull, false},
+		{"pinned to a missing cell: it waits", cells, at("new", 5, pinnedTo("nope")), nil, "", reasonCellMissing, false},
+		{"pinned to a cell being deleted: it waits", deletingCell, at("new", 5, pinnedTo("b")), nil, "", reasonCellMissing, false},
+		{"pinned to another region's cell: never", cells, at("new", 5, pinnedTo("other")), nil, "", reasonCellInOtherRegion, true},
+		{"a move goes where its spec.cell says once there is room", cells, at("m", 1, placedIn("a"), pinnedTo("b")), []saasv1.Tenant{at("y", 2, placedIn("b"))}, "b", "", false},
+		{"a move into a full cell waits", cells, at("m", 1, placedIn("a"), pinnedTo("b")), []saasv1.Tenant{at("x", 2, placedIn("b")), at("y", 3, placedIn("b"))}, "", reasonCellFull, false},
+	}
+	for _, c := range cases {
+		tn := c.tenant
+		got := decidePlacement(&tn, c.cells, append(c.others, tn))
+		if got.cell != c.cell || got.reason != c.reason || got.stalled != c.stalledToo {
+			t.Errorf("%s: got cell %q reason %q stalled %v (%s), want cell %q reason %q stalled %v", c.name, got.cell, got.reason, got.stalled, got.message, c.cell, c.reason, c.stalledToo)
+		}
+		if got.reason == reasonRegionFull && (!strings.Contains(got.message, "a ") || !strings.Contains(got.message, "b ")) {
+			t.Errorf("%s: the message does not name each cell's occupancy: %s", c.name, got.message)
+		}
+	}
+}
+
+// Reconciles of several waiting tenants, each deciding only for itself, fill a region exactly.
+func TestPlacementAgreesAcrossTenants(t *testing.T) {
+	cells := []saasv1.RegionCell{*newCell("a", "eu-west-1", func(c *saasv1.RegionCell) { c.Spec.Capacity.MaxTenants = 3 }),
+		*newCell("b", "eu-west-1", func(c *saasv1.RegionCell) { c.Spec.Capacity.MaxTenants = 2 })}
+	var waiting []saasv1.Tenant
+	for i := range 7 {
+		waiting = append(waiting, at(fmt.Sprintf("t%d", i), i))
+	}
+	perCell := map[string]int{}
+	for i := range waiting {
+		if d := decidePlacement(&waiting[i], cells, waiting); d.cell != "" {
+			perCell[d.cell]++
+		}
+	}
+	if perCell["a"] != 3 || perCell["b"] != 2 {
+		t.Errorf("7 tenants deciding at once over cells of 3 and 2 places: %v, want a:3 b:2", perCell)
+	}
+}
+
+func TestSubdomainOwner(t *testing.T) {
+	subdomain := func(s string) func(*saasv1.Tenant) { return func(t *saasv1.Tenant) { t.Spec.Subdomain = s } }
 	cases := []struct {
 		name   string
 		tenant saasv1.Tenant
 		others []saasv1.Tenant
-		want   admissionDecision
+		want   string
 	}{
-		{"room in the cell", at("new", 5), []saasv1.Tenant{at("a", 1, admittedTo("c1"))}, admissionDecision{}},
-		{"full cell", at("new", 5), []saasv1.Tenant{at("a", 1, admittedTo("c1")), at("b", 2, admittedTo("c1"))}, admissionDecision{cellFull: true}},
-		{"an admitted tenant stays when the cell fills", at("b", 2, admittedTo("c1")), []saasv1.Tenant{at("a", 1, admittedTo("c1")), at("c", 3, admittedTo("c1"))}, admissionDecision{}},
-		{"older waiting tenants go first", at("new", 5), []saasv1.Tenant{at("a", 1, admittedTo("c1")), at("old", 3)}, admissionDecision{cellFull: true}},
-		{"younger waiting tenants do not count", at("new", 5), []saasv1.Tenant{at("a", 1, admittedTo("c1")), at("young", 7)}, admissionDecision{}},
-		{"deleting tenants and other regions do not count", at("new", 5),
-			[]saasv1.Tenant{at("a", 1, admittedTo("c1")), at("b", 2, admittedTo("c1"), deleting), at("x", 1, admittedTo("c2"), otherRegion)}, admissionDecision{}},
-		{"an older tenant holds the subdomain", at("new", 5, subdomain("acme")), []saasv1.Tenant{at("a", 1, subdomain("acme"))}, admissionDecision{subdomainOwner: "a"}},
-		{"an admitted tenant holds the subdomain whatever its age", at("old", 1, subdomain("acme")),
-			[]saasv1.Tenant{at("b", 5, subdomain("acme"), admittedTo("c1"))}, admissionDecision{subdomainOwner: "b"}},
-		{"the tenant itself is no rival", at("new", 5, subdomain("acme")), []saasv1.Tenant{at("new", 5, subdomain("acme"))}, admissionDecision{}},
+		{"an older tenant holds the subdomain", at("new", 5, subdomain("acme")), []saasv1.Tenant{at("a", 1, subdomain("acme"))}, "a"},
+		{"a placed tenant holds it whatever its age", at("old", 1, subdomain("acme")), []saasv1.Tenant{at("b", 5, subdomain("acme"), placedIn("c1"))}, "b"},
+		{"in any cell of the region", at("new", 5, subdomain("acme")), []saasv1.Tenant{at("b", 1, subdomain("acme"), placedIn("c2"))}, "b"},
+		{"the tenant itself is no rival", at("new", 5, subdomain("acme")), []saasv1.Tenant{at("new", 5, subdomain("acme"))}, ""},
+		{"another region's tenant is no rival", at("new", 5, subdomain("acme")),
+			[]saasv1.Tenant{at("us", 1, subdomain("acme"), func(t *saasv1.Tenant) { t.Spec.Region = "us-east-1" })}, ""},
 	}
 	for _, c := range cases {
 		tn := c.tenant
-		if got := admission(&tn, cell, append(c.others, tn)); got != c.want {
-			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
+		if got := subdomainOwner(&tn, append(c.others, tn)); got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
 		}
 	}
 }
@@ -80,6 +165,10 @@ func TestSummarize(t *testing.T) {
 			saasv1.PhaseFailed, "False", "False", "True", "ACKTerminal"},
 		{"a part not reported yet", verdict{parts: []part{ready(parts[0], "Available", "")}},
 			saasv1.PhaseProvisioning, "False", "True", "False", ""},
+		{"a move in progress keeps a served tenant Ready", verdict{parts: []part{ready(parts[0], "Available", ""), ready(parts[1], "Serving", "")},
+			sides: []part{waiting(saasv1.ConditionPlaced, "Moving", "moving")}}, saasv1.PhaseReady, "True", "True", "False", "Ready"},
+		{"a refused move stalls without making it un-Ready", verdict{parts: []part{ready(parts[0], "Available", ""), ready(parts[1], "Serving", "")},
+			sides: []part{stalled(saasv1.ConditionPlaced, reasonMoveRefused, "no")}}, saasv1.PhaseReady, "True", "False", "True", "Ready"},
 	}
 	for _, c := range cases {
 		var conds []metav1.Condition

@@ -1,16 +1,13 @@
 package controllers
 
 import (
-	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -57,26 +54,6 @@ func orNone(s string) string {
 		return "(new)"
 	}
 	return s
-}
-
-func cellForRegion(ctx context.Context, c client.Client, region string) (*saasv1.RegionCell, error) {
-	var cells saasv1.RegionCellList
-	if err := c.List(ctx, &cells, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	var found []saasv1.RegionCell
-	for _, cell := range cells.Items {
-		if cell.Spec.Region == region {
-			found = append(found, cell)
-		}
-	}
-	if len(found) == 0 {
-		return nil, nil
-	}
-	// One cell per region is the design; if two exist, the oldest serves, deterministically.
-	sort.Slice(found, func(i, j int) bool { return olderThan(&found[i].ObjectMeta, &found[j].ObjectMeta) })
-	// The list shares the cache's objects (no deep copy); the caller gets its own.
-	return found[0].DeepCopy(), nil
 }
 
 // servingVersion is the newest version whose migration succeeded.

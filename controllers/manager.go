@@ -41,6 +41,9 @@ type Options struct {
 	NotificationBackoff notify.Backoff
 	// Now is the controllers' clock; tests move it.
 	Now func() time.Time
+	// MoveWarmup and MoveDrain time moves of tenants between cells (DefaultMoveWarmup,
+	// DefaultMoveDrain when zero).
+	MoveWarmup, MoveDrain time.Duration
 }
 
 // SetupAll registers both controllers and the lifecycle notifier with the manager.
@@ -67,6 +70,8 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		Notifier:                notifier,
 		Now:                     opts.Now,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+		MoveWarmup:              opts.MoveWarmup,
+		MoveDrain:               opts.MoveDrain,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

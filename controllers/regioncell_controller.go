@@ -23,7 +23,7 @@ const CellFinalizer = "saas.tenantops.io/regioncell"
 var cellParts = []string{saasv1.ConditionCacheReady, saasv1.ConditionRolloutComplete, saasv1.ConditionAppReady,
 	saasv1.ConditionDatabaseDefaultsRolledOut}
 
-// RegionCellReconciler keeps one region's shared tier: the shared app and its autoscaling,
+// RegionCellReconciler keeps one cell's shared tier: the shared app and its autoscaling,
 // the shared cache, the routes of pooled tenants and the rollouts of new app versions.
 type RegionCellReconciler struct {
 	client.Client
@@ -120,7 +120,11 @@ func (r *RegionCellReconciler) patchStatus(ctx context.Context, cell, before *sa
 	st.Tenants = int32(len(run.tenants))
 	st.Capacity = fmt.Sprintf("%d/%d", len(run.tenants), cell.Spec.Capacity.MaxTenants)
 	st.TenantsByPhase = map[string]int32{}
+	st.DedicatedTenants = 0
 	for _, t := range run.tenants {
+		if t.Spec.Tier == saasv1.TierDedicated {
+			st.DedicatedTenants++
+		}
 		phase := t.Status.Phase
 		if phase == "" {
 			phase = saasv1.PhasePending

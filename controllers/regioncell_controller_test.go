@@ -74,7 +74,9 @@ func TestCellBuildsTheSharedTierAndRoutesItsPooledTenants(t *testing.T) {
 		}
 	}
 
-	// Steady state: a reconcile of the unchanged cell writes nothing.
+	// Steady state: once the cell counted both tenants Ready, a reconcile of the unchanged cell
+	// writes nothing.
+	cellCounts(t, "apne1", map[string]int32{saasv1.PhaseReady: 2})
 	for _, w := range writesOnPoke(t, cell, "regioncell", "apne1", "tenant-one", "tenant-two") {
 		t.Errorf("steady-state write: %s", w)
 	}

@@ -25,16 +25,12 @@ import (
 func (r *RegionCellReconciler) reconcileNamespace(ctx context.Context, run *cellRun) error {
 	c := run.cell
 	labels := b.CellLabels(c, "")
-	objs := []client.Object{
+	return ensureIsolation(ctx, r.applier(), c, []client.Object{
 		b.Namespace(run.ns, labels),
 		b.AppServiceAccount(run.ns, labels),
 		b.ConfigReaderRole(run.ns, labels),
 		b.ConfigReaderRoleBinding(run.ns, labels),
-	}
-	for _, np := range b.NetworkPolicies(run.ns, labels, c.Spec.Ingress.SourceCIDRs) {
-		objs = append(objs, np)
-	}
-	return r.ensureAll(ctx, c, objs)
+	}, b.NetworkPolicy(run.ns, labels, c.Spec.Ingress.SourceCIDRs))
 }
 
 func (r *RegionCellReconciler) ensureAll(ctx context.Context, c *saasv1.RegionCell, objs []client.Object) error {
@@ -225,7 +221,24 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 			names = append(names, t.Name)
 		}
 		run.verdict.holdOn("TenantsRemain",
-			fmt.Sprintf("deletion held: the cell still serves %d tenants (%s); delete or move them first", len(names), strings.Join(first(names, 5), ", ")))
+			fmt.Sprintf("deletion held: the cell still serves %d tenants (%s); delete them or move them to another cell (spec.cell) first", len(names), strings.Join(first(names, 5), ", ")))
+		return ctrl.Result{}, nil
+	}
+	// Tenants that moved to another cell keep their databases (and dedicated caches) in this
+	// cell's subnet groups, which AWS does not delete while they are in use.
+	var homed saasv1.TenantList
+	if err := r.List(ctx, &homed, client.MatchingFields{indexTenantHome: c.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(homed.Items) > 0 {
+		names := make([]string, 0, len(homed.Items))
+		for _, t := range homed.Items {
+			names = append(names, t.Name)
+		}
+		sort.Strings(names)
+		run.verdict.holdOn("DatabasesRemain", fmt.Sprintf(
+			"deletion held: the databases of %d tenants served by other cells live in this cell's network (%s); delete those tenants, or restore them from snapshots in another cell, first",
+			len(names), strings.Join(first(names, 5), ", ")))
 		return ctrl.Result{}, nil
 	}
 	// The cache goes before the subnet groups AWS will not delete while something uses them.

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -12,12 +13,14 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
@@ -41,24 +44,51 @@ func (r *RegionCellReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&networkingv1.Ingress{}).
-		Watches(&saasv1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.cellOfTenant), builder.WithPredicates(tenantMattersToCell())).
+		Watches(&saasv1.Tenant{}, cellsOfTenant(), builder.WithPredicates(tenantMattersToCell())).
 		Named("regioncell").
 		Complete(r)
 }
 
-func (r *RegionCellReconciler) cellOfTenant(ctx context.Context, o client.Object) []ctrl.Request {
-	t, ok := o.(*saasv1.Tenant)
-	if !ok {
-		return nil
+// TenantBatchWindow is how long a cell waits after a change of one of its tenants before it looks
+// at them all: while a thousand tenants onboard, the cell counts them about once a second
+// instead of once per change.
+const TenantBatchWindow = time.Second
+
+// cellsOfTenant maps a Tenant event to the cells it concerns, after TenantBatchWindow: those
+// serving it before and after the change (during a move, both) and the one its database is in.
+func cellsOfTenant() handler.EventHandler {
+	cells := func(o client.Object) []string {
+		t, ok := o.(*saasv1.Tenant)
+		if !ok {
+			return nil
+		}
+		out := []string{t.Status.Cell, moveFrom(t)}
+		if e := t.Status.EffectiveDatabase; e != nil {
+			out = append(out, e.Cell)
+		}
+		return out
 	}
-	if t.Status.Cell != "" {
-		return []ctrl.Request{{NamespacedName: types.NamespacedName{Name: t.Status.Cell}}}
+	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
+		for _, o := range objs {
+			for _, name := range cells(o) {
+				if name != "" {
+					// Events within the window fold into one reconcile: the queue holds a key once.
+					q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}, TenantBatchWindow)
+				}
+			}
+		}
 	}
-	cell, err := cellForRegion(ctx, r.Client, t.Spec.Region)
-	if err != nil || cell == nil {
-		return nil
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, e.Object)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, e.ObjectOld, e.ObjectNew)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, e.Object)
+		},
 	}
-	return []ctrl.Request{{NamespacedName: types.NamespacedName{Name: cell.Name}}}
 }
 
 // tenantMattersToCell passes the Tenant changes a cell acts on: routes (tier, suspension,
@@ -72,7 +102,7 @@ func tenantMattersToCell() predicate.Predicate {
 			return true
 		}
 		return o.Generation != n.Generation || o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero() ||
-			o.Status.Cell != n.Status.Cell || o.Status.Phase != n.Status.Phase ||
+			o.Status.Cell != n.Status.Cell || o.Status.Phase != n.Status.Phase || (o.Status.Move == nil) != (n.Status.Move == nil) ||
 			!equality.Semantic.DeepEqual(o.Status.LastMigration, n.Status.LastMigration) ||
 			!equality.Semantic.DeepEqual(o.Status.EffectiveDatabase, n.Status.EffectiveDatabase) ||
 			findCondition(o.Status.Conditions, saasv1.ConditionDatabaseReady).Status != findCondition(n.Status.Conditions, saasv1.ConditionDatabaseReady).Status

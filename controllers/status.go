@@ -36,6 +36,31 @@ type verdict struct {
 	// hold is what the lifecycle waits for before the parts matter (room in the cell, tenants
 	// leaving a cell being deleted); it becomes the Ready and Reconciling message.
 	hold *part
+	// sides are conditions that do not decide whether the object serves (a tenant's move between
+	// cells): one not True keeps Reconciling True, a stalled one sets Stalled, and neither
+	// changes Ready or the phase.
+	sides []part
+}
+
+// side records a side condition, replacing an earlier one of its type.
+func (v *verdict) side(p part) {
+	for i := range v.sides {
+		if v.sides[i].Type == p.Type {
+			v.sides[i] = p
+			return
+		}
+	}
+	v.sides = append(v.sides, p)
+}
+
+// hasSide says whether a side condition of type typ was recorded.
+func (v *verdict) hasSide(typ string) bool {
+	for _, p := range v.sides {
+		if p.Type == typ {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *verdict) holdOn(reason, msg string) { v.hold = &part{Reason: reason, Message: msg} }
@@ -103,6 +128,16 @@ func summarize(conditions *[]metav1.Condition, generation int64, order []string,
 		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionFalse, "Ready", "")
 		if phase == "" {
 			phase = saasv1.PhaseReady
+		}
+	}
+	for _, p := range v.sides {
+		set(conditions, generation, p.Type, p.Status, p.Reason, p.Message)
+		switch {
+		case p.Stalled:
+			set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionTrue, p.Reason, p.Message)
+			set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionFalse, p.Reason, "stalled: needs attention")
+		case p.Status != metav1.ConditionTrue && meta.IsStatusConditionTrue(*conditions, saasv1.ConditionReady):
+			set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionTrue, p.Reason, p.Type+": "+p.Message)
 		}
 	}
 	return phase

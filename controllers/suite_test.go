@@ -81,6 +81,8 @@ func runSuite(m *testing.M) int {
 		MaxConcurrentReconciles: 2,
 		Now:                     clock.Now,
 		NotificationBackoff:     notify.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Attempts: 8},
+		MoveWarmup:              time.Second,
+		MoveDrain:               2 * time.Second,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

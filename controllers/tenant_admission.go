@@ -3,94 +3,148 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sort"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
 
-// cellFor finds the RegionCell serving the tenant's region, or nil when none does here.
-func (r *TenantReconciler) cellFor(ctx context.Context, t *saasv1.Tenant) (*saasv1.RegionCell, error) {
-	return cellForRegion(ctx, r.Client, t.Spec.Region)
+// regionCells lists the RegionCells of region (and, to tell a tenant pinned to another
+// region's cell what is wrong, every other cell), sorted by name. The list shares the cache's
+// objects: callers copy a cell before keeping it.
+func regionCells(ctx context.Context, c client.Client, region string) (inRegion, all []saasv1.RegionCell, err error) {
+	var cells saasv1.RegionCellList
+	if err := c.List(ctx, &cells, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, nil, err
+	}
+	all = cells.Items
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	for _, cell := range all {
+		if cell.Spec.Region == region {
+			inRegion = append(inRegion, cell)
+		}
+	}
+	return inRegion, all, nil
 }
 
-// admit decides whether the cell takes the tenant: a subdomain is the oldest Tenant's, and a
-// full cell keeps new Tenants Pending. Order by creation makes the verdict the same in every
-// reconcile, whatever the concurrency.
-func (r *TenantReconciler) admit(ctx context.Context, run *tenantRun) (bool, error) {
-	t, cell := run.t, run.cell
-	// An admitted tenant is checked against the tenants of its subdomain only; a tenant not yet
-	// admitted, once, against its region, to count what is ahead of it.
-	var peers saasv1.TenantList
-	selector := client.MatchingFields{indexTenantSubdomain: regionSubdomain(t.Spec.Region, t.Spec.Subdomain)}
-	if t.Status.Cell != cell.Name {
-		selector = client.MatchingFields{indexTenantRegion: t.Spec.Region}
+// place decides which cell serves the tenant this reconcile (run.cell) and, during a move,
+// which one it is leaving (run.from). A tenant is placed once: in its spec.cell, or else in the
+// least full cell of its region with room; a later spec.cell naming another cell starts a move.
+// A subdomain belongs to one tenant in the region. It returns false when the tenant is not
+// served by any cell yet; then nothing else of it is made.
+func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []saasv1.RegionCell) (bool, error) {
+	t := run.t
+	current := findCell(cells, t.Status.Cell)
+	if current != nil && !wantsCell(t) {
+		// Placed: only the tenants of its subdomain can dispute anything.
+		var peers saasv1.TenantList
+		if err := r.List(ctx, &peers, client.MatchingFields{indexTenantSubdomain: regionSubdomain(t.Spec.Region, t.Spec.Subdomain)},
+			client.UnsafeDisableDeepCopy); err != nil {
+			return false, err
+		}
+		if owner := subdomainOwner(t, peers.Items); owner != "" {
+			r.subdomainTaken(run, owner)
+			return false, nil
+		}
+		run.cell = current.DeepCopy()
+		if m := t.Status.Move; m != nil {
+			if from := findCell(cells, m.From); from != nil {
+				run.from = from.DeepCopy()
+			}
+		}
+		r.settle(run)
+		return true, nil
 	}
-	// Read-only: skip copying the tenants out of the cache.
-	if err := r.List(ctx, &peers, selector, client.UnsafeDisableDeepCopy); err != nil {
+
+	var region saasv1.TenantList
+	if err := r.List(ctx, &region, client.MatchingFields{indexTenantRegion: t.Spec.Region}, client.UnsafeDisableDeepCopy); err != nil {
 		return false, err
 	}
-	switch d := admission(t, cell, peers.Items); {
-	case d.subdomainOwner != "":
-		run.verdict.add(stalled(saasv1.ConditionDNSReady, "SubdomainTaken",
-			fmt.Sprintf("spec.subdomain %q is already used by Tenant %q in cell %s; choose another subdomain", t.Spec.Subdomain, d.subdomainOwner, cell.Name)))
-		return false, nil
-	case d.cellFull:
-		run.verdict.phase = saasv1.PhasePending
-		run.verdict.holdOn("CellFull",
-			fmt.Sprintf("cell %s serves its maximum of %d tenants (spec.capacity.maxTenants); the tenant waits for room", cell.Name, cell.Spec.Capacity.MaxTenants))
+	if owner := subdomainOwner(t, region.Items); owner != "" {
+		r.subdomainTaken(run, owner)
 		return false, nil
 	}
-	t.Status.Cell = cell.Name
-	t.Status.Namespace = run.ns
-	t.Status.URL = b.URL(t, cell)
+	_, all, err := regionCells(ctx, r.Client, t.Spec.Region)
+	if err != nil {
+		return false, err
+	}
+	if current == nil && t.Status.Cell != "" && (t.Spec.Cell == "" || t.Spec.Cell == t.Status.Cell) {
+		// Its cell was removed from under it (a cell holds its deletion while it has tenants):
+		// placing it elsewhere unasked would move its users; a person chooses.
+		r.waitForCell(run, placement{reason: reasonCellMissing, stalled: true, message: fmt.Sprintf(
+			"the tenant's cell %s no longer exists; set spec.cell to a cell of region %s to serve it there", t.Status.Cell, t.Spec.Region)})
+		return false, nil
+	}
+	d := decidePlacement(t, all, region.Items)
+	if current == nil {
+		if d.cell == "" {
+			r.waitForCell(run, d)
+			return false, nil
+		}
+		// A new tenant (or one whose cell vanished without letting it go) is placed.
+		run.cell = findCell(cells, d.cell).DeepCopy()
+		t.Status.Cell = d.cell
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Placed", "Place", "placed in cell %s", d.cell)
+		r.settle(run)
+		return true, nil
+	}
+
+	// Placed, and spec.cell names another cell: a move, when that cell can take the tenant.
+	run.cell = current.DeepCopy()
+	target := findCell(all, t.Spec.Cell)
+	if target != nil && target.Spec.Region == t.Spec.Region {
+		if why := moveRefusal(current, target); why != "" {
+			run.verdict.side(stalled(saasv1.ConditionPlaced, reasonMoveRefused, fmt.Sprintf(
+				"move to cell %s refused: %s; the tenant stays in %s. Set spec.cell back to %s", target.Name, why, current.Name, current.Name)))
+			r.settle(run)
+			return true, nil
+		}
+	}
+	if d.cell == "" {
+		p := waiting(saasv1.ConditionPlaced, d.reason, fmt.Sprintf("served by cell %s; the move to %s waits: %s", current.Name, t.Spec.Cell, d.message))
+		p.Stalled = d.stalled
+		run.verdict.side(p)
+		r.settle(run)
+		return true, nil
+	}
+	run.from, run.cell = run.cell, findCell(cells, d.cell).DeepCopy()
+	t.Status.Cell = d.cell
+	t.Status.Move = &saasv1.TenantMove{From: run.from.Name, StartedAt: metav1Time(r.now())}
+	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "MoveStarted", "Move", "moving from cell %s to cell %s", run.from.Name, run.cell.Name)
+	r.settle(run)
 	return true, nil
 }
 
-// admissionDecision is why a tenant is not admitted, if it is not.
-type admissionDecision struct {
-	// subdomainOwner is the Tenant that holds the tenant's subdomain.
-	subdomainOwner string
-	// cellFull: the cell's admitted tenants and the older ones waiting fill it.
-	cellFull bool
+// settle records what placement decided that status shows.
+func (r *TenantReconciler) settle(run *tenantRun) {
+	run.t.Status.Namespace = run.ns
+	run.t.Status.URL = b.URL(run.t, run.cell)
 }
 
-// admission decides on t among all the cluster's Tenants: another tenant of the region that
-// claims the subdomain first keeps it; a tenant the cell has not admitted yet waits while the
-// admitted ones and those waiting longer fill the cell.
-func admission(t *saasv1.Tenant, cell *saasv1.RegionCell, all []saasv1.Tenant) admissionDecision {
-	admitted, waitingAhead := 0, 0
-	for i := range all {
-		o := &all[i]
-		if o.UID == t.UID || o.Spec.Region != t.Spec.Region || !o.DeletionTimestamp.IsZero() {
-			continue
-		}
-		if o.Spec.Subdomain == t.Spec.Subdomain && claimsFirst(o, t, cell) {
-			return admissionDecision{subdomainOwner: o.Name}
-		}
-		if o.Status.Cell == cell.Name {
-			admitted++
-		} else if olderThan(&o.ObjectMeta, &t.ObjectMeta) {
-			waitingAhead++
-		}
-	}
-	return admissionDecision{cellFull: t.Status.Cell != cell.Name && admitted+waitingAhead >= int(cell.Spec.Capacity.MaxTenants)}
+func (r *TenantReconciler) subdomainTaken(run *tenantRun, owner string) {
+	run.verdict.add(stalled(saasv1.ConditionDNSReady, "SubdomainTaken",
+		fmt.Sprintf("spec.subdomain %q is already used by Tenant %q in region %s; choose another subdomain", run.t.Spec.Subdomain, owner, run.t.Spec.Region)))
 }
 
-// claimsFirst says whether tenant a holds a claim (a subdomain, a place in the cell) before b:
-// a tenant the cell already admitted keeps it; otherwise the older one wins.
-func claimsFirst(a, b *saasv1.Tenant, cell *saasv1.RegionCell) bool {
-	if aIn, bIn := a.Status.Cell == cell.Name, b.Status.Cell == cell.Name; aIn != bIn {
-		return aIn
+// waitForCell keeps a tenant no cell can take yet Pending, or Stalled when only a new spec helps.
+func (r *TenantReconciler) waitForCell(run *tenantRun, d placement) {
+	p := waiting(saasv1.ConditionPlaced, d.reason, d.message)
+	p.Stalled = d.stalled
+	run.verdict.phase = saasv1.PhasePending
+	if d.stalled {
+		run.verdict.phase = saasv1.PhaseFailed
 	}
-	return olderThan(&a.ObjectMeta, &b.ObjectMeta)
+	run.verdict.holdOn(d.reason, d.message)
+	run.verdict.side(p)
 }
 
-func olderThan(a, b *metav1.ObjectMeta) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+// placedPart is the Placed condition of a placed tenant: where it is, and how far a move is.
+func placedPart(run *tenantRun) part {
+	if run.from == nil {
+		return ready(saasv1.ConditionPlaced, "Placed", "served by cell "+run.cell.Name)
 	}
-	return a.Name < b.Name
+	return waiting(saasv1.ConditionPlaced, "Moving", run.moveProgress())
 }

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/notify"
@@ -43,6 +44,8 @@ type TenantReconciler struct {
 	Notifier *notify.Notifier
 	// MaxConcurrentReconciles bounds parallel Tenant reconciles.
 	MaxConcurrentReconciles int
+	// MoveWarmup and MoveDrain time a move between cells (DefaultMoveWarmup, DefaultMoveDrain).
+	MoveWarmup, MoveDrain time.Duration
 }
 
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=tenants,verbs=get;list;watch;update;patch
@@ -64,14 +67,19 @@ type TenantReconciler struct {
 
 // tenantRun is one reconcile of one Tenant: what it read and what it concluded.
 type tenantRun struct {
-	t       *saasv1.Tenant
-	cell    *saasv1.RegionCell
+	t *saasv1.Tenant
+	// cell serves the tenant (during a move, the cell it moves to); nil until it is placed.
+	cell *saasv1.RegionCell
+	// from is the cell a move is leaving, while the move lasts.
+	from    *saasv1.RegionCell
 	ns      string
 	verdict verdict
 	// requeueAfter asks for another look even without an event (a spot run waiting to fall back).
 	requeueAfter time.Duration
 	password     string
 	endpoints    b.Endpoints
+	// record is the tenant's RecordSet as the cluster holds it, once the DNS step wrote it.
+	record *route53.RecordSet
 }
 
 // step is one stage of onboarding. done=false stops the stages after it: they depend on it.
@@ -82,13 +90,13 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	cell, err := r.cellFor(ctx, t)
-	if err != nil || cell == nil {
+	cells, _, err := regionCells(ctx, r.Client, t.Spec.Region)
+	if err != nil || len(cells) == 0 {
 		// No cell of this region here: another region's operator serves it. Touch nothing.
 		return ctrl.Result{}, err
 	}
 	if !t.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, t, cell)
+		return r.reconcileDelete(ctx, t, cells)
 	}
 	if controllerutil.AddFinalizer(t, TenantFinalizer) {
 		if err := r.Update(ctx, t); err != nil {
@@ -97,14 +105,14 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}
 
 	before := t.DeepCopy()
-	run := &tenantRun{t: t, cell: cell, ns: b.TenantNamespace(t)}
+	run := &tenantRun{t: t, ns: b.TenantNamespace(t)}
 	defer func() {
 		if err := r.patchStatus(ctx, t, before, run, retErr); err != nil && retErr == nil {
 			retErr = err
 		}
 	}()
 
-	if admitted, err := r.admit(ctx, run); err != nil || !admitted {
+	if placed, err := r.place(ctx, run, cells); err != nil || !placed {
 		return ctrl.Result{}, err
 	}
 	steps := []struct {
@@ -119,6 +127,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		{"app", r.reconcileApp},
 		{"recommendations", r.reconcileRecommendations},
 		{"dns", r.reconcileDNS},
+		{"move", r.reconcileMove},
 	}
 	for _, s := range steps {
 		done, err := s.run(ctx, run)
@@ -139,6 +148,9 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, t, before *saasv1.Te
 	if run.verdict.phase == "" && t.Spec.Suspended {
 		run.verdict.phase = saasv1.PhaseSuspended
 	}
+	if run.cell != nil && !run.verdict.hasSide(saasv1.ConditionPlaced) {
+		run.verdict.side(placedPart(run))
+	}
 	phase := summarize(&t.Status.Conditions, t.Generation, tenantParts, run.verdict)
 	t.Status.Phase = phase
 	if runErr == nil {
@@ -149,14 +161,20 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, t, before *saasv1.Te
 		t.Status.ReadySince = &now
 		onboardingSeconds.Observe(now.Sub(t.CreationTimestamp.Time).Seconds())
 	}
-	notify.Stage(t, run.cell, phase, r.now())
+	if run.cell != nil {
+		// Lifecycle events go to the receivers of the tenant's cell; a tenant no cell took yet
+		// has none, and nothing to announce.
+		notify.Stage(t, run.cell, phase, r.now())
+	}
 	if before.Status.Phase != phase {
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Phase"+phase, "Reconcile", "%s -> %s", orNone(before.Status.Phase), phase)
 	}
 	if err := r.applier().PatchStatus(ctx, t, before); err != nil {
 		return err
 	}
-	r.Notifier.Enqueue(t, run.cell)
+	if run.cell != nil {
+		r.Notifier.Enqueue(t, run.cell)
+	}
 	return nil
 }
 

@@ -553,7 +553,7 @@ func TestDriftIsRepaired(t *testing.T) {
 	must(t, get(t, cj, "tenant-drifty", b.RecommendCronJobName))
 	must(t, k8s.Delete(ctx, cj))
 	np := &networkingv1.NetworkPolicy{}
-	must(t, get(t, np, "tenant-drifty", "default-deny"))
+	must(t, get(t, np, "tenant-drifty", b.NetworkPolicyName))
 	orig := np.DeepCopy()
 	np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
 	must(t, k8s.Patch(ctx, np, client.MergeFrom(orig)))
@@ -562,7 +562,7 @@ func TestDriftIsRepaired(t *testing.T) {
 		if err := get(t, &batchv1.CronJob{}, "tenant-drifty", b.RecommendCronJobName); err != nil {
 			return err
 		}
-		if err := get(t, np, "tenant-drifty", "default-deny"); err != nil {
+		if err := get(t, np, "tenant-drifty", b.NetworkPolicyName); err != nil {
 			return err
 		}
 		if len(np.Spec.PolicyTypes) != 2 {
@@ -623,8 +623,8 @@ func TestFullCellKeepsNewTenantsPending(t *testing.T) {
 	create(t, newTenant("first", "ca-central-1"))
 	tenantHas(t, "first", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
 	create(t, newTenant("second", "ca-central-1"))
-	got := tenantHas(t, "second", saasv1.ConditionReady, metav1.ConditionFalse, "CellFull")
-	if got.Status.Phase != saasv1.PhasePending || !strings.Contains(condition(got.Status.Conditions, saasv1.ConditionReady).Message, "maxTenants") {
+	got := tenantHas(t, "second", saasv1.ConditionReady, metav1.ConditionFalse, reasonRegionFull)
+	if got.Status.Phase != saasv1.PhasePending || !strings.Contains(condition(got.Status.Conditions, saasv1.ConditionReady).Message, "cac1 1/1") {
 		t.Errorf("pending tenant: %+v", got.Status)
 	}
 	if err := get(t, &corev1.Namespace{}, "", "tenant-second"); !apierrors.IsNotFound(err) {

@@ -27,22 +27,29 @@ const ackDeletionPolicyAnnotation = "services.k8s.aws/deletion-policy"
 
 // reconcileDelete takes the tenant apart in an order that never loses data: the database first,
 // as spec.database.deletionPolicy says (final snapshot by default), then the cache and the DNS
-// record, then the namespace. The finalizer goes only when AWS has let go of all of them.
-func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) (ctrl.Result, error) {
+// record, then what the cells serving it held, then the namespace. The finalizer goes only when
+// AWS has let go of all of them.
+func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cells []saasv1.RegionCell) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(t, TenantFinalizer) {
 		return ctrl.Result{}, nil
 	}
 	before := t.DeepCopy()
 	ns := b.TenantNamespace(t)
+	// The cell whose receivers hear of the deletion: the tenant's own, or, when it was never
+	// placed (or its cell is gone), none.
+	var cell *saasv1.RegionCell
+	if c := findCell(cells, t.Status.Cell); c != nil {
+		cell = c.DeepCopy()
+	}
 
-	waitingFor, err := r.releaseDatabase(ctx, t, cell)
+	waitingFor, err := r.releaseDatabase(ctx, t)
 	for _, child := range []struct {
 		obj  client.Object
 		name string
 		what string
 	}{
 		{&ecv1.ReplicationGroup{}, b.CacheName, "the tenant's cache"},
-		{&route53.RecordSet{}, b.RecordSetName, "the DNS record " + b.Host(t, cell)},
+		{&route53.RecordSet{}, b.RecordSetName, "the tenant's DNS record"},
 	} {
 		if err != nil || waitingFor != "" {
 			break
@@ -64,18 +71,24 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 
 	// AWS holds nothing of the tenant any more. The announcement goes into the cell's outbox,
 	// which outlives the tenant and delivers at the receivers' pace; the deletion does not wait.
-	if notify.HasReceivers(cell) {
+	if cell != nil && notify.HasReceivers(cell) {
 		if err := r.announceDeletion(ctx, t, cell); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	if _, err := r.applier().Absent(ctx, &corev1.Secret{}, client.ObjectKey{Namespace: b.CellNamespace(cell), Name: b.ConfigSecretName(t)}); err != nil {
-		return ctrl.Result{}, err
+	// Deleted mid-move, it leaves both cells.
+	for _, name := range []string{t.Status.Cell, moveFrom(t)} {
+		if name == "" {
+			continue
+		}
+		if err := r.releaseCell(ctx, t, name); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if _, err := r.applier().Absent(ctx, &corev1.Namespace{}, client.ObjectKey{Name: ns}); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Deleted", "Delete", "tenant %s removed; database %s", t.Name, deletionOutcome(t, cell))
+	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Deleted", "Delete", "tenant %s removed; database %s", t.Name, deletionOutcome(t))
 	controllerutil.RemoveFinalizer(t, TenantFinalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, t))
 }
@@ -102,10 +115,28 @@ func (r *TenantReconciler) patchDeleting(ctx context.Context, t, before *saasv1.
 	return r.applier().PatchStatus(ctx, t, before)
 }
 
-func deletionOutcome(t *saasv1.Tenant, cell *saasv1.RegionCell) string {
+func moveFrom(t *saasv1.Tenant) string {
+	if t.Status.Move != nil {
+		return t.Status.Move.From
+	}
+	return ""
+}
+
+// databaseIdentifier is the RDS identifier of the tenant's database, as recorded when it was made.
+func databaseIdentifier(t *saasv1.Tenant, db *rds.DBInstance) string {
+	if db != nil && db.Spec.DBInstanceIdentifier != nil {
+		return *db.Spec.DBInstanceIdentifier
+	}
+	if e := t.Status.EffectiveDatabase; e != nil && e.Identifier != "" {
+		return e.Identifier
+	}
+	return "(none)"
+}
+
+func deletionOutcome(t *saasv1.Tenant) string {
 	switch t.Spec.Database.DeletionPolicy {
 	case saasv1.DeletionRetain:
-		return "retained in AWS as " + b.DBInstanceIdentifier(t, cell)
+		return "retained in AWS as " + databaseIdentifier(t, nil)
 	case saasv1.DeletionDelete:
 		return "deleted without snapshot (deletionPolicy Delete)"
 	default:
@@ -119,7 +150,7 @@ func deletionOutcome(t *saasv1.Tenant, cell *saasv1.RegionCell) string {
 // Preparing is a separate write that ACK must apply to AWS before the delete: RDS refuses to
 // delete an instance with deletion protection, and ACK reads the snapshot annotations at delete
 // time. The delete is issued only once ACK reports the prepared spec synced.
-func (r *TenantReconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) (string, error) {
+func (r *TenantReconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant) (string, error) {
 	db := &rds.DBInstance{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: b.TenantNamespace(t), Name: b.DBInstanceName}, db); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -127,10 +158,11 @@ func (r *TenantReconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant
 		}
 		return "", err
 	}
+	id := databaseIdentifier(t, db)
 	if !db.DeletionTimestamp.IsZero() {
-		return "RDS to delete " + b.DBInstanceIdentifier(t, cell) + " (" + deletionOutcome(t, cell) + ")", nil
+		return "RDS to delete " + id + " (" + deletionOutcome(t) + ")", nil
 	}
-	wantAnn, wantProtection := deletionSettings(t, cell, r.now())
+	wantAnn, wantProtection := deletionSettings(t, id, r.now())
 	prepared := db.Spec.DeletionProtection != nil && *db.Spec.DeletionProtection == wantProtection
 	for k, v := range wantAnn {
 		if k == rds.AnnotationFinalSnapshotIdentifier && db.Annotations[k] != "" {
@@ -155,21 +187,21 @@ func (r *TenantReconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant
 		if err := r.Patch(ctx, db, patch); err != nil {
 			return "", err
 		}
-		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseReleasing", "Delete", "database %s: %s", b.DBInstanceIdentifier(t, cell), deletionOutcome(t, cell))
-		return "ACK to apply the deletion settings to " + b.DBInstanceIdentifier(t, cell), nil
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseReleasing", "Delete", "database %s: %s", id, deletionOutcome(t))
+		return "ACK to apply the deletion settings to " + id, nil
 	}
 	if st := ack.ReadState(db.Status.Conditions); !st.Synced && !st.Terminal {
-		return "ACK to apply the deletion settings to " + b.DBInstanceIdentifier(t, cell) + ": " + st.Message, nil
+		return "ACK to apply the deletion settings to " + id + ": " + st.Message, nil
 	}
 	if _, err := r.applier().Absent(ctx, db, client.ObjectKeyFromObject(db)); err != nil {
 		return "", err
 	}
-	return "RDS to delete " + b.DBInstanceIdentifier(t, cell), nil
+	return "RDS to delete " + id, nil
 }
 
 // deletionSettings are the annotations and deletion protection a DBInstance carries before its
 // custom resource is deleted under the tenant's policy.
-func deletionSettings(t *saasv1.Tenant, cell *saasv1.RegionCell, now time.Time) (map[string]string, bool) {
+func deletionSettings(t *saasv1.Tenant, dbIdentifier string, now time.Time) (map[string]string, bool) {
 	switch t.Spec.Database.DeletionPolicy {
 	case saasv1.DeletionRetain:
 		return map[string]string{ackDeletionPolicyAnnotation: "retain"}, true
@@ -181,7 +213,7 @@ func deletionSettings(t *saasv1.Tenant, cell *saasv1.RegionCell, now time.Time) 
 	default:
 		return map[string]string{
 			rds.AnnotationSkipFinalSnapshot:       "false",
-			rds.AnnotationFinalSnapshotIdentifier: b.FinalSnapshotIdentifier(t, cell, now.UTC().Format("20060102")),
+			rds.AnnotationFinalSnapshotIdentifier: b.FinalSnapshotIdentifier(dbIdentifier, now.UTC().Format("20060102")),
 		}, false
 	}
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
@@ -24,38 +25,59 @@ import (
 // reconcileNamespace makes the tenant's namespace and its isolation: quota, limits, network.
 func (r *TenantReconciler) reconcileNamespace(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
-	a := r.applier()
-	objs := []client.Object{
-		b.Namespace(run.ns, b.TenantLabels(t, c, "")),
+	labels := b.TenantLabels(t, c, "")
+	sources := c.Spec.Ingress.SourceCIDRs
+	if run.from != nil {
+		// A dedicated tenant's app takes traffic from both load balancers while it moves.
+		sources = union(sources, run.from.Spec.Ingress.SourceCIDRs)
+	}
+	return true, ensureIsolation(ctx, r.applier(), t, []client.Object{
+		b.Namespace(run.ns, labels),
 		b.ResourceQuota(t, c),
 		b.LimitRange(t, c),
-	}
-	for _, np := range b.NetworkPolicies(run.ns, b.TenantLabels(t, c, ""), c.Spec.Ingress.SourceCIDRs) {
-		objs = append(objs, np)
-	}
-	for _, o := range objs {
-		if _, err := a.Ensure(ctx, t, o); err != nil {
-			return false, err
+	}, b.NetworkPolicy(run.ns, labels, sources))
+}
+
+// ensureIsolation writes a namespace's objects and its NetworkPolicy, then removes the three
+// policies the one replaced: the namespace is never without isolation in between.
+func ensureIsolation(ctx context.Context, a apply.Applier, owner client.Object, objs []client.Object, np *networkingv1.NetworkPolicy) error {
+	for _, o := range append(objs, np) {
+		if _, err := a.Ensure(ctx, owner, o); err != nil {
+			return err
 		}
 	}
-	return true, nil
+	for _, name := range b.LegacyNetworkPolicyNames {
+		if _, err := a.Absent(ctx, &networkingv1.NetworkPolicy{}, client.ObjectKey{Namespace: np.Namespace, Name: name}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reconcileCache finds the cache the tenant uses: the cell's shared one, or its own.
 func (r *TenantReconciler) reconcileCache(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
-	rg := &ecv1.ReplicationGroup{}
+	var rg *ecv1.ReplicationGroup
 	if t.Spec.Tier == saasv1.TierDedicated {
-		rg = b.ReplicationGroup(b.DedicatedCache(t, c))
+		live := &ecv1.ReplicationGroup{}
+		if err := r.Get(ctx, types.NamespacedName{Namespace: run.ns, Name: b.CacheName}, live); err != nil {
+			if !apierrors.IsNotFound(err) {
+				return false, err
+			}
+			live = nil
+		}
+		rg = b.ReplicationGroup(b.DedicatedCache(t, c, live))
 		if _, err := r.applier().Ensure(ctx, t, rg); err != nil {
 			return false, refused(&run.verdict, saasv1.ConditionCacheReady, "InvalidCache", "", err)
 		}
-	} else if err := r.Get(ctx, types.NamespacedName{Namespace: b.CellNamespace(c), Name: b.CacheName}, rg); err != nil {
-		if apierrors.IsNotFound(err) {
-			run.verdict.add(waiting(saasv1.ConditionCacheReady, "WaitingForCell", "the cell's shared cache does not exist yet"))
-			return false, nil
+	} else {
+		var err error
+		if rg, err = r.sharedCache(ctx, c); err != nil || rg == nil {
+			if rg == nil && err == nil {
+				run.verdict.add(waiting(saasv1.ConditionCacheReady, "WaitingForCell", "the cell's shared cache does not exist yet"))
+			}
+			return false, err
 		}
-		return false, err
 	}
 	st := ack.ReadState(rg.Status.Conditions)
 	addr, port, ok := b.CacheEndpoint(rg)
@@ -72,6 +94,15 @@ func (r *TenantReconciler) reconcileCache(ctx context.Context, run *tenantRun) (
 	return true, nil
 }
 
+// sharedCache is cell c's shared replication group, or nil when it does not exist yet.
+func (r *TenantReconciler) sharedCache(ctx context.Context, c *saasv1.RegionCell) (*ecv1.ReplicationGroup, error) {
+	rg := &ecv1.ReplicationGroup{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: b.CellNamespace(c), Name: b.CacheName}, rg); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return rg, nil
+}
+
 // reconcileConfig writes the tenant configuration: in the tenant's namespace for its jobs, and
 // in the serving app's namespace (the cell's, for pooled tenants) for the app.
 func (r *TenantReconciler) reconcileConfig(ctx context.Context, run *tenantRun) (bool, error) {
@@ -81,9 +112,11 @@ func (r *TenantReconciler) reconcileConfig(ctx context.Context, run *tenantRun) 
 		return false, err
 	}
 	if t.Spec.Tier == saasv1.TierDedicated {
-		// A tenant moved to the dedicated tier is no longer the shared app's.
-		if _, err := a.Absent(ctx, &corev1.Secret{}, client.ObjectKey{Namespace: b.CellNamespace(c), Name: b.ConfigSecretName(t)}); err != nil {
-			return false, err
+		// A tenant moved to the dedicated tier is no longer the shared apps'.
+		for _, cell := range run.cells() {
+			if _, err := a.Absent(ctx, &corev1.Secret{}, client.ObjectKey{Namespace: b.CellNamespace(cell), Name: b.ConfigSecretName(t)}); err != nil {
+				return false, err
+			}
 		}
 	}
 	return true, nil
@@ -169,11 +202,19 @@ func jobFinished(j *batchv1.Job) (finished, failed bool) {
 }
 
 // reconcileApp makes sure an app serves the tenant: its own for dedicated tenants; for pooled
-// tenants, the cell's shared app with the tenant's host in its Ingress.
+// tenants, the cell's shared app, given the tenant's configuration.
 func (r *TenantReconciler) reconcileApp(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
 	if t.Spec.Tier == saasv1.TierDedicated {
 		return r.reconcileDedicatedApp(ctx, run)
+	}
+	if run.from != nil && !migratedTo(t, b.EffectiveAppVersion(t, c)) {
+		// The cell the tenant moves to runs another version: it serves the tenant once the
+		// schema is migrated to that version; until then the cell it leaves does.
+		run.verdict.add(waiting(saasv1.ConditionAppReady, "WaitingForMigration", fmt.Sprintf(
+			"cell %s runs %s: it serves the tenant once the schema is migrated to it; cell %s serves it meanwhile",
+			c.Name, b.EffectiveAppVersion(t, c), run.from.Name)))
+		return false, r.keepServingFrom(ctx, run)
 	}
 	// The pooled tenant is served by the cell's app, which serves the hosts of the tenant
 	// configurations in its namespace (the cell's Ingress sends it every host of the domain).
@@ -181,6 +222,9 @@ func (r *TenantReconciler) reconcileApp(ctx context.Context, run *tenantRun) (bo
 	// A suspended tenant's says so, and the app answers 404 for it.
 	served := b.TenantConfig(t, c, b.CellNamespace(c), b.ConfigSecretName(t), run.endpoints, run.password)
 	if _, err := r.applier().Ensure(ctx, t, served); err != nil {
+		return false, err
+	}
+	if err := r.keepServingFrom(ctx, run); err != nil {
 		return false, err
 	}
 	if t.Spec.Suspended {
@@ -205,8 +249,13 @@ func (r *TenantReconciler) reconcileApp(ctx context.Context, run *tenantRun) (bo
 		return false, client.IgnoreNotFound(err)
 	}
 	t.Status.AppVersion = dep.Spec.Template.Labels["app.kubernetes.io/version"]
-	run.verdict.add(ready(saasv1.ConditionAppReady, "Serving", "served by the cell's shared app at "+t.Status.AppVersion))
+	run.verdict.add(ready(saasv1.ConditionAppReady, "Serving", "served by cell "+c.Name+"'s shared app at "+t.Status.AppVersion))
 	return true, nil
+}
+
+func migratedTo(t *saasv1.Tenant, version string) bool {
+	lm := t.Status.LastMigration
+	return lm != nil && lm.Version == version && lm.Succeeded
 }
 
 func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenantRun) (bool, error) {
@@ -241,7 +290,12 @@ func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenan
 		}
 	}
 	if len(hosts) > 0 {
-		if _, err := r.applier().Ensure(ctx, t, b.DedicatedIngress(t, c, labels)); err != nil {
+		// During a move the cell left keeps a rule for the host first, then the rule moves: the
+		// load balancer DNS still points at never loses it.
+		if err := r.keepServingFrom(ctx, run); err != nil {
+			return false, err
+		}
+		if _, err := r.applier().Ensure(ctx, t, b.DedicatedIngress(t, c, b.AppName, labels)); err != nil {
 			return false, err
 		}
 	} else if _, err := r.applier().Absent(ctx, &networkingv1.Ingress{}, client.ObjectKey{Namespace: run.ns, Name: b.AppName}); err != nil {
@@ -333,23 +387,41 @@ func unschedulableSince(p *corev1.Pod) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// reconcileDNS points <subdomain>.<baseDomain> at the cell's load balancer, last, once the
-// tenant is served there.
+// reconcileDNS points <subdomain>.<baseDomain> at the serving cell's load balancer, last, once
+// the tenant is served there. During a move it points at the cell being left until the switch
+// (reconcileMove decides when).
 func (r *TenantReconciler) reconcileDNS(ctx context.Context, run *tenantRun) (bool, error) {
-	t, c := run.t, run.cell
-	rs := b.RecordSet(t, c)
+	t := run.t
+	target := r.dnsTarget(run)
+	rs := b.RecordSet(t, target)
 	if _, err := r.applier().Ensure(ctx, t, rs); err != nil {
 		return false, refused(&run.verdict, saasv1.ConditionDNSReady, "InvalidRecord", "", err)
 	}
+	run.record = rs
 	st := ack.ReadState(rs.Status.Conditions)
 	switch {
 	case st.Terminal:
 		run.verdict.add(stalled(saasv1.ConditionDNSReady, st.Reason, "Route53: "+st.Message))
 		return false, nil
+	case !st.Synced && run.from != nil:
+		// The switch of a move: the old answer is still the cell left, which still serves.
+		run.verdict.add(ready(saasv1.ConditionDNSReady, "Switching", b.Host(t, target)+": Route53 is changing its alias to "+
+			target.Spec.Ingress.LoadBalancerDNSName+"; both cells serve meanwhile"))
+		return true, nil
 	case !st.Synced:
-		run.verdict.add(waiting(saasv1.ConditionDNSReady, st.Reason, "Route53 record "+b.Host(t, c)+": "+st.Message))
+		run.verdict.add(waiting(saasv1.ConditionDNSReady, st.Reason, "Route53 record "+b.Host(t, target)+": "+st.Message))
 		return false, nil
 	}
-	run.verdict.add(ready(saasv1.ConditionDNSReady, "InSync", b.Host(t, c)+" aliases "+c.Spec.Ingress.LoadBalancerDNSName))
+	run.verdict.add(ready(saasv1.ConditionDNSReady, "InSync", b.Host(t, target)+" aliases "+target.Spec.Ingress.LoadBalancerDNSName))
 	return true, nil
+}
+
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -65,6 +65,9 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// ... except the batch of a database defaults rollout, which wakes the tenants it names.
 		Watches(&saasv1.RegionCell{}, defaultsBatchChanges()).
+		// A tenant that leaves a cell (deleted, moved out, no longer dedicated) makes room for
+		// those waiting in its region.
+		Watches(&saasv1.Tenant{}, r.roomFreed()).
 		// The cell's wildcard Ingress is made once; its arrival (or loss) concerns every tenant.
 		Watches(&networkingv1.Ingress{}, r.cellChildToTenants(), builder.WithPredicates(predicate.Funcs{
 			UpdateFunc: func(event.UpdateEvent) bool { return false }})).
@@ -75,51 +78,63 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// tenantsOfCell maps a RegionCell event to every Tenant of its region.
+// tenantsOfCell maps a RegionCell event (created, its spec changed) to the Tenants it serves,
+// and to those of its region waiting for a cell: it may have room for them now.
 func (r *TenantReconciler) tenantsOfCell(ctx context.Context, o client.Object) []ctrl.Request {
 	cell, ok := o.(*saasv1.RegionCell)
 	if !ok {
 		return nil
 	}
-	return tenantsOfRegion(ctx, r.Client, cell.Spec.Region, nil)
+	return append(tenantsMatching(ctx, r.Client, indexTenantCell, cell.Name),
+		tenantsMatching(ctx, r.Client, indexTenantWaiting, cell.Spec.Region)...)
 }
 
-func tenantsOfRegion(ctx context.Context, c client.Client, region string, keep func(*saasv1.Tenant) bool) []ctrl.Request {
+// tenantsMatching are the Tenants whose index entry equals value.
+func tenantsMatching(ctx context.Context, c client.Client, index, value string) []ctrl.Request {
 	var tenants saasv1.TenantList
-	if err := c.List(ctx, &tenants, client.MatchingFields{indexTenantRegion: region}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := c.List(ctx, &tenants, client.MatchingFields{index: value}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
-	var reqs []ctrl.Request
+	reqs := make([]ctrl.Request, 0, len(tenants.Items))
 	for i := range tenants.Items {
-		t := &tenants.Items[i]
-		if keep == nil || keep(t) {
-			reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: t.Name}})
-		}
+		reqs = append(reqs, ctrl.Request{NamespacedName: types.NamespacedName{Name: tenants.Items[i].Name}})
 	}
 	return reqs
 }
 
-// cellOf is the RegionCell whose namespace o lives in, for objects the cell owns.
-func (r *TenantReconciler) cellOf(ctx context.Context, o client.Object) *saasv1.RegionCell {
-	l := o.GetLabels()
-	if l[saasv1.LabelTenant] != "" || l[saasv1.LabelCell] == "" {
-		return nil
+// roomFreed wakes the tenants waiting for a cell in a region where a tenant left a cell.
+func (r *TenantReconciler) roomFreed() handler.EventHandler {
+	wake := func(ctx context.Context, region string, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range tenantsMatching(ctx, r.Client, indexTenantWaiting, region) {
+			q.Add(req)
+		}
 	}
-	cell := &saasv1.RegionCell{}
-	if err := r.Get(ctx, types.NamespacedName{Name: l[saasv1.LabelCell]}, cell); err != nil {
-		return nil
+	return handler.Funcs{
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			o, ok1 := e.ObjectOld.(*saasv1.Tenant)
+			n, ok2 := e.ObjectNew.(*saasv1.Tenant)
+			if ok1 && ok2 && ((o.Status.Move != nil && n.Status.Move == nil) ||
+				(o.DeletionTimestamp.IsZero() && !n.DeletionTimestamp.IsZero()) ||
+				(o.Spec.Tier == saasv1.TierDedicated && n.Spec.Tier != saasv1.TierDedicated)) {
+				wake(ctx, n.Spec.Region, q)
+			}
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if t, ok := e.Object.(*saasv1.Tenant); ok {
+				wake(ctx, t.Spec.Region, q)
+			}
+		},
 	}
-	return cell
 }
 
-// cellChildToTenants maps a change of a cell's shared app or cache to the cell's tenants.
+// cellChildToTenants maps a change of a cell's shared app or cache to the tenants it serves.
 func (r *TenantReconciler) cellChildToTenants() handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
-		cell := r.cellOf(ctx, o)
-		if cell == nil {
+		l := o.GetLabels()
+		if l[saasv1.LabelTenant] != "" || l[saasv1.LabelCell] == "" {
 			return nil
 		}
-		return tenantsOfRegion(ctx, r.Client, cell.Spec.Region, nil)
+		return tenantsMatching(ctx, r.Client, indexTenantCell, l[saasv1.LabelCell])
 	})
 }
 

@@ -21,6 +21,9 @@ const (
 	ConditionAppReady = "AppReady"
 	// ConditionDNSReady reports the tenant's Route53 RecordSet.
 	ConditionDNSReady = "DNSReady"
+	// ConditionPlaced reports which cell of its region serves a tenant, and a move between
+	// cells while it lasts. It does not make a served tenant un-Ready.
+	ConditionPlaced = "Placed"
 	// ConditionRolloutComplete reports a RegionCell's move to a new app version.
 	ConditionRolloutComplete = "RolloutComplete"
 	// ConditionDatabaseDefaultsRolledOut reports a RegionCell's rollout of its database

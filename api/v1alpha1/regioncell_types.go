@@ -335,6 +335,15 @@ type CellCapacity struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100000
 	MaxTenants int32 `json:"maxTenants,omitempty"`
+
+	// MaxDedicatedTenants is how many of them may be dedicated. Each dedicated tenant takes one
+	// rule of the cell's load balancer (an ALB has 100 by default; the pooled tenants share one
+	// wildcard rule whatever their number), so this keeps the cell under that quota. Raise it
+	// only after raising the quota.
+	// +kubebuilder:default=50
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=95
+	MaxDedicatedTenants int32 `json:"maxDedicatedTenants,omitempty"`
 }
 
 // Notifications are where tenant lifecycle events go.
@@ -423,9 +432,13 @@ type RegionCellStatus struct {
 	// +patchMergeKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
-	// Tenants is how many Tenants the cell serves (admitted, not waiting for capacity).
+	// Tenants is how many Tenants are placed in the cell (those moving out included).
 	// +optional
 	Tenants int32 `json:"tenants,omitempty"`
+
+	// DedicatedTenants is how many of them are dedicated.
+	// +optional
+	DedicatedTenants int32 `json:"dedicatedTenants,omitempty"`
 
 	// Capacity is "<tenants>/<maxTenants>", for kubectl get.
 	// +optional

@@ -88,6 +88,17 @@ type TenantSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[^@\\\\s]+@([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?\\\\.)+[A-Za-z]{2,63}$')",message="spec.adminEmail must be an e-mail address such as admin@acme.com"
 	AdminEmail string `json:"adminEmail"`
 
+	// Cell pins the tenant to one RegionCell of its region. On a new tenant it says where the
+	// tenant is placed (the tenant waits, Pending, while that cell is missing or full); without
+	// it the least full cell of the region with room is chosen. Set to another cell on a placed
+	// tenant, it moves the tenant there: its configuration, DNS record and cache key space move,
+	// its database stays as it is (docs/operations.md, "Moving a tenant between cells").
+	// Removing it keeps the tenant where it is.
+	// +optional
+	// +kubebuilder:validation:MaxLength=58
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="spec.cell must be the name of a RegionCell of the tenant's region, such as eu-west-1-b"
+	Cell string `json:"cell,omitempty"`
+
 	// RestoreFrom creates the tenant's database from an RDS snapshot (disaster recovery, or
 	// moving a tenant to another region after copying the snapshot there). Only at creation.
 	// +optional
@@ -232,8 +243,25 @@ type DatabaseEndpoint struct {
 	Port    int64  `json:"port,omitempty"`
 }
 
-// EffectiveDatabase is the shape of a tenant's database as the operator asks RDS for it.
+// EffectiveDatabase is the shape of a tenant's database as the operator asks RDS for it, and
+// where it was made.
 type EffectiveDatabase struct {
+	// Cell is the cell the database was made in. A tenant that moves to another cell of the
+	// region keeps its database where it is: its identifier, subnet group, security groups and
+	// tags stay those of this cell.
+	// +optional
+	Cell string `json:"cell,omitempty"`
+	// Identifier is the RDS DB instance identifier.
+	// +optional
+	Identifier string `json:"identifier,omitempty"`
+	// SubnetGroupName is the RDS DB subnet group the database lives in.
+	// +optional
+	SubnetGroupName string `json:"subnetGroupName,omitempty"`
+	// SecurityGroupIDs guard the database.
+	// +optional
+	// +listType=atomic
+	SecurityGroupIDs []string `json:"securityGroupIDs,omitempty"`
+
 	InstanceClass       string `json:"instanceClass"`
 	StorageGiB          int32  `json:"storageGiB"`
 	MultiAZ             bool   `json:"multiAZ"`
@@ -272,7 +300,7 @@ type TenantStatus struct {
 	Phase string `json:"phase,omitempty"`
 
 	// Conditions: Ready, Reconciling, Stalled and one per part (DatabaseReady, CacheReady,
-	// MigrationsComplete, AppReady, DNSReady).
+	// MigrationsComplete, AppReady, DNSReady), and Placed (which cell, and a move's progress).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -284,9 +312,15 @@ type TenantStatus struct {
 	// +optional
 	URL string `json:"url,omitempty"`
 
-	// Cell is the RegionCell serving the tenant.
+	// Cell is the RegionCell the tenant is placed in: chosen once, when the tenant is first
+	// admitted (spec.cell, or the least full cell of the region with room), and changed only by
+	// a move (a new spec.cell).
 	// +optional
 	Cell string `json:"cell,omitempty"`
+
+	// Move is the tenant's move to status.cell from another cell of its region, while it lasts.
+	// +optional
+	Move *TenantMove `json:"move,omitempty"`
 
 	// Namespace holds the tenant's objects.
 	// +optional
@@ -327,6 +361,22 @@ type TenantStatus struct {
 	PendingNotification *PendingNotification `json:"pendingNotification,omitempty"`
 }
 
+// TenantMove is a move between two cells of a region. Both cells serve the tenant from
+// StartedAt until the drain after the switch ends; DNS points at exactly one of them.
+type TenantMove struct {
+	// From is the cell the tenant is leaving. It serves the tenant until the drain ends.
+	From string `json:"from"`
+	// StartedAt is when the new cell was given the tenant's configuration.
+	StartedAt metav1.Time `json:"startedAt"`
+	// SwitchedAt is when the tenant's DNS record was pointed at the new cell's load balancer.
+	// +optional
+	SwitchedAt *metav1.Time `json:"switchedAt,omitempty"`
+	// DrainingSince is when Route53 reported the switched record in sync; the old cell serves
+	// the clients that still resolve the old address for the drain after it.
+	// +optional
+	DrainingSince *metav1.Time `json:"drainingSince,omitempty"`
+}
+
 // PendingNotification is a lifecycle event not yet taken by every receiver.
 type PendingNotification struct {
 	// ID of the CloudEvent; receivers deduplicate on it.
@@ -357,6 +407,7 @@ type PendingNotification struct {
 // +kubebuilder:resource:scope=Cluster,shortName=tn,categories=saas
 // +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.spec.region`
 // +kubebuilder:printcolumn:name="Tier",type=string,JSONPath=`.spec.tier`
+// +kubebuilder:printcolumn:name="Cell",type=string,JSONPath=`.status.cell`
 // +kubebuilder:printcolumn:name="DB Class",type=string,JSONPath=`.status.effectiveDatabase.instanceClass`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

@@ -132,7 +132,7 @@ func TestOpsPortIsNeverRouted(t *testing.T) {
 			backends = append(backends, p.Backend.Service.Port.Name)
 		}
 	}
-	np := NetworkPolicies("cell-eu1", nil, []string{"10.0.0.0/16"})[1]
+	np := NetworkPolicy("cell-eu1", nil, []string{"10.0.0.0/16"})
 	checks := []struct {
 		what      string
 		got, want any

@@ -31,15 +31,26 @@ func CellCache(c *saasv1.RegionCell) CacheShape {
 	}
 }
 
-// DedicatedCache is a dedicated tenant's own cache shape.
-func DedicatedCache(t *saasv1.Tenant, c *saasv1.RegionCell) CacheShape {
+// DedicatedCache is a dedicated tenant's own cache shape. live is the cache as it exists, if it
+// does: ElastiCache cannot move a replication group to another subnet group, so a tenant that
+// moved to another cell keeps its cache in the network it was made in.
+func DedicatedCache(t *saasv1.Tenant, c *saasv1.RegionCell, live *ecv1.ReplicationGroup) CacheShape {
 	s := CellCache(c)
 	s.Namespace = TenantNamespace(t)
 	// ElastiCache IDs are at most 40 characters; the tenant's name keeps them apart in a cell.
 	s.ReplicationGroupID = truncate("t-"+t.Name, 40)
 	s.Description = "tenant-operator cache of tenant " + t.Name
 	s.Labels = TenantLabels(t, c, CacheName)
-	s.Tags = map[string]string{"tenantops:cell": c.Name, "tenantops:tenant": t.Name}
+	s.Tags = map[string]string{"tenantops:cell": HomeCell(t, c), "tenantops:tenant": t.Name}
+	if live != nil && live.Spec.CacheSubnetGroupName != nil {
+		s.SubnetGroup = *live.Spec.CacheSubnetGroupName
+		s.SecurityGroupIDs = nil
+		for _, sg := range live.Spec.SecurityGroupIDs {
+			if sg != nil {
+				s.SecurityGroupIDs = append(s.SecurityGroupIDs, *sg)
+			}
+		}
+	}
 	if o := t.Spec.Cache; o != nil {
 		if o.NodeType != "" {
 			s.NodeType = o.NodeType

@@ -11,6 +11,8 @@ import (
 
 func TestCaches(t *testing.T) {
 	cell := testCell()
+	otherCell := testCell()
+	otherCell.Name = "eu2"
 	dedicated := testTenant("initech", func(t *saasv1.Tenant) {
 		t.Spec.Tier = saasv1.TierDedicated
 		t.Spec.Cache = &saasv1.TenantCache{NodeType: "cache.r7g.large", Replicas: 2}
@@ -22,7 +24,10 @@ func TestCaches(t *testing.T) {
 		replicas                    int64
 	}{
 		{"the cell's shared cache", CellCache(cell), "cell-eu1", "cell-eu1", "cache.t4g.small", "cell-eu1", 1},
-		{"a dedicated tenant's own", DedicatedCache(dedicated, cell), "tenant-initech", "t-initech", "cache.r7g.large", "cell-eu1", 2},
+		{"a dedicated tenant's own", DedicatedCache(dedicated, cell, nil), "tenant-initech", "t-initech", "cache.r7g.large", "cell-eu1", 2},
+		// ElastiCache cannot move a group to another subnet group: after a move the cache stays.
+		{"a dedicated tenant's own after a move", DedicatedCache(dedicated, otherCell, ReplicationGroup(DedicatedCache(dedicated, cell, nil))),
+			"tenant-initech", "t-initech", "cache.r7g.large", "cell-eu1", 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

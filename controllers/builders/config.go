@@ -17,10 +17,15 @@ type Endpoints struct {
 	CachePort    int64
 }
 
-// TenantConfig is the tenant's configuration record: the Secret the app reads to serve it. It carries the database password because the app needs it to connect; the
-// reference names where it comes from.
+// TenantConfig is the tenant's configuration record as cell c serves it: the Secret the app
+// reads to serve the tenant. It carries the database password because the app needs it to
+// connect; the reference names where it comes from. In a cell's namespace it is marked with
+// that cell; in the tenant's, with its home cell.
 func TenantConfig(t *saasv1.Tenant, c *saasv1.RegionCell, namespace, name string, ep Endpoints, password string) *corev1.Secret {
 	labels := TenantLabels(t, c, "config")
+	if namespace == CellNamespace(c) {
+		labels = tenantLabelsIn(t, c.Name, "config")
+	}
 	labels[saasv1.LabelTenantConfig] = "true"
 	data := map[string]string{
 		saasv1.ConfigTenantID:       t.Name,

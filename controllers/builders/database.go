@@ -29,7 +29,22 @@ func ResolveDatabase(t *saasv1.Tenant, c *saasv1.RegionCell, had *saasv1.Effecti
 			storage := max(eff.StorageGiB, defaults.StorageGiB)
 			eff = defaults
 			eff.StorageGiB = storage
+			eff.Cell, eff.Identifier, eff.SubnetGroupName, eff.SecurityGroupIDs = had.Cell, had.Identifier, had.SubnetGroupName, had.SecurityGroupIDs
 		}
+	}
+	// Where the database lives is decided once, by the cell it is made in (a record from before
+	// the operator kept it is the same: no tenant had moved then).
+	if eff.Identifier == "" {
+		eff.Identifier = DBInstanceIdentifier(t, c)
+	}
+	if eff.Cell == "" {
+		eff.Cell = c.Name
+	}
+	if eff.SubnetGroupName == "" {
+		eff.SubnetGroupName = DBSubnetGroupName(c)
+	}
+	if len(eff.SecurityGroupIDs) == 0 {
+		eff.SecurityGroupIDs = append([]string(nil), c.Spec.Network.DBSecurityGroupIDs...)
 	}
 	o := t.Spec.Database
 	if o.InstanceClass != "" {
@@ -62,7 +77,13 @@ func EffectiveDatabaseOf(db *rds.DBInstance) *saasv1.EffectiveDatabase {
 		}
 		return *p
 	}
-	eff := &saasv1.EffectiveDatabase{InstanceClass: deref(s.DBInstanceClass), EngineVersion: deref(s.EngineVersion)}
+	eff := &saasv1.EffectiveDatabase{InstanceClass: deref(s.DBInstanceClass), EngineVersion: deref(s.EngineVersion),
+		Identifier: deref(s.DBInstanceIdentifier), SubnetGroupName: deref(s.DBSubnetGroupName), Cell: tagValue(s.Tags, tagCell)}
+	for _, sg := range s.VPCSecurityGroupIDs {
+		if sg != nil {
+			eff.SecurityGroupIDs = append(eff.SecurityGroupIDs, *sg)
+		}
+	}
 	if s.AllocatedStorage != nil {
 		eff.StorageGiB = int32(*s.AllocatedStorage)
 	}
@@ -76,23 +97,34 @@ func EffectiveDatabaseOf(db *rds.DBInstance) *saasv1.EffectiveDatabase {
 	return eff
 }
 
-// SameDatabase says whether two shapes ask RDS for the same database (whatever revision of
-// the defaults each names).
+// SameDatabase says whether two shapes ask RDS for the same instance shape (whatever revision of
+// the defaults each names; where it lives never changes).
 func SameDatabase(a, b saasv1.EffectiveDatabase) bool {
-	a.ChangedAt, b.ChangedAt = nil, nil
-	a.DefaultsRevision, b.DefaultsRevision = "", ""
-	return a == b
+	return a.InstanceClass == b.InstanceClass && a.StorageGiB == b.StorageGiB && a.MultiAZ == b.MultiAZ &&
+		a.EngineVersion == b.EngineVersion && a.BackupRetentionDays == b.BackupRetentionDays
 }
 
-func rdsTags(t *saasv1.Tenant, c *saasv1.RegionCell) []*rds.Tag {
+const tagCell = "tenantops:cell"
+
+func rdsTags(t *saasv1.Tenant, cell string) []*rds.Tag {
 	return []*rds.Tag{
 		{Key: ptr("tenantops:tenant"), Value: ptr(t.Name)},
-		{Key: ptr("tenantops:cell"), Value: ptr(c.Name)},
+		{Key: ptr(tagCell), Value: ptr(cell)},
 		{Key: ptr("tenantops:managed-by"), Value: ptr(saasv1.LabelManagedByValue)},
 	}
 }
 
-// DBInstance is the tenant's own RDS MySQL database, shaped as db says: Multi-AZ, encrypted,
+func tagValue(tags []*rds.Tag, key string) string {
+	for _, tg := range tags {
+		if tg != nil && tg.Key != nil && *tg.Key == key && tg.Value != nil {
+			return *tg.Value
+		}
+	}
+	return ""
+}
+
+// DBInstance is the tenant's own RDS MySQL database, shaped and placed as db says (made in the
+// cell db.Cell, which it stays in whichever cell serves the tenant): Multi-AZ, encrypted,
 // private, protected from deletion while the Tenant exists. currentEngineVersion is what RDS
 // reports once the instance exists: a minor version it upgraded to within the requested one is
 // kept, not fought.
@@ -107,9 +139,9 @@ func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.EffectiveDatab
 		BackupRetentionPeriod:   ptr(int64(db.BackupRetentionDays)),
 		CopyTagsToSnapshot:      ptr(true),
 		DBInstanceClass:         ptr(db.InstanceClass),
-		DBInstanceIdentifier:    ptr(DBInstanceIdentifier(t, c)),
+		DBInstanceIdentifier:    ptr(db.Identifier),
 		DBName:                  ptr(DBName),
-		DBSubnetGroupName:       ptr(DBSubnetGroupName(c)),
+		DBSubnetGroupName:       ptr(db.SubnetGroupName),
 		DeletionProtection:      ptr(true),
 		Engine:                  ptr(c.Spec.Database.Engine),
 		EngineVersion:           ptr(version),
@@ -119,8 +151,8 @@ func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.EffectiveDatab
 		PubliclyAccessible:      ptr(false),
 		StorageEncrypted:        ptr(true),
 		StorageType:             ptr("gp3"),
-		Tags:                    rdsTags(t, c),
-		VPCSecurityGroupIDs:     ptrs(c.Spec.Network.DBSecurityGroupIDs),
+		Tags:                    rdsTags(t, db.Cell),
+		VPCSecurityGroupIDs:     ptrs(db.SecurityGroupIDs),
 	}
 	meta := metav1.ObjectMeta{Name: DBInstanceName, Namespace: TenantNamespace(t), Labels: TenantLabels(t, c, "database")}
 	if db.DefaultsRevision != "" {

@@ -1,8 +1,11 @@
 package builders
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 )
@@ -109,5 +112,43 @@ func TestDBInstance(t *testing.T) {
 				t.Errorf("tags %v", s.Tags)
 			}
 		})
+	}
+}
+
+// A database lives where it was made: the cell serving the tenant later changes nothing RDS sees.
+func TestDatabaseHome(t *testing.T) {
+	home := testCell()
+	other := testCell()
+	other.Name = "eu2"
+	other.Spec.Network.DBSecurityGroupIDs = []string{"sg-other"}
+	other.Spec.Network.DBSubnetGroupName = "other-subnets"
+	tenant := testTenant("acme")
+	made, _ := ResolveDatabase(tenant, home, nil, false)
+	atHome := DBInstance(tenant, home, made, "")
+
+	tenant.Status.EffectiveDatabase = &made
+	after, _ := ResolveDatabase(tenant, other, &made, false)
+	moved := DBInstance(tenant, other, after, "")
+	rolled, _ := ResolveDatabase(tenant, other, &made, true)
+	// A record kept before the operator recorded where a database lives: it is where the cell put it.
+	legacy := made
+	legacy.Cell, legacy.Identifier, legacy.SubnetGroupName, legacy.SecurityGroupIDs = "", "", "", nil
+	upgraded, _ := ResolveDatabase(testTenant("acme"), home, &legacy, false)
+	cases := []struct {
+		what      string
+		got, want any
+	}{
+		{"made in its cell", fmt.Sprint(made.Cell, " ", made.Identifier, " ", made.SubnetGroupName, " ", made.SecurityGroupIDs), "eu1 tenant-eu1-acme cell-eu1 [sg-db]"},
+		{"the same DBInstance spec from another cell", equality.Semantic.DeepEqual(moved.Spec, atHome.Spec), true},
+		{"a defaults rollout from another cell keeps where it lives", fmt.Sprint(rolled.Identifier, " ", rolled.SubnetGroupName, " ", rolled.SecurityGroupIDs), "tenant-eu1-acme cell-eu1 [sg-db]"},
+		{"a record from before keeps the same place", fmt.Sprint(upgraded.Cell, " ", upgraded.Identifier, " ", upgraded.SubnetGroupName), "eu1 tenant-eu1-acme cell-eu1"},
+		{"read back from the live DBInstance", fmt.Sprint(EffectiveDatabaseOf(atHome).Cell, " ", EffectiveDatabaseOf(atHome).Identifier, " ",
+			EffectiveDatabaseOf(atHome).SubnetGroupName, " ", EffectiveDatabaseOf(atHome).SecurityGroupIDs), "eu1 tenant-eu1-acme cell-eu1 [sg-db]"},
+		{"its objects stay marked with the cell it was made in", TenantLabels(tenant, other, "")[saasv1.LabelCell], "eu1"},
+	}
+	for _, c := range cases {
+		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
+			t.Errorf("%s:\n got  %v\n want %v", c.what, c.got, c.want)
+		}
 	}
 }

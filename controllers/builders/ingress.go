@@ -23,9 +23,16 @@ func CellIngress(c *saasv1.RegionCell, labels map[string]string) *networkingv1.I
 	return ingress(c, CellNamespace(c), labels, []string{WildcardHost(c)}, ingressOrderCell)
 }
 
-// DedicatedIngress sends a dedicated tenant's host to its own app, ahead of the cell's wildcard.
-func DedicatedIngress(t *saasv1.Tenant, c *saasv1.RegionCell, labels map[string]string) *networkingv1.Ingress {
-	return ingress(c, TenantNamespace(t), labels, []string{Host(t, c)}, ingressOrderDedicated)
+// DrainingIngressName is the Ingress that keeps a dedicated tenant's host on the load balancer of
+// the cell it moves out of, until the move's drain ends.
+const DrainingIngressName = "app-draining"
+
+// DedicatedIngress sends a dedicated tenant's host to its own app through cell c's load balancer,
+// ahead of the cell's wildcard. name is AppName, or DrainingIngressName for the cell a move leaves.
+func DedicatedIngress(t *saasv1.Tenant, c *saasv1.RegionCell, name string, labels map[string]string) *networkingv1.Ingress {
+	ing := ingress(c, TenantNamespace(t), labels, []string{Host(t, c)}, ingressOrderDedicated)
+	ing.Name = name
+	return ing
 }
 
 // ingress routes hosts to the app Service of namespace through the cell's load balancer. The

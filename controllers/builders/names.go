@@ -45,7 +45,10 @@ const (
 func TenantNamespace(t *saasv1.Tenant) string { return "tenant-" + t.Name }
 
 // CellNamespace is the namespace of a cell's shared objects.
-func CellNamespace(c *saasv1.RegionCell) string { return "cell-" + c.Name }
+func CellNamespace(c *saasv1.RegionCell) string { return CellNamespaceOf(c.Name) }
+
+// CellNamespaceOf is the namespace of the cell named cell.
+func CellNamespaceOf(cell string) string { return "cell-" + cell }
 
 // Host is the tenant's DNS name.
 func Host(t *saasv1.Tenant, c *saasv1.RegionCell) string {
@@ -59,10 +62,21 @@ func WildcardHost(c *saasv1.RegionCell) string { return "*." + c.Spec.BaseDomain
 // URL is where the tenant is served.
 func URL(t *saasv1.Tenant, c *saasv1.RegionCell) string { return "https://" + Host(t, c) }
 
-// DBInstanceIdentifier is the RDS identifier of the tenant's database, unique per account and
-// region: the cell name keeps two cells in one account apart.
+// DBInstanceIdentifier is the RDS identifier of a new database of the tenant made in cell c,
+// unique per account and region: the cell name keeps two cells in one account apart. It is
+// recorded in status.effectiveDatabase and kept when the tenant moves.
 func DBInstanceIdentifier(t *saasv1.Tenant, c *saasv1.RegionCell) string {
 	return truncate("tenant-"+c.Name+"-"+t.Name, 63)
+}
+
+// HomeCell is the cell a tenant's own objects are marked with: the cell its database was made
+// in, or, before there is one, the cell serving it. A move to another cell does not relabel (and
+// so rewrite, or restart) every object of the tenant.
+func HomeCell(t *saasv1.Tenant, c *saasv1.RegionCell) string {
+	if e := t.Status.EffectiveDatabase; e != nil && e.Cell != "" {
+		return e.Cell
+	}
+	return c.Name
 }
 
 // CacheKeyPrefix is the tenant's key space in a shared cache.
@@ -88,18 +102,22 @@ func MigrationJobName(version string) string {
 	return truncate("migrate-"+strings.Trim(notLabel.ReplaceAllString(strings.ToLower(version), "-"), "-"), 63)
 }
 
-// FinalSnapshotIdentifier names the snapshot RDS takes when a Snapshot-policy tenant is deleted.
-// The date is passed in so the function stays pure.
-func FinalSnapshotIdentifier(t *saasv1.Tenant, c *saasv1.RegionCell, yyyymmdd string) string {
-	return truncate(DBInstanceIdentifier(t, c), 63-len("-final-")-len(yyyymmdd)) + "-final-" + yyyymmdd
+// FinalSnapshotIdentifier names the snapshot RDS takes when a Snapshot-policy tenant's database
+// (identifier dbIdentifier) is deleted. The date is passed in so the function stays pure.
+func FinalSnapshotIdentifier(dbIdentifier, yyyymmdd string) string {
+	return truncate(dbIdentifier, 63-len("-final-")-len(yyyymmdd)) + "-final-" + yyyymmdd
 }
 
-// TenantLabels mark a tenant's objects.
+// TenantLabels mark a tenant's own objects, with its home cell (HomeCell).
 func TenantLabels(t *saasv1.Tenant, c *saasv1.RegionCell, component string) map[string]string {
+	return tenantLabelsIn(t, HomeCell(t, c), component)
+}
+
+func tenantLabelsIn(t *saasv1.Tenant, cell, component string) map[string]string {
 	l := map[string]string{
 		saasv1.LabelManagedBy: saasv1.LabelManagedByValue,
 		saasv1.LabelTenant:    t.Name,
-		saasv1.LabelCell:      c.Name,
+		saasv1.LabelCell:      cell,
 	}
 	if component != "" {
 		l[saasv1.LabelComponent] = component

@@ -65,51 +65,41 @@ func LimitRange(t *saasv1.Tenant, c *saasv1.RegionCell) *corev1.LimitRange {
 	}
 }
 
-// NetworkPolicies isolate a namespace running the app or its jobs: nothing in or out by
-// default; the app takes only its port, from the load balancer's ranges when the cell names
-// them; pods reach only DNS, MySQL and the cache.
-func NetworkPolicies(namespace string, labels map[string]string, sourceCIDRs []string) []*networkingv1.NetworkPolicy {
+// NetworkPolicyName is the one NetworkPolicy of a namespace the operator isolates.
+const NetworkPolicyName = "isolation"
+
+// LegacyNetworkPolicyNames are the three policies one NetworkPolicy replaced; they are removed
+// once it is in place.
+var LegacyNetworkPolicyNames = []string{"default-deny", "allow-app-port", "allow-egress-dns-db-cache"}
+
+// NetworkPolicy isolates a namespace running the app or its jobs, in one object whatever runs
+// there: every pod selected, so nothing comes in or goes out but what it lists. In: the app's
+// port, from the load balancer's ranges when the cells name them (a pod that does not listen
+// there, a Job's, takes nothing), and the ops port for health checks and Prometheus. Out: DNS,
+// MySQL and the cache.
+func NetworkPolicy(namespace string, labels map[string]string, sourceCIDRs []string) *networkingv1.NetworkPolicy {
 	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
 	port := func(p corev1.Protocol, n int32) networkingv1.NetworkPolicyPort {
 		return networkingv1.NetworkPolicyPort{Protocol: &p, Port: ptr(intstr.FromInt32(n))}
-	}
-	meta := func(name string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels}
 	}
 	var from []networkingv1.NetworkPolicyPeer
 	for _, cidr := range sourceCIDRs {
 		from = append(from, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
 	}
-	return []*networkingv1.NetworkPolicy{
-		{
-			ObjectMeta: meta("default-deny"),
-			Spec: networkingv1.NetworkPolicySpec{
-				PodSelector: metav1.LabelSelector{},
-				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: NetworkPolicyName, Namespace: namespace, Labels: labels},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{
+				{Ports: []networkingv1.NetworkPolicyPort{port(tcp, AppPort)}, From: from},
+				// Health checks (the load balancer's, from its subnets) and Prometheus (in the
+				// cluster) reach the ops port; no customer route leads there.
+				{Ports: []networkingv1.NetworkPolicyPort{port(tcp, AppOpsPort)}},
 			},
-		},
-		{
-			ObjectMeta: meta("allow-app-port"),
-			Spec: networkingv1.NetworkPolicySpec{
-				PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{saasv1.LabelComponent: AppName}},
-				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-				Ingress: []networkingv1.NetworkPolicyIngressRule{
-					{Ports: []networkingv1.NetworkPolicyPort{port(tcp, AppPort)}, From: from},
-					// Health checks (the load balancer's, from its subnets) and Prometheus (in
-					// the cluster) reach the ops port; no customer route leads there.
-					{Ports: []networkingv1.NetworkPolicyPort{port(tcp, AppOpsPort)}},
-				},
-			},
-		},
-		{
-			ObjectMeta: meta("allow-egress-dns-db-cache"),
-			Spec: networkingv1.NetworkPolicySpec{
-				PodSelector: metav1.LabelSelector{},
-				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
-				Egress: []networkingv1.NetworkPolicyEgressRule{
-					{Ports: []networkingv1.NetworkPolicyPort{port(udp, 53), port(tcp, 53)}},
-					{Ports: []networkingv1.NetworkPolicyPort{port(tcp, DBPort), port(tcp, CachePort)}},
-				},
+			Egress: []networkingv1.NetworkPolicyEgressRule{
+				{Ports: []networkingv1.NetworkPolicyPort{port(udp, 53), port(tcp, 53)}},
+				{Ports: []networkingv1.NetworkPolicyPort{port(tcp, DBPort), port(tcp, CachePort)}},
 			},
 		},
 	}

@@ -10,35 +10,39 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 )
 
-func TestNetworkPolicies(t *testing.T) {
+// One policy isolates a namespace: every pod selected, both directions, and only what is listed.
+func TestNetworkPolicy(t *testing.T) {
 	cases := []struct {
 		name  string
 		cidrs []string
 		from  int
 	}{{"port from anywhere", nil, 0}, {"port from the load balancer's subnets", []string{"10.0.1.0/24", "10.0.2.0/24"}, 2}}
 	for _, c := range cases {
-		nps := NetworkPolicies("tenant-acme", nil, c.cidrs)
-		byName := map[string]int{}
-		for i, np := range nps {
-			byName[np.Name] = i
+		np := NetworkPolicy("tenant-acme", nil, c.cidrs)
+		if np.Name != NetworkPolicyName || len(np.Spec.PolicyTypes) != 2 || len(np.Spec.PodSelector.MatchLabels) != 0 {
+			t.Errorf("%s: not a policy over every pod in both directions: %s %+v", c.name, np.Name, np.Spec)
 		}
-		deny := nps[byName["default-deny"]]
-		if len(deny.Spec.PolicyTypes) != 2 || len(deny.Spec.Ingress) != 0 || len(deny.Spec.Egress) != 0 || len(deny.Spec.PodSelector.MatchLabels) != 0 {
-			t.Errorf("%s: default-deny is not a deny-all: %+v", c.name, deny.Spec)
+		if len(np.Spec.Ingress) != 2 {
+			t.Fatalf("%s: %d ingress rules, want the app port and the ops port", c.name, len(np.Spec.Ingress))
 		}
-		app := nps[byName["allow-app-port"]].Spec.Ingress[0]
+		app, ops := np.Spec.Ingress[0], np.Spec.Ingress[1]
 		if app.Ports[0].Port.IntValue() != AppPort || len(app.From) != c.from {
-			t.Errorf("%s: app ingress %+v", c.name, app)
+			t.Errorf("%s: app port rule %+v, want port %d from %d ranges", c.name, app, AppPort, c.from)
 		}
-		egress := nps[byName["allow-egress-dns-db-cache"]].Spec.Egress
+		if ops.Ports[0].Port.IntValue() != AppOpsPort || len(ops.From) != 0 {
+			t.Errorf("%s: ops port rule %+v", c.name, ops)
+		}
 		var ports []int
-		for _, rule := range egress {
+		for _, rule := range np.Spec.Egress {
+			if len(rule.To) != 0 {
+				t.Errorf("%s: an egress rule names destinations: %+v", c.name, rule)
+			}
 			for _, p := range rule.Ports {
 				ports = append(ports, p.Port.IntValue())
 			}
 		}
 		if fmt.Sprint(ports) != "[53 53 3306 6379]" {
-			t.Errorf("%s: egress ports %v", c.name, ports)
+			t.Errorf("%s: egress ports %v, want DNS, MySQL and the cache only", c.name, ports)
 		}
 	}
 }

@@ -1,0 +1,222 @@
+package controllers
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+)
+
+// Reasons a tenant is not (yet) in the cell it asks for.
+const (
+	reasonRegionFull        = "RegionFull"
+	reasonCellMissing       = "CellMissing"
+	reasonCellFull          = "CellFull"
+	reasonCellInOtherRegion = "CellInOtherRegion"
+	reasonMoveRefused       = "MoveRefused"
+)
+
+// placement is the cell a tenant goes to, or why it waits.
+type placement struct {
+	cell    string
+	reason  string
+	message string
+	// stalled: waiting will not help; the spec must change.
+	stalled bool
+}
+
+// occupancy is what a cell holds: tenants placed in it, and tenants moving out of it, which it
+// still serves.
+type occupancy struct{ tenants, dedicated int32 }
+
+func (o *occupancy) add(t *saasv1.Tenant) {
+	o.tenants++
+	if t.Spec.Tier == saasv1.TierDedicated {
+		o.dedicated++
+	}
+}
+
+// wantsCell says whether t waits for a cell: it was never placed, or its spec.cell names
+// another cell than the one it is in and no move is under way.
+func wantsCell(t *saasv1.Tenant) bool {
+	return t.DeletionTimestamp.IsZero() && (t.Status.Cell == "" ||
+		(t.Spec.Cell != "" && t.Spec.Cell != t.Status.Cell && t.Status.Move == nil))
+}
+
+// decidePlacement decides where t goes among cells (every cell the operator sees) given the
+// tenants of t's region. Every tenant waiting for a cell is placed in turn, oldest first, by the
+// same rule, so that reconciles running at once, each deciding for its own tenant, agree on the
+// queue and never put more tenants in a cell than it takes:
+//   - a tenant with spec.cell goes there once the cell has room;
+//   - any other goes to the least full cell of its region with room (by share of maxTenants,
+//     then by count, then by name), and waits while every cell is full.
+//
+// A dedicated tenant also needs a dedicated place (spec.capacity.maxDedicatedTenants).
+func decidePlacement(t *saasv1.Tenant, cells []saasv1.RegionCell, region []saasv1.Tenant) placement {
+	occ := map[string]*occupancy{}
+	for i := range cells {
+		occ[cells[i].Name] = &occupancy{}
+	}
+	count := func(cell string, o *saasv1.Tenant) {
+		if oc, ok := occ[cell]; ok {
+			oc.add(o)
+		}
+	}
+	var queue []*saasv1.Tenant
+	// A waiting tenant whose subdomain another holds is never placed: it takes no room.
+	held := map[string]bool{}
+	for i := range region {
+		o := &region[i]
+		if o.UID == t.UID || !o.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if o.Status.Cell != "" {
+			count(o.Status.Cell, o)
+			held[o.Spec.Subdomain] = true
+		}
+		if o.Status.Move != nil {
+			count(o.Status.Move.From, o)
+		}
+		if wantsCell(o) && olderThan(&o.ObjectMeta, &t.ObjectMeta) {
+			queue = append(queue, o)
+		}
+	}
+	if t.Status.Cell != "" {
+		count(t.Status.Cell, t)
+	}
+	sort.Slice(queue, func(i, j int) bool { return olderThan(&queue[i].ObjectMeta, &queue[j].ObjectMeta) })
+	for _, q := range queue {
+		if q.Status.Cell == "" && held[q.Spec.Subdomain] {
+			continue
+		}
+		if p := chooseCell(q, cells, occ); p.cell != "" {
+			occ[p.cell].add(q)
+			held[q.Spec.Subdomain] = true
+		}
+	}
+	return chooseCell(t, cells, occ)
+}
+
+// chooseCell is the rule for one tenant, given what each cell holds.
+func chooseCell(t *saasv1.Tenant, cells []saasv1.RegionCell, occ map[string]*occupancy) placement {
+	if t.Spec.Cell != "" {
+		c := findCell(cells, t.Spec.Cell)
+		switch {
+		case c == nil:
+			return placement{reason: reasonCellMissing, message: fmt.Sprintf(
+				"spec.cell names RegionCell %s, which does not exist; the tenant waits for it (or remove spec.cell to let the operator choose)", t.Spec.Cell)}
+		case c.Spec.Region != t.Spec.Region:
+			return placement{reason: reasonCellInOtherRegion, stalled: true, message: fmt.Sprintf(
+				"spec.cell names RegionCell %s of region %s; a tenant of %s is served only by cells of its region (its data stays there)",
+				c.Name, c.Spec.Region, t.Spec.Region)}
+		case !c.DeletionTimestamp.IsZero():
+			return placement{reason: reasonCellMissing, message: fmt.Sprintf("spec.cell names RegionCell %s, which is being deleted", c.Name)}
+		case !hasRoom(c, occ[c.Name], t):
+			return placement{reason: reasonCellFull, message: fmt.Sprintf("cell %s is full (%s); the tenant waits for room", c.Name, describeRoom(c, occ[c.Name], t))}
+		}
+		return placement{cell: c.Name}
+	}
+	var best *saasv1.RegionCell
+	var full []string
+	for i := range cells {
+		c := &cells[i]
+		if c.Spec.Region != t.Spec.Region || !c.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if !hasRoom(c, occ[c.Name], t) {
+			full = append(full, c.Name+" "+describeRoom(c, occ[c.Name], t))
+			continue
+		}
+		if best == nil || lessFull(c, occ[c.Name], best, occ[best.Name]) {
+			best = c
+		}
+	}
+	if best == nil {
+		sort.Strings(full)
+		return placement{reason: reasonRegionFull, message: fmt.Sprintf(
+			"every cell of region %s is full (%s); the tenant waits for room: raise spec.capacity of a cell, or add a RegionCell to the region",
+			t.Spec.Region, strings.Join(first(full, 5), "; "))}
+	}
+	return placement{cell: best.Name}
+}
+
+func hasRoom(c *saasv1.RegionCell, o *occupancy, t *saasv1.Tenant) bool {
+	if o.tenants >= c.Spec.Capacity.MaxTenants {
+		return false
+	}
+	return t.Spec.Tier != saasv1.TierDedicated || o.dedicated < c.Spec.Capacity.MaxDedicatedTenants
+}
+
+func describeRoom(c *saasv1.RegionCell, o *occupancy, t *saasv1.Tenant) string {
+	s := fmt.Sprintf("%d/%d tenants", o.tenants, c.Spec.Capacity.MaxTenants)
+	if t.Spec.Tier == saasv1.TierDedicated {
+		s += fmt.Sprintf(", %d/%d dedicated", o.dedicated, c.Spec.Capacity.MaxDedicatedTenants)
+	}
+	return s
+}
+
+// lessFull orders cells by the share of their capacity in use, then by tenants, then by name.
+func lessFull(a *saasv1.RegionCell, ao *occupancy, b *saasv1.RegionCell, bo *occupancy) bool {
+	// ao/amax < bo/bmax, without division.
+	l, r := int64(ao.tenants)*int64(b.Spec.Capacity.MaxTenants), int64(bo.tenants)*int64(a.Spec.Capacity.MaxTenants)
+	if l != r {
+		return l < r
+	}
+	if ao.tenants != bo.tenants {
+		return ao.tenants < bo.tenants
+	}
+	return a.Name < b.Name
+}
+
+func findCell(cells []saasv1.RegionCell, name string) *saasv1.RegionCell {
+	for i := range cells {
+		if cells[i].Name == name {
+			return &cells[i]
+		}
+	}
+	return nil
+}
+
+// moveRefusal says why a tenant cannot move from one cell to another, if it cannot: its URL
+// would change (another base domain or hosted zone), which its users depend on.
+func moveRefusal(from, to *saasv1.RegionCell) string {
+	if from.Spec.BaseDomain != to.Spec.BaseDomain || from.Spec.HostedZoneID != to.Spec.HostedZoneID {
+		return fmt.Sprintf("cell %s serves %s (hosted zone %s) and cell %s serves %s (hosted zone %s): the tenant's URL would change; a move keeps it",
+			from.Name, from.Spec.BaseDomain, from.Spec.HostedZoneID, to.Name, to.Spec.BaseDomain, to.Spec.HostedZoneID)
+	}
+	return ""
+}
+
+// subdomainOwner is the tenant of t's region that holds t's subdomain before t, if any: a placed
+// tenant keeps its subdomain; among the others, the oldest claims it.
+func subdomainOwner(t *saasv1.Tenant, peers []saasv1.Tenant) string {
+	for i := range peers {
+		o := &peers[i]
+		if o.UID == t.UID || o.Spec.Region != t.Spec.Region || o.Spec.Subdomain != t.Spec.Subdomain || !o.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if claimsFirst(o, t) {
+			return o.Name
+		}
+	}
+	return ""
+}
+
+// claimsFirst says whether tenant a holds a claim (a subdomain) before b: a placed tenant keeps
+// it; otherwise the older one wins.
+func claimsFirst(a, b *saasv1.Tenant) bool {
+	if aIn, bIn := a.Status.Cell != "", b.Status.Cell != ""; aIn != bIn {
+		return aIn
+	}
+	return olderThan(&a.ObjectMeta, &b.ObjectMeta)
+}
+
+func olderThan(a, b *metav1.ObjectMeta) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Name < b.Name
+}
