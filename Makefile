@@ -79,8 +79,8 @@ chaos: envtest ## Kill the operator at every write of an onboarding (make test k
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" FAULTS_EVERY_K=1 go test ./test/faults -count=1 -v -timeout 30m | grep -E '^(=== RUN|--- |    faults_test|ok|FAIL|PASS)'
 
 .PHONY: scale
-scale: envtest ## Time onboarding of TENANTS (default 1000) tenants against the API server's write ceiling.
-	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/scale -tenants $(or $(TENANTS),1000)
+scale: envtest ## The operator binary onboarding TENANTS (default 100,1000,2000) tenants in 2 cells, against the API server's ceilings.
+	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/scale -tenants $(or $(TENANTS),100,1000,2000)
 
 ##@ End to end on a real cluster
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"go.uber.org/zap/zapcore"
@@ -28,6 +29,7 @@ func main() {
 		snsEndpoint            string
 		apiQPS                 float64
 		apiBurst               int
+		moveWarmup, moveDrain  time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint (HTTPS with authn/authz unless --metrics-secure=false); 0 disables it.")
 	flag.BoolVar(&secure, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorised by the API server.")
@@ -36,9 +38,14 @@ func main() {
 	// turn it on, where the pod's namespace holds the lease.
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles (the chart and config/manager turn it on).")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election lease; in a cluster, the pod's own namespace by default.")
-	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "Tenants reconciled in parallel.")
-	flag.Float64Var(&apiQPS, "kube-api-qps", 50, "Requests per second the operator sends the API server, sustained (see docs/benchmarks.md).")
-	flag.IntVar(&apiBurst, "kube-api-burst", 100, "Requests the operator may send the API server in a burst.")
+	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "Tenants reconciled in parallel.")
+	flag.Float64Var(&apiQPS, "kube-api-qps", controllers.DefaultQPS,
+		"Requests per second the whole operator sends the API server, sustained: one budget for every kind (docs/operations.md, API server budget); 0 or less: no client-side limit.")
+	flag.IntVar(&apiBurst, "kube-api-burst", controllers.DefaultBurst, "Requests the operator may send the API server in a burst.")
+	flag.DurationVar(&moveWarmup, "move-warmup", controllers.DefaultMoveWarmup,
+		"During a move between cells, how long the new cell serves a tenant before DNS points at it.")
+	flag.DurationVar(&moveDrain, "move-drain", controllers.DefaultMoveDrain,
+		"During a move between cells, how long the old cell keeps serving after Route53 has the switched record in sync.")
 	flag.StringVar(&snsEndpoint, "sns-endpoint-url", "", "SNS endpoint for lifecycle events, to use an SNS-compatible server instead of AWS.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
 	opts.BindFlags(flag.CommandLine)
@@ -56,7 +63,7 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 	cfg := ctrl.GetConfigOrDie()
-	cfg.QPS, cfg.Burst = float32(apiQPS), apiBurst
+	controllers.ShareRateLimit(cfg, float32(apiQPS), apiBurst)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  controllers.NewScheme(),
 		Metrics:                 metricsOpts,
@@ -86,6 +93,8 @@ func main() {
 	ctrlOpts := controllers.Options{
 		MaxConcurrentReconciles: maxConcurrent,
 		SNS:                     &notify.AWSSNS{Config: awsCfg, EndpointURL: snsEndpoint},
+		MoveWarmup:              moveWarmup,
+		MoveDrain:               moveDrain,
 	}
 	if err := controllers.SetupAll(mgr, ctrlOpts); err != nil {
 		log.Error(err, "unable to set up the controllers")

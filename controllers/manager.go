@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,6 +30,29 @@ func CacheOptions() cache.Options {
 			// Pods carry the labels of the Job template that made them.
 			&corev1.Pod{}: {Label: managed},
 		},
+	}
+}
+
+// Client-side limits the operator ships with (docs/operations.md, "API server budget"). The API
+// server protects itself with priority and fairness (APF): it queues a busy client's requests at
+// its priority level and answers 429 with Retry-After, which client-go honours. The client's own
+// budget is a backstop against a hot loop, not the brake: set above what onboarding at full speed
+// uses (about 230 writes/s and the reads around them on a small control plane, make scale) and
+// well under what an API server serves.
+const (
+	DefaultQPS                     = 300
+	DefaultBurst                   = 600
+	DefaultMaxConcurrentReconciles = 8
+)
+
+// ShareRateLimit gives every client made from cfg one token bucket of qps and burst. Without it
+// client-go makes a bucket per REST client, and controller-runtime makes a REST client per kind:
+// a limit of 50 was then 50 for each of the dozen kinds the operator writes.
+func ShareRateLimit(cfg *rest.Config, qps float32, burst int) {
+	cfg.QPS, cfg.Burst = qps, burst
+	cfg.RateLimiter = nil
+	if qps > 0 {
+		cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(qps, burst)
 	}
 }
 

@@ -166,8 +166,9 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, t, before *saasv1.Te
 		// has none, and nothing to announce.
 		notify.Stage(t, run.cell, phase, r.now())
 	}
-	if before.Status.Phase != phase {
-		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Phase"+phase, "Reconcile", "%s -> %s", orNone(before.Status.Phase), phase)
+	if before.Status.Phase != phase && before.Status.Phase != "" {
+		// A new tenant's first phase is no news: its creation, and where it was placed, are.
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Phase"+phase, "Reconcile", "%s -> %s", before.Status.Phase, phase)
 	}
 	if err := r.applier().PatchStatus(ctx, t, before); err != nil {
 		return err

@@ -60,8 +60,6 @@ func (l *localAWS) stop() {
 func (l *localAWS) play(ctx context.Context, c client.Client) {
 	l.Play(ctx, c, say)
 	l.migrate(ctx, c)
-	testenv.PlayDeployments(ctx, c, func(what string) { say("[played] %s", what) })
-	testenv.PlayRecords(ctx, c, func(what string) { say("[played] %s", what) })
 }
 
 // migrate runs each unfinished migration Job's command for real, as its pod would: the tenant's

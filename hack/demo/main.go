@@ -128,11 +128,18 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	var local *localAWS
 	if playAWS {
 		say("--play-aws: standing in for AWS, the Job controller and the kubelet; every stand-in's write is marked")
+		played := func(what string) { say("[played] %s", what) }
 		if local, err = newLocalAWS(dir); err != nil {
 			say("no local MariaDB/Redis (%v): playing with made-up endpoints instead (make test-deps installs them)", err)
-			go testenv.PlayEverything(ctx, c, func(what string) { say("[played] %s", what) })
+			if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{Played: played}); err != nil {
+				return err
+			}
 		} else {
 			defer local.stop()
+			// The stores and migrations run for real; the kubelet and Route53 are played.
+			if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{Systems: []testenv.System{testenv.Kubelet, testenv.Route53}, Played: played}); err != nil {
+				return err
+			}
 			go func() {
 				for ctx.Err() == nil {
 					local.play(ctx, c)

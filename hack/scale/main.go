@@ -1,17 +1,22 @@
-// Command scale times the operator onboarding many tenants against the API server's own write
-// ceiling, on a local control plane (kube-apiserver + etcd built from Go modules).
+// Command scale measures the operator onboarding a region's tenants, against the API server's
+// own write ceiling measured in the same run, on a local control plane (kube-apiserver + etcd
+// built from Go modules). For each size it starts a fresh control plane and:
 //
-//  1. The ceiling: W writers server-side-apply small objects as fast as the API server takes
-//     them, with no client-side rate limit. That is the most this machine's API server writes.
+//  1. Measures two ceilings: small ConfigMaps server-side-applied by 16 writers with no
+//     client-side limit, and the 11 objects a tenant is made of (from the operator's own
+//     builders) applied the same way. These are the most this machine's API server writes.
+//  2. Runs the real operator binary in its own process with its shipped defaults (client
+//     budget, workers), as its own user; two cells in one region; an event-driven player
+//     (testenv.StartPlayer: informers, 8 workers per system) writes, as ACK, the Job controller
+//     and the kubelet would, the status that takes each tenant to Ready.
+//  3. Creates the tenants and counts them Ready from a watch. Reported: time, tenants per
+//     second against the ceilings, the operator's writes per tenant (from its own client metrics,
+//     and by kind from the API server's audit log), reconciles per tenant, heap per tenant, the
+//     CPU of the operator, the API server and etcd, and what the load balancers need.
+//  4. Restarts the operator: time for a cold cache to reconcile every tenant, its writes (must
+//     be zero), and one reconcile's CPU.
 //
-//  2. Onboarding: one RegionCell and N Tenants; a player writes, as ACK, the Job controller and
-//     the kubelet would, the status that takes each tenant to Ready. Reported: time to all
-//     Ready, the operator's writes by kind, and its write rate against the ceiling.
-//
-//  3. Restart: a fresh operator process state (new manager, cold cache) re-reconciles every
-//     tenant; reported: time to reconcile all, and writes (which must be zero).
-//
-//     go run ./hack/scale -tenants 1000
+//     go run ./hack/scale -tenants 100,1000,2000
 package main
 
 import (
@@ -19,39 +24,57 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
-	"github.com/tenantops/tenant-operator/test/inprocess"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
 func main() {
-	tenants := flag.Int("tenants", 1000, "tenants to onboard")
-	writers := flag.Int("writers", 16, "concurrent writers for the ceiling measurement")
-	ceilingWrites := flag.Int("ceiling-writes", 4000, "objects written to measure the ceiling")
-	concurrency := flag.Int("max-concurrent-reconciles", 8, "the operator's --max-concurrent-reconciles")
-	qps := flag.Float64("qps", -1, "the operator's client QPS limit (-1: none, to measure the server)")
+	sizes := flag.String("tenants", "1000", "comma-separated numbers of tenants; each size runs on a fresh control plane")
+	cells := flag.Int("cells", 2, "cells in the region the tenants are spread over")
+	writers := flag.Int("writers", 16, "concurrent writers for the ceilings and for creating Tenants")
+	ceilingWrites := flag.Int("ceiling-writes", 4000, "ConfigMaps written to measure the small-object ceiling")
+	ceilingTenants := flag.Int("ceiling-tenants", 200, "tenants' objects written to measure the tenant-object ceiling")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(devNull{})))
-	if err := run(*tenants, *writers, *ceilingWrites, *concurrency, float32(*qps)); err != nil {
+	var results []result
+	bin, err := buildOperator()
+	if err == nil {
+		for _, s := range strings.Split(*sizes, ",") {
+			n, convErr := strconv.Atoi(strings.TrimSpace(s))
+			if convErr != nil {
+				err = convErr
+				break
+			}
+			var r result
+			if r, err = runSize(bin, n, *cells, *writers, *ceilingWrites, *ceilingTenants); err != nil {
+				break
+			}
+			results = append(results, r)
+		}
+	}
+	printSummary(results)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
 	}
@@ -61,180 +84,272 @@ type devNull struct{}
 
 func (devNull) Write(p []byte) (int, error) { return len(p), nil }
 
-func run(n, writers, ceilingWrites, concurrency int, qps float32) error {
-	fmt.Printf("machine: %d CPUs, %s\n", runtime.NumCPU(), runtime.Version())
-	env, err := testenv.Start()
+// result is what one size measured.
+type result struct {
+	tenants, cells                    int
+	ceilingWrites, ceilingTenants     float64 // writes/s of small objects; tenants/s of tenant objects
+	onboarding                        time.Duration
+	writes, events, statusWrites      float64
+	byKind                            map[string]int
+	reconciles, cellReconciles        float64
+	heapPerTenant                     float64 // bytes
+	operatorCPU, apiserverCPU, etcdCPU float64 // share of one core during onboarding
+	rules, certHosts                  int
+	restart                           time.Duration
+	restartWrites                     float64
+	cpuPerReconcile                   time.Duration
+	steadyWrites                      float64
+	played                            int64
+}
+
+func (r result) tenantsPerSecond() float64 { return float64(r.tenants) / r.onboarding.Seconds() }
+
+func runSize(bin string, n, cells, writers, ceilingWrites, ceilingTenants int) (result, error) {
+	r := result{tenants: n, cells: cells}
+	fmt.Printf("\n=== %d tenants, %d cells (%d CPUs, %s) ===\n", n, cells, runtime.NumCPU(), runtime.Version())
+	work, err := os.MkdirTemp("", "tenantops-scale-")
 	if err != nil {
-		return err
+		return r, err
+	}
+	defer os.RemoveAll(work)
+	audit := filepath.Join(work, "audit.log")
+	env, err := testenv.StartWith(func(e *envtest.Environment) { auditOperatorWrites(e, work, audit) })
+	if err != nil {
+		return r, err
 	}
 	defer func() { _ = env.Stop() }()
-	cfg := rest.CopyConfig(env.Config)
-	cfg.QPS, cfg.Burst = -1, 1000
-	scheme := controllers.NewScheme()
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	admin := rest.CopyConfig(env.Config)
+	admin.QPS, admin.Burst = -1, 1000 // the harness itself is not limited
+	c, err := client.New(admin, client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
-		return err
+		return r, err
 	}
 	ctx := context.Background()
 
-	ceiling, err := measureCeiling(ctx, c, writers, ceilingWrites)
-	if err != nil {
-		return err
+	if r.ceilingWrites, err = ceilingOfConfigMaps(ctx, c, writers, ceilingWrites); err != nil {
+		return r, err
 	}
-	fmt.Printf("API server write ceiling: %.0f writes/s (%d server-side applies of ConfigMaps, %d writers)\n", ceiling, ceilingWrites, writers)
+	if r.ceilingTenants, err = ceilingOfTenantObjects(ctx, c, writers, ceilingTenants); err != nil {
+		return r, err
+	}
+	fmt.Printf("ceilings: %.0f writes/s of small ConfigMaps; %.1f tenants/s of a tenant's 11 objects (%.0f writes/s)\n",
+		r.ceilingWrites, r.ceilingTenants, r.ceilingTenants*11)
 
-	opCfg := rest.CopyConfig(env.Config)
-	opCfg.QPS, opCfg.Burst = qps, 1000
-	counter := &testenv.WriteLog{}
-	mgrCtx, stopMgr := context.WithCancel(ctx)
-	defer stopMgr()
-	if err := startOperator(mgrCtx, opCfg, counter, concurrency); err != nil {
-		return err
-	}
-
-	cell, err := testenv.SampleCell()
+	op, err := startOperator(bin, env, work)
 	if err != nil {
-		return err
+		return r, err
 	}
-	cell.Spec.Capacity.MaxTenants = int32(n + 10)
-	if err := c.Create(ctx, cell); err != nil {
-		return err
-	}
+	defer op.stop()
 	playCtx, stopPlay := context.WithCancel(ctx)
 	defer stopPlay()
-	var played atomic.Int64
-	go testenv.PlayEverything(playCtx, c, func(string) { played.Add(1) })
+	player, err := testenv.StartPlayer(playCtx, admin, testenv.PlayerOptions{})
+	if err != nil {
+		return r, err
+	}
+	if err := createCells(ctx, c, cells, n); err != nil {
+		return r, err
+	}
+	ready, err := countReady(playCtx, admin)
+	if err != nil {
+		return r, err
+	}
+	if err := waitFor(10*time.Minute, "the cells Ready", func() (bool, error) { return cellsReady(ctx, c, cells) }); err != nil {
+		return r, err
+	}
+	before, err := op.scrape()
+	if err != nil {
+		return r, err
+	}
+	cpuBefore := serverCPU()
+	playedBefore := player.Played()
 
 	start := time.Now()
 	if err := createTenants(ctx, c, n, writers); err != nil {
-		return err
+		return r, err
 	}
-	created := time.Since(start)
-	if err := waitAllReady(ctx, c, n, 15*time.Minute); err != nil {
-		return err
+	if err := waitFor(30*time.Minute, fmt.Sprintf("%d tenants Ready", n), func() (bool, error) { return ready() >= n, nil }); err != nil {
+		return r, err
 	}
-	onboarding := time.Since(start)
+	r.onboarding = time.Since(start)
+	r.played = player.Played() - playedBefore
+	cpuAfter := serverCPU()
+	after, err := op.scrape()
+	if err != nil {
+		return r, err
+	}
 	stopPlay()
-	byKind := counter.CountByVerbAndKind(0)
-	total, statusWrites := 0, 0
-	for k, v := range byKind {
-		total += v
-		if strings.HasPrefix(k, "patch/status") {
-			statusWrites += v
-		}
+	secs := r.onboarding.Seconds()
+	r.writes = after.writes() - before.writes()
+	r.reconciles = after.reconciles("tenant") - before.reconciles("tenant")
+	r.cellReconciles = after.reconciles("regioncell") - before.reconciles("regioncell")
+	r.operatorCPU = (after.value("process_cpu_seconds_total") - before.value("process_cpu_seconds_total")) / secs
+	r.apiserverCPU = (cpuAfter["kube-apiserver"] - cpuBefore["kube-apiserver"]) / secs
+	r.etcdCPU = (cpuAfter["etcd"] - cpuBefore["etcd"]) / secs
+	r.byKind, r.statusWrites, r.events = auditedWrites(audit, start)
+	heapBefore, heapAfter := before.heap(), op.settledHeap()
+	r.heapPerTenant = (heapAfter - heapBefore) / float64(n)
+	if r.rules, r.certHosts, err = loadBalancerNeeds(ctx, c); err != nil {
+		return r, err
 	}
-	fmt.Printf("\nonboarding %d tenants: created in %s, all Ready after %s (%.1f tenants/s)\n", n, created.Round(time.Millisecond), onboarding.Round(time.Millisecond), float64(n)/onboarding.Seconds())
-	fmt.Printf("operator writes: %d (%.1f per tenant), of which status: %d (%.2f per tenant); player (ACK, Job controller, kubelet) writes: %d\n",
-		total, float64(total)/float64(n), statusWrites, float64(statusWrites)/float64(n), played.Load())
-	fmt.Printf("operator write rate: %.0f writes/s = %.0f%% of the ceiling\n", float64(total)/onboarding.Seconds(), 100*float64(total)/onboarding.Seconds()/ceiling)
-	fmt.Println("operator writes by verb and kind:")
-	for _, k := range sortedKeys(byKind) {
-		fmt.Printf("  %-40s %6d  (%.2f per tenant)\n", k, byKind[k], float64(byKind[k])/float64(n))
+	fmt.Printf("onboarding: all %d Ready after %s (%.1f tenants/s = %.2f of the tenant-object ceiling)\n",
+		n, r.onboarding.Round(time.Millisecond), r.tenantsPerSecond(), r.tenantsPerSecond()/r.ceilingTenants)
+	fmt.Printf("operator writes: %.0f (%.1f per tenant, %.0f/s = %.2f of the small-object ceiling); player (ACK, Job controller, kubelet): %d\n",
+		r.writes, r.writes/float64(n), r.writes/secs, r.writes/secs/r.ceilingWrites, r.played)
+	fmt.Printf("reconciles per tenant: tenant %.1f, regioncell %.2f; heap per tenant %.0f KiB (%.0f -> %.0f MiB)\n",
+		r.reconciles/float64(n), r.cellReconciles/float64(n), r.heapPerTenant/1024, heapBefore/(1<<20), heapAfter/(1<<20))
+	fmt.Printf("CPU during onboarding (share of one core): operator %.2f, kube-apiserver %.2f, etcd %.2f\n", r.operatorCPU, r.apiserverCPU, r.etcdCPU)
+	fmt.Println("operator writes by verb and kind (API server audit log):")
+	for _, k := range sortedKeys(r.byKind) {
+		fmt.Printf("  %-44s %7d  (%.2f per tenant)\n", k, r.byKind[k], float64(r.byKind[k])/float64(n))
 	}
-	fmt.Printf("reconciles: tenant %.0f, regioncell %.0f; reconcile errors: tenant %.0f, regioncell %.0f\n",
-		testenv.ReconcileTotal("tenant"), testenv.ReconcileTotal("regioncell"),
-		testenv.MetricTotal("controller_runtime_reconcile_errors_total", "tenant"), testenv.MetricTotal("controller_runtime_reconcile_errors_total", "regioncell"))
-	// What the load balancer needs, whatever the number of tenants (ALB: 100 rules and 25
-	// certificates per listener by default).
-	var ings networkingv1.IngressList
-	if err := c.List(ctx, &ings); err != nil {
-		return err
-	}
-	rules, certHosts := 0, map[string]bool{}
-	for _, ing := range ings.Items {
-		rules += len(ing.Spec.Rules)
-		for _, tls := range ing.Spec.TLS {
-			for _, h := range tls.Hosts {
-				certHosts[h] = true
-			}
-		}
-	}
-	fmt.Printf("load balancer: %d Ingress rules, %d certificate host names, for %d tenants\n", rules, len(certHosts), n)
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Printf("heap in use after onboarding (operator cache + harness): %.0f MiB\n", float64(ms.HeapInuse)/(1<<20))
+	fmt.Printf("load balancers: %d Ingress rules, %d certificate host names, for %d tenants in %d cells\n", r.rules, r.certHosts, n, cells)
 
-	// A restart: a fresh manager with a cold cache re-reconciles everything.
-	stopMgr()
-	time.Sleep(time.Second)
-	counter2 := &testenv.WriteLog{}
-	before := testenv.ReconcileTotal("tenant")
+	// A restart: a new process, a cold cache, every tenant reconciled again.
+	op.stop()
+	op2, err := startOperator(bin, env, work)
+	if err != nil {
+		return r, err
+	}
+	defer op2.stop()
 	restart := time.Now()
-	mgrCtx2, stopMgr2 := context.WithCancel(ctx)
-	defer stopMgr2()
-	if err := startOperator(mgrCtx2, opCfg, counter2, concurrency); err != nil {
+	var m metrics
+	if err := waitFor(15*time.Minute, "the restarted operator to reconcile every tenant", func() (bool, error) {
+		var err error
+		m, err = op2.scrape()
+		return err == nil && m.reconciles("tenant") >= float64(n), nil
+	}); err != nil {
+		return r, err
+	}
+	r.restart = time.Since(restart)
+	time.Sleep(2 * time.Second) // let anything the reconciles would write arrive
+	if m, err = op2.scrape(); err != nil {
+		return r, err
+	}
+	r.restartWrites = m.writes()
+	fmt.Printf("restart: %d tenants reconciled from a cold cache in %s; writes: %.0f\n", n, r.restart.Round(time.Millisecond), r.restartWrites)
+
+	// Steady state: every tenant touched once (an annotation no step reads), each reconcile's CPU.
+	if err := steadyReconciles(ctx, c, op2, n, writers, &r); err != nil {
+		return r, err
+	}
+	fmt.Printf("steady state: %d reconciles, CPU per reconcile %s, writes %.0f\n", n, r.cpuPerReconcile.Round(10*time.Microsecond), r.steadyWrites)
+	return r, nil
+}
+
+// steadyReconciles annotates every tenant once and measures what the operator spends on the
+// reconciles that follow: CPU per reconcile, and writes (none: nothing changed).
+func steadyReconciles(ctx context.Context, c client.Client, op *operator, n, writers int, r *result) error {
+	before, err := op.scrape()
+	if err != nil {
 		return err
 	}
-	for testenv.ReconcileTotal("tenant")-before < float64(n) {
-		if time.Since(restart) > 10*time.Minute {
-			return fmt.Errorf("restart: only %.0f of %d tenants reconciled", testenv.ReconcileTotal("tenant")-before, n)
-		}
-		time.Sleep(50 * time.Millisecond)
+	stamp := time.Now().Format(time.RFC3339Nano)
+	if err := parallel(n, writers, func(i int) error {
+		t := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("t%05d", i)}}
+		patch := []byte(`{"metadata":{"annotations":{"example.com/scale-poke":"` + stamp + `"}}}`)
+		return c.Patch(ctx, t, client.RawPatch(types.MergePatchType, patch))
+	}); err != nil {
+		return err
 	}
-	resync := time.Since(restart)
+	want := before.reconciles("tenant") + float64(n)
+	if err := waitFor(10*time.Minute, "a reconcile of every touched tenant", func() (bool, error) {
+		m, err := op.scrape()
+		return err == nil && m.reconciles("tenant") >= want, nil
+	}); err != nil {
+		return err
+	}
 	time.Sleep(2 * time.Second)
-	fmt.Printf("\nrestart: %d tenants reconciled from a cold cache in %s (%.0f reconciles/s); writes: %d %v\n",
-		n, resync.Round(time.Millisecond), float64(n)/resync.Seconds(), len(counter2.Since(0)), counter2.CountByVerbAndKind(0))
+	after, err := op.scrape()
+	if err != nil {
+		return err
+	}
+	reconciles := after.reconciles("tenant") - before.reconciles("tenant")
+	r.cpuPerReconcile = time.Duration((after.value("process_cpu_seconds_total") - before.value("process_cpu_seconds_total")) / reconciles * float64(time.Second))
+	r.steadyWrites = after.writes() - before.writes()
 	return nil
 }
 
-func measureCeiling(ctx context.Context, c client.Client, writers, total int) (float64, error) {
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ceiling"}}); err != nil {
-		return 0, err
+func printSummary(rs []result) {
+	if len(rs) == 0 {
+		return
 	}
-	payload := strings.Repeat("x", 1024)
-	start := time.Now()
-	err := parallel(total, writers, func(i int) error {
-		u := &unstructured.Unstructured{}
-		u.SetAPIVersion("v1")
-		u.SetKind("ConfigMap")
-		u.SetNamespace("ceiling")
-		u.SetName(fmt.Sprintf("cm-%d", i))
-		u.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "ceiling"})
-		_ = unstructured.SetNestedField(u.Object, payload, "data", "payload")
-		return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("ceiling"), client.ForceOwnership)
+	fmt.Printf("\n| | %s |\n|---|%s\n", join(rs, func(r result) string { return fmt.Sprintf("%d tenants, %d cells", r.tenants, r.cells) }), strings.Repeat("---|", len(rs)))
+	row := func(name string, f func(r result) string) { fmt.Printf("| %s | %s |\n", name, join(rs, f)) }
+	row("all Ready", func(r result) string { return r.onboarding.Round(100 * time.Millisecond).String() })
+	row("tenants/s", func(r result) string { return fmt.Sprintf("%.1f", r.tenantsPerSecond()) })
+	row("ceiling: tenants/s of a tenant's objects (writes/s of ConfigMaps)", func(r result) string {
+		return fmt.Sprintf("%.1f (%.0f)", r.ceilingTenants, r.ceilingWrites)
 	})
-	return float64(total) / time.Since(start).Seconds(), err
+	row("fraction of the ceiling: tenant objects / ConfigMaps", func(r result) string {
+		return fmt.Sprintf("%.2f / %.2f", r.tenantsPerSecond()/r.ceilingTenants, r.writes/r.onboarding.Seconds()/r.ceilingWrites)
+	})
+	row("operator writes per tenant (of which status, Events)", func(r result) string {
+		n := float64(r.tenants)
+		return fmt.Sprintf("%.1f (%.1f, %.1f)", r.writes/n, r.statusWrites/n, r.events/n)
+	})
+	row("Tenant reconciles per tenant", func(r result) string { return fmt.Sprintf("%.1f", r.reconciles/float64(r.tenants)) })
+	row("heap per tenant", func(r result) string { return fmt.Sprintf("%.0f KiB", r.heapPerTenant/1024) })
+	row("CPU (cores): operator / kube-apiserver / etcd", func(r result) string {
+		return fmt.Sprintf("%.2f / %.2f / %.2f", r.operatorCPU, r.apiserverCPU, r.etcdCPU)
+	})
+	row("cold restart: time, writes", func(r result) string { return fmt.Sprintf("%s, %.0f", r.restart.Round(100*time.Millisecond), r.restartWrites) })
+	row("steady state: CPU per Tenant reconcile, writes", func(r result) string {
+		return fmt.Sprintf("%s, %.0f", r.cpuPerReconcile.Round(10*time.Microsecond), r.steadyWrites)
+	})
+	row("load balancer rules / certificate names", func(r result) string { return fmt.Sprintf("%d / %d", r.rules, r.certHosts) })
 }
 
-// parallel calls do for 1..n from the given number of workers, and returns the first error;
-// a worker stops at its first error.
-func parallel(n, workers int, do func(i int) error) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				if err := do(int(i)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
+func join(rs []result, f func(result) string) string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = f(r)
 	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return strings.Join(out, " | ")
 }
 
-var skipNameValidation = true
+// buildOperator builds the operator binary as shipped.
+func buildOperator() (string, error) {
+	dir, err := os.MkdirTemp("", "tenantops-scale-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "tenant-operator")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = testenv.Root()
+	cmd.Stderr = os.Stderr
+	return bin, cmd.Run()
+}
 
-func startOperator(ctx context.Context, cfg *rest.Config, counter *testenv.WriteLog, concurrency int) error {
-	return inprocess.StartOperator(ctx, cfg, controllers.Options{MaxConcurrentReconciles: concurrency}, func(o *ctrl.Options) {
-		o.NewClient = func(cfg *rest.Config, opts client.Options) (client.Client, error) {
-			cl, err := client.NewWithWatch(cfg, opts)
-			if err != nil {
-				return nil, err
-			}
-			return interceptor.NewClient(cl, counter.Funcs()), nil
+func createCells(ctx context.Context, c client.Client, cells, tenants int) error {
+	for i := range cells {
+		cell, err := testenv.SampleCell()
+		if err != nil {
+			return err
 		}
-		// The restart runs a second manager in this process, with the same controller names.
-		o.Controller = config.Controller{SkipNameValidation: &skipNameValidation}
-	})
+		cell.Name = fmt.Sprintf("%s-%c", cell.Spec.Region, 'a'+i)
+		// Room for every tenant, spread evenly by the least-full rule.
+		cell.Spec.Capacity.MaxTenants = int32(tenants/cells + 10)
+		if err := c.Create(ctx, cell); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cellsReady(ctx context.Context, c client.Client, want int) (bool, error) {
+	var cells saasv1.RegionCellList
+	if err := c.List(ctx, &cells); err != nil {
+		return false, err
+	}
+	ok := 0
+	for _, cell := range cells.Items {
+		for _, cond := range cell.Status.Conditions {
+			if cond.Type == saasv1.ConditionReady && cond.Status == metav1.ConditionTrue {
+				ok++
+			}
+		}
+	}
+	return ok == want, nil
 }
 
 func createTenants(ctx context.Context, c client.Client, n, writers int) error {
@@ -245,26 +360,80 @@ func createTenants(ctx context.Context, c client.Client, n, writers int) error {
 	})
 }
 
-func waitAllReady(ctx context.Context, c client.Client, n int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		var list saasv1.TenantList
-		if err := c.List(ctx, &list); err != nil {
-			return err
+// countReady watches Tenants and returns a function that says how many are Ready now.
+func countReady(ctx context.Context, cfg *rest.Config) (func() int, error) {
+	informers, err := cache.New(cfg, cache.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		return nil, err
+	}
+	inf, err := informers.GetInformer(ctx, &saasv1.Tenant{})
+	if err != nil {
+		return nil, err
+	}
+	readyNow := map[string]bool{}
+	var mu sync.Mutex
+	note := func(obj any) {
+		t, ok := obj.(*saasv1.Tenant)
+		if !ok {
+			return
 		}
-		ready := 0
-		for _, t := range list.Items {
-			if t.Status.Phase == saasv1.PhaseReady {
-				ready++
+		mu.Lock()
+		readyNow[t.Name] = t.Status.Phase == saasv1.PhaseReady
+		mu.Unlock()
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{AddFunc: note, UpdateFunc: func(_, o any) { note(o) }}); err != nil {
+		return nil, err
+	}
+	go func() { _ = informers.Start(ctx) }()
+	if !informers.WaitForCacheSync(ctx) {
+		return nil, fmt.Errorf("tenant watch did not sync")
+	}
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, r := range readyNow {
+			if r {
+				n++
 			}
 		}
-		if ready == n {
+		return n
+	}, nil
+}
+
+// loadBalancerNeeds counts the rules and certificate host names of every Ingress: what the
+// load balancers (ALB: 100 rules, 25 certificates by default) are asked for.
+func loadBalancerNeeds(ctx context.Context, c client.Client) (rules, certHosts int, err error) {
+	var ings networkingv1.IngressList
+	if err := c.List(ctx, &ings); err != nil {
+		return 0, 0, err
+	}
+	hosts := map[string]bool{}
+	for _, ing := range ings.Items {
+		rules += len(ing.Spec.Rules)
+		for _, tls := range ing.Spec.TLS {
+			for _, h := range tls.Hosts {
+				hosts[ing.Annotations["alb.ingress.kubernetes.io/group.name"]+"/"+h] = true
+			}
+		}
+	}
+	return rules, len(hosts), nil
+}
+
+func waitFor(within time.Duration, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(within)
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d tenants Ready after %s", ready, n, timeout)
+			return fmt.Errorf("waited %s for %s", within, what)
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

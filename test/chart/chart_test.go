@@ -179,6 +179,7 @@ func TestValuesSchemaRejectsBadValues(t *testing.T) {
 		{"log level", "logLevel: verbose", "logLevel"},
 		{"metrics port", "metrics: {port: 80}", "port"},
 		{"qps", "kubeAPI: {qps: 0}", "qps"},
+		{"move drain", "move: {drain: two minutes}", "drain"},
 		{"service monitor interval", "metrics: {serviceMonitor: {enabled: true, interval: soon}}", "interval"},
 		{"cell without a name", "regionCell: {enabled: true, spec: {region: eu-west-1}}", "name"},
 		{"cell without its spec fields", "regionCell: {enabled: true, name: eu, spec: {region: eu-west-1}}", "baseDomain"},
@@ -254,7 +255,9 @@ func TestOperatorRunsUnderTheChartsRBAC(t *testing.T) {
 	if err := admin.Create(ctx, tenant); err != nil {
 		t.Fatal(err)
 	}
-	go testenv.PlayEverything(ctx, admin, func(string) {})
+	if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		got := &saasv1.Tenant{}

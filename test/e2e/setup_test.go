@@ -125,7 +125,9 @@ func run(m *testing.M) (int, error) {
 	}
 	step.end()
 
-	go playAWS(ctx)
+	if err := playAWS(ctx); err != nil {
+		return 1, err
+	}
 	code := m.Run()
 	printTimings()
 	return code, nil
@@ -306,11 +308,19 @@ func podStates(ctx context.Context, ns string) string {
 }
 
 // playAWS is the test's only part in the cluster's life: every second it plays RDS and
-// ElastiCache (localaws) and Route53 (a record set reported in sync).
-func playAWS(ctx context.Context) {
+// ElastiCache (localaws), and, as records change, Route53 (a record set reported in sync).
+func playAWS(ctx context.Context) error {
+	if _, err := testenv.StartPlayer(ctx, cfg, testenv.PlayerOptions{Systems: []testenv.System{testenv.Route53},
+		Played: func(what string) { logf("[played] %s", what) }}); err != nil {
+		return err
+	}
+	go playStores(ctx)
+	return nil
+}
+
+func playStores(ctx context.Context) {
 	for ctx.Err() == nil {
 		stores.Play(ctx, k, logf)
-		testenv.PlayRecords(ctx, k, func(what string) { logf("[played Route53] %s", what) })
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):

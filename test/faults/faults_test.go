@@ -46,7 +46,10 @@ func TestMain(m *testing.M) {
 	}
 	// The test plays AWS, the Job controller and the kubelet, through its own client.
 	ctx, cancel := context.WithCancel(context.Background())
-	go testenv.PlayEverything(ctx, k8s, func(string) {})
+	if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	cancel()
 	_ = env.Stop()

@@ -162,7 +162,9 @@ func TestArgoCDAndKstatusReadTheOperatorsStatus(t *testing.T) {
 	// Ready, then Suspended: everything played.
 	newTenant("happy")
 	playCtx, stopPlay := context.WithCancel(ctx)
-	go testenv.PlayEverything(playCtx, c, func(string) {})
+	if _, err := testenv.StartPlayer(playCtx, env.Config, testenv.PlayerOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	ready := waitPhase("happy", saasv1.PhaseReady)
 	stopPlay()
 	suspendedObj := ready.DeepCopy()

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/tenantops/tenant-operator/controllers/ack"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 )
@@ -128,91 +127,3 @@ func PlayJobFinished(ctx context.Context, c client.Client, ns, name string, succ
 	})
 }
 
-// PlayEverything plays, every half second until ctx ends, each outside system for everything
-// the operator made that it has not reported on yet: RDS and ElastiCache available, migration
-// Jobs succeeded, Deployments available, records in sync. played is told of each write.
-func PlayEverything(ctx context.Context, c client.Client, played func(what string)) {
-	for ctx.Err() == nil {
-		PlayOnce(ctx, c, played)
-		select {
-		case <-ctx.Done():
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
-
-// PlayOnce is one pass of PlayEverything.
-func PlayOnce(ctx context.Context, c client.Client, played func(what string)) {
-	PlayStores(ctx, c, played)
-	PlayMigrations(ctx, c, played)
-	PlayDeployments(ctx, c, played)
-	PlayRecords(ctx, c, played)
-}
-
-func reporter(played func(string)) func(error, string) {
-	return func(err error, what string) {
-		if err == nil {
-			played(what)
-		}
-	}
-}
-
-// PlayStores reports every unsynced DBInstance and ReplicationGroup available, at made-up
-// addresses.
-func PlayStores(ctx context.Context, c client.Client, played func(what string)) {
-	report := reporter(played)
-	var dbs rds.DBInstanceList
-	_ = c.List(ctx, &dbs)
-	for _, db := range dbs.Items {
-		if !ack.ReadState(db.Status.Conditions).Synced {
-			id := db.Namespace + "-" + db.Name
-			if db.Spec.DBInstanceIdentifier != nil {
-				id = *db.Spec.DBInstanceIdentifier
-			}
-			report(PlayDBAvailable(ctx, c, db.Namespace, db.Name, id+".c0ffee.rds.amazonaws.com"), "RDS: "+id+" available")
-		}
-	}
-	var rgs ecv1.ReplicationGroupList
-	_ = c.List(ctx, &rgs)
-	for _, rg := range rgs.Items {
-		if !ack.ReadState(rg.Status.Conditions).Synced {
-			report(PlayCacheAvailable(ctx, c, rg.Namespace, rg.Name, rg.Namespace+".c0ffee.cache.amazonaws.com"), "ElastiCache: "+rg.Namespace+"/"+rg.Name+" available")
-		}
-	}
-}
-
-// PlayMigrations reports every unfinished migration Job succeeded.
-func PlayMigrations(ctx context.Context, c client.Client, played func(what string)) {
-	report := reporter(played)
-	var jobs batchv1.JobList
-	_ = c.List(ctx, &jobs, client.MatchingLabels{"app.kubernetes.io/component": "migration"})
-	for _, j := range jobs.Items {
-		if len(j.Status.Conditions) == 0 {
-			report(PlayJobFinished(ctx, c, j.Namespace, j.Name, true), "Job controller: "+j.Namespace+"/"+j.Name+" succeeded")
-		}
-	}
-}
-
-// PlayDeployments reports every operator Deployment's current template available.
-func PlayDeployments(ctx context.Context, c client.Client, played func(what string)) {
-	report := reporter(played)
-	var deps appsv1.DeploymentList
-	_ = c.List(ctx, &deps, client.MatchingLabels{"app.kubernetes.io/managed-by": "tenant-operator"})
-	for _, d := range deps.Items {
-		if d.Status.ObservedGeneration < d.Generation {
-			report(PlayDeploymentAvailable(ctx, c, d.Namespace, d.Name), "kubelet: "+d.Namespace+"/"+d.Name+" available")
-		}
-	}
-}
-
-// PlayRecords reports every unsynced RecordSet in sync.
-func PlayRecords(ctx context.Context, c client.Client, played func(what string)) {
-	report := reporter(played)
-	var records route53.RecordSetList
-	_ = c.List(ctx, &records)
-	for _, r := range records.Items {
-		if !ack.ReadState(r.Status.Conditions).Synced {
-			report(PlayRecordInSync(ctx, c, r.Namespace, r.Name), "Route53: "+r.Namespace+"/"+r.Name+" in sync")
-		}
-	}
-}

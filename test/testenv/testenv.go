@@ -87,7 +87,11 @@ type Env struct {
 }
 
 // Start starts a control plane with all CRDs installed. Stop it with Env.Stop.
-func Start() (*Env, error) {
+func Start() (*Env, error) { return StartWith(nil) }
+
+// StartWith is Start with a chance to configure the environment first (flags of the API server,
+// such as an audit log).
+func StartWith(configure func(*envtest.Environment)) (*Env, error) {
 	assets, err := binaryAssets()
 	if err != nil {
 		return nil, err
@@ -104,6 +108,9 @@ func Start() (*Env, error) {
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     append(append([]string{filepath.Join(Root(), "config", "crd", "bases")}, ackDirs...), monitoringDirs...),
 		ErrorIfCRDPathMissing: true,
+	}
+	if configure != nil {
+		configure(env)
 	}
 	cfg, err := env.Start()
 	if err != nil {

@@ -1,0 +1,240 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
+	ackv1alpha1 "github.com/aws-controllers-k8s/runtime/apis/core/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+)
+
+// System is one outside system a Player stands in for.
+type System string
+
+const (
+	// RDS reports every DBInstance available at a made-up address.
+	RDS System = "RDS"
+	// ElastiCache reports every ReplicationGroup available at a made-up address.
+	ElastiCache System = "ElastiCache"
+	// JobController reports every migration Job succeeded.
+	JobController System = "Job controller"
+	// Kubelet reports the current template of every operator Deployment available.
+	Kubelet System = "kubelet"
+	// Route53 reports every RecordSet in sync.
+	Route53 System = "Route53"
+)
+
+// AllSystems are every system a Player can stand in for.
+var AllSystems = []System{RDS, ElastiCache, JobController, Kubelet, Route53}
+
+// PlayerOptions choose what a Player plays and how.
+type PlayerOptions struct {
+	// Systems to stand in for; all of them when empty.
+	Systems []System
+	// Workers per system (8 when zero): outside systems work on many objects at once.
+	Workers int
+	// Played, when set, is told of each write.
+	Played func(what string)
+}
+
+// Player stands in, event-driven, for the systems that cannot run beside envtest: it watches
+// what the operator makes and, as each system would, writes the status that system would write,
+// through the status subresource, and nothing else. An ACK resource whose spec changes after it
+// was reported on (a DNS record pointed elsewhere, a database's deletion settings) is reported on
+// again, with a new timestamp, as ACK does after it applied the change.
+type Player struct {
+	c      client.Client
+	played atomic.Int64
+	mu     sync.Mutex
+	// generation of each ACK resource when it was last reported synced.
+	reported map[string]int64
+}
+
+// Played counts the Player's writes so far.
+func (p *Player) Played() int64 { return p.played.Load() }
+
+type playedSystem struct {
+	System
+	obj   client.Object
+	needs func(p *Player, o client.Object) bool
+	play  func(ctx context.Context, c client.Client, o client.Object) (string, error)
+}
+
+func (p *Player) ackNeeds(key string, conditions []*ackv1alpha1.Condition, generation int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !ack.ReadState(conditions).Synced || p.reported[key] < generation
+}
+
+func (p *Player) ackReported(key string, generation int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reported[key] = max(p.reported[key], generation)
+}
+
+func playedSystems() []playedSystem {
+	return []playedSystem{
+		{RDS, &rds.DBInstance{}, func(p *Player, o client.Object) bool {
+			db := o.(*rds.DBInstance)
+			return p.ackNeeds(ackKey(RDS, o), db.Status.Conditions, db.Generation)
+		}, func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+			id := o.GetNamespace() + "-" + o.GetName()
+			if db := o.(*rds.DBInstance); db.Spec.DBInstanceIdentifier != nil {
+				id = *db.Spec.DBInstanceIdentifier
+			}
+			return "RDS: " + id + " available", PlayDBAvailable(ctx, c, o.GetNamespace(), o.GetName(), id+".c0ffee.rds.amazonaws.com")
+		}},
+		{ElastiCache, &ecv1.ReplicationGroup{}, func(p *Player, o client.Object) bool {
+			rg := o.(*ecv1.ReplicationGroup)
+			return p.ackNeeds(ackKey(ElastiCache, o), rg.Status.Conditions, rg.Generation)
+		}, func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+			return "ElastiCache: " + o.GetNamespace() + "/" + o.GetName() + " available",
+				PlayCacheAvailable(ctx, c, o.GetNamespace(), o.GetName(), o.GetNamespace()+".c0ffee.cache.amazonaws.com")
+		}},
+		{JobController, &batchv1.Job{}, func(_ *Player, o client.Object) bool {
+			j := o.(*batchv1.Job)
+			return j.Labels["app.kubernetes.io/component"] == "migration" && len(j.Status.Conditions) == 0
+		}, func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+			return "Job controller: " + o.GetNamespace() + "/" + o.GetName() + " succeeded", PlayJobFinished(ctx, c, o.GetNamespace(), o.GetName(), true)
+		}},
+		{Kubelet, &appsv1.Deployment{}, func(_ *Player, o client.Object) bool {
+			d := o.(*appsv1.Deployment)
+			return d.Labels["app.kubernetes.io/managed-by"] == "tenant-operator" && d.Status.ObservedGeneration < d.Generation
+		}, func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+			return "kubelet: " + o.GetNamespace() + "/" + o.GetName() + " available", PlayDeploymentAvailable(ctx, c, o.GetNamespace(), o.GetName())
+		}},
+		{Route53, &route53.RecordSet{}, func(p *Player, o client.Object) bool {
+			rs := o.(*route53.RecordSet)
+			return p.ackNeeds(ackKey(Route53, o), rs.Status.Conditions, rs.Generation)
+		}, func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+			return "Route53: " + o.GetNamespace() + "/" + o.GetName() + " in sync", PlayRecordInSync(ctx, c, o.GetNamespace(), o.GetName())
+		}},
+	}
+}
+
+func ackKey(s System, o client.Object) string {
+	return string(s) + "/" + o.GetNamespace() + "/" + o.GetName()
+}
+
+// StartPlayer starts a Player as cfg's identity; it plays until ctx ends. It returns once it has
+// seen what exists.
+func StartPlayer(ctx context.Context, cfg *rest.Config, opts PlayerOptions) (*Player, error) {
+	scheme := newPlayScheme()
+	informers, err := cache.New(cfg, cache.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	// Reads come from the Player's own watches, as an outside system's would: only its writes
+	// reach the API server.
+	c, err := client.New(cfg, client.Options{Scheme: scheme, Cache: &client.CacheOptions{Reader: informers}})
+	if err != nil {
+		return nil, err
+	}
+	p := &Player{c: c, reported: map[string]int64{}}
+	want := map[System]bool{}
+	for _, s := range opts.Systems {
+		want[s] = true
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = 8
+	}
+	for _, s := range playedSystems() {
+		if len(want) > 0 && !want[s.System] {
+			continue
+		}
+		if err := p.run(ctx, informers, s, workers, opts.Played); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.System, err)
+		}
+	}
+	go func() { _ = informers.Start(ctx) }()
+	if !informers.WaitForCacheSync(ctx) {
+		return nil, fmt.Errorf("player: caches did not sync")
+	}
+	return p, nil
+}
+
+// run plays one system: its objects' events feed a queue that workers drain, each looking at
+// the object as the cache holds it now.
+func (p *Player) run(ctx context.Context, informers cache.Cache, s playedSystem, workers int, played func(string)) error {
+	inf, err := informers.GetInformer(ctx, s.obj)
+	if err != nil {
+		return err
+	}
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]())
+	enqueue := func(obj any) {
+		if o, ok := obj.(client.Object); ok && s.needs(p, o) {
+			q.Add(client.ObjectKeyFromObject(o))
+		}
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    enqueue,
+		UpdateFunc: func(_, o any) { enqueue(o) },
+	}); err != nil {
+		return err
+	}
+	go func() { <-ctx.Done(); q.ShutDown() }()
+	for range workers {
+		go func() {
+			for {
+				key, quit := q.Get()
+				if quit {
+					return
+				}
+				p.playOne(ctx, informers, s, key, q, played)
+				q.Done(key)
+			}
+		}()
+	}
+	return nil
+}
+
+func (p *Player) playOne(ctx context.Context, informers cache.Cache, s playedSystem, key types.NamespacedName,
+	q workqueue.TypedRateLimitingInterface[types.NamespacedName], played func(string)) {
+	o, _ := s.obj.DeepCopyObject().(client.Object)
+	if err := informers.Get(ctx, key, o); err != nil || !s.needs(p, o) {
+		q.Forget(key)
+		return
+	}
+	what, err := s.play(ctx, p.c, o)
+	if err != nil {
+		q.AddRateLimited(key) // a conflict with the operator's own write, or not there yet
+		return
+	}
+	q.Forget(key)
+	if s.System != JobController && s.System != Kubelet {
+		p.ackReported(ackKey(s.System, o), o.GetGeneration())
+	}
+	p.played.Add(1)
+	if played != nil {
+		played(what)
+	}
+}
+
+// newPlayScheme knows the kinds the Player reports on (the operator's scheme is out of reach
+// here: the controllers' tests import this package).
+func newPlayScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(rds.AddToScheme(s))
+	utilruntime.Must(route53.AddToScheme(s))
+	utilruntime.Must(ecv1.AddToScheme(s))
+	return s
+}
