@@ -5,14 +5,17 @@
 //  1. Measures two ceilings: small ConfigMaps server-side-applied by 16 writers with no
 //     client-side limit, and the 11 objects a tenant is made of (from the operator's own
 //     builders) applied the same way. These are the most this machine's API server writes.
+//
 //  2. Runs the real operator binary in its own process with its shipped defaults (client
 //     budget, workers), as its own user; two cells in one region; an event-driven player
 //     (testenv.StartPlayer: informers, 8 workers per system) writes, as ACK, the Job controller
 //     and the kubelet would, the status that takes each tenant to Ready.
+//
 //  3. Creates the tenants and counts them Ready from a watch. Reported: time, tenants per
 //     second against the ceilings, the operator's writes per tenant (from its own client metrics,
 //     and by kind from the API server's audit log), reconciles per tenant, heap per tenant, the
 //     CPU of the operator, the API server and etcd, and what the load balancers need.
+//
 //  4. Restarts the operator: time for a cold cache to reconcile every tenant, its writes (must
 //     be zero), and one reconcile's CPU.
 //
@@ -86,20 +89,20 @@ func (devNull) Write(p []byte) (int, error) { return len(p), nil }
 
 // result is what one size measured.
 type result struct {
-	tenants, cells                    int
-	ceilingWrites, ceilingTenants     float64 // writes/s of small objects; tenants/s of tenant objects
-	onboarding                        time.Duration
-	writes, events, statusWrites      float64
-	byKind                            map[string]int
-	reconciles, cellReconciles        float64
-	heapPerTenant                     float64 // bytes
+	tenants, cells                     int
+	ceilingWrites, ceilingTenants      float64 // writes/s of small objects; tenants/s of tenant objects
+	onboarding                         time.Duration
+	writes, events, statusWrites       float64
+	byKind                             map[string]int
+	reconciles, cellReconciles         float64
+	heapPerTenant                      float64 // bytes
 	operatorCPU, apiserverCPU, etcdCPU float64 // share of one core during onboarding
-	rules, certHosts                  int
-	restart                           time.Duration
-	restartWrites                     float64
-	cpuPerReconcile                   time.Duration
-	steadyWrites                      float64
-	played                            int64
+	rules, certHosts                   int
+	restart                            time.Duration
+	restartWrites                      float64
+	cpuPerReconcile                    time.Duration
+	steadyWrites                       float64
+	played                             int64
 }
 
 func (r result) tenantsPerSecond() float64 { return float64(r.tenants) / r.onboarding.Seconds() }
@@ -292,7 +295,9 @@ func printSummary(rs []result) {
 	row("CPU (cores): operator / kube-apiserver / etcd", func(r result) string {
 		return fmt.Sprintf("%.2f / %.2f / %.2f", r.operatorCPU, r.apiserverCPU, r.etcdCPU)
 	})
-	row("cold restart: time, writes", func(r result) string { return fmt.Sprintf("%s, %.0f", r.restart.Round(100*time.Millisecond), r.restartWrites) })
+	row("cold restart: time, writes", func(r result) string {
+		return fmt.Sprintf("%s, %.0f", r.restart.Round(100*time.Millisecond), r.restartWrites)
+	})
 	row("steady state: CPU per Tenant reconcile, writes", func(r result) string {
 		return fmt.Sprintf("%s, %.0f", r.cpuPerReconcile.Round(10*time.Microsecond), r.steadyWrites)
 	})

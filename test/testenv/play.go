@@ -126,4 +126,3 @@ func PlayJobFinished(ctx context.Context, c client.Client, ns, name string, succ
 		}
 	})
 }
-
