@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -313,6 +314,37 @@ func TestMovingADedicatedTenantAndDeletingItMidMove(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A reconcile that reads the tenant from before the move ended (the cache lags the
+	// operator's own status write) does not give the old cell its rule back.
+	stale := handDriven(staleMove{Client: operator, move: saasv1.TenantMove{From: from.Name,
+		StartedAt: metav1.NewTime(clock.Now().Add(-time.Hour)), SwitchedAt: ptr(metav1.NewTime(clock.Now().Add(-time.Hour))),
+		DrainingSince: ptr(metav1.NewTime(clock.Now().Add(-time.Hour)))}}, nil)
+	if _, err := stale.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "madrid"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := group(b.DrainingIngressName); got != "none" {
+		t.Errorf("a stale read of a finished move put the old cell's rule back (%s)", got)
+	}
+}
+
+// staleMove reads Tenants as a cache that has not seen their move end, nor a draining Ingress
+// made since.
+type staleMove struct {
+	client.Client
+	move saasv1.TenantMove
+}
+
+func (c staleMove) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*networkingv1.Ingress); ok && key.Name == b.DrainingIngressName {
+		return apierrors.NewNotFound(networkingv1.Resource("ingresses"), key.Name)
+	}
+	err := c.Client.Get(ctx, key, obj, opts...)
+	if t, ok := obj.(*saasv1.Tenant); ok && err == nil {
+		m := c.move
+		t.Status.Move = &m
+	}
+	return err
 }
 
 // A move that would change the tenant's URL is refused; the tenant stays served where it is.

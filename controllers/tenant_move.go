@@ -69,7 +69,9 @@ func (r *TenantReconciler) dnsTarget(run *tenantRun) *saasv1.RegionCell {
 // configuration in its app's namespace, a dedicated tenant's rule on its load balancer.
 func (r *TenantReconciler) keepServingFrom(ctx context.Context, run *tenantRun) error {
 	from, t := run.from, run.t
-	if from == nil {
+	if from == nil || run.drainOver(r.now(), r.moveDrain()) {
+		// Once the drain is over the cell lets go; a reconcile reading a status from before the
+		// move ended (the cache lags its own writes) must not give the tenant back to it.
 		return nil
 	}
 	if t.Spec.Tier == saasv1.TierDedicated {
@@ -102,8 +104,8 @@ func (r *TenantReconciler) reconcileMove(ctx context.Context, run *tenantRun) (b
 		now := metav1Time(r.now())
 		m.DrainingSince = &now
 	}
-	if wait := m.DrainingSince.Add(r.moveDrain()).Sub(r.now()); wait > 0 && run.from != nil {
-		run.requeueIn(wait)
+	if !run.drainOver(r.now(), r.moveDrain()) && run.from != nil {
+		run.requeueIn(m.DrainingSince.Add(r.moveDrain()).Sub(r.now()))
 		return true, nil
 	}
 	if err := r.releaseCell(ctx, t, m.From); err != nil {
@@ -123,6 +125,12 @@ func (r *TenantReconciler) releaseCell(ctx context.Context, t *saasv1.Tenant, ce
 	}
 	_, err := r.applier().Absent(ctx, &networkingv1.Ingress{}, client.ObjectKey{Namespace: b.TenantNamespace(t), Name: b.DrainingIngressName})
 	return err
+}
+
+// drainOver says whether a move's drain has ended.
+func (run *tenantRun) drainOver(now time.Time, drain time.Duration) bool {
+	m := run.t.Status.Move
+	return m != nil && m.DrainingSince != nil && !now.Before(m.DrainingSince.Add(drain))
 }
 
 // moveProgress says where a move stands, for the Placed condition.
