@@ -31,6 +31,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/test/testenv"
@@ -81,6 +82,9 @@ func TestEndToEnd(t *testing.T) {
 		}},
 		{"a tenant deleted while the cell's receiver is down goes; its Deleted event arrives once, after a restart", func(t *testing.T) {
 			deleteWithReceiverDown(ctx, t, cell)
+		}},
+		{"a second cell in the region takes acme: some cell serves it at every moment, both only for the move's bound", func(t *testing.T) {
+			moveBetweenCells(ctx, t, cell, acme)
 		}},
 	}
 	for _, s := range steps {
@@ -824,4 +828,137 @@ func deleteWithReceiverDown(ctx context.Context, t *testing.T, cell *saasv1.Regi
 	if n := rcv.taken(uid + "-deleted"); n != 1 {
 		t.Errorf("the Deleted event reached the receiver %d times, want once", n)
 	}
+}
+
+// The chart's move timings for the e2e (values in setup_test.go): short, so the scenario is.
+const (
+	moveWarmup = 5 * time.Second
+	moveDrain  = 15 * time.Second
+)
+
+// moveBetweenCells adds a second cell to the region, moves acme there, and samples both cells'
+// apps (through their Services, with acme's Host) every 250 ms together with where acme's DNS
+// record points: the cell the record points at must serve acme at every sample, and both cells
+// may serve it only for the move's bound (warm-up, Route53, drain) plus a margin for the app's
+// watch.
+func moveBetweenCells(ctx context.Context, t *testing.T, from *saasv1.RegionCell, acme *saasv1.Tenant) {
+	to := e2eCell(t)
+	to.Name = "eu-west-1-b"
+	to.Spec.Ingress.LoadBalancerDNSName = "k8s-celleuwest1b-0123456789.eu-west-1.elb.amazonaws.com"
+	to.Spec.App.MinReplicas, to.Spec.App.MaxReplicas = 1, 1
+	to.Spec.Notifications = nil
+	to.Spec.App.Version = mustCell(ctx, t, from.Name).Spec.App.Version
+	must(t, k.Create(ctx, to))
+	if err := waitFor(ctx, 3*time.Minute, "cell "+to.Name+" Ready", func() (bool, string) {
+		c := mustCell(ctx, t, to.Name)
+		return meta.IsStatusConditionTrue(c.Status.Conditions, saasv1.ConditionReady), conditionSummary(c.Status.Conditions)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	host := "acme." + baseDomain
+	fromSvc := client.ObjectKey{Namespace: "cell-" + from.Name, Name: b.AppName}
+	toSvc := client.ObjectKey{Namespace: "cell-" + to.Name, Name: b.AppName}
+	if code, _ := get(ctx, t, toSvc, host, "/"); code != http.StatusNotFound {
+		t.Fatalf("the new cell serves acme (HTTP %d) before the move", code)
+	}
+
+	type sample struct {
+		at               time.Time
+		fromOK, toOK     bool
+		dnsFrom, dnsTo   bool
+		fromCode, toCode int
+	}
+	var samples []sample
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+			rs := &route53.RecordSet{}
+			if k.Get(ctx, client.ObjectKey{Namespace: "tenant-acme", Name: b.RecordSetName}, rs) != nil || rs.Spec.AliasTarget == nil {
+				continue
+			}
+			fc, fb := get(ctx, t, fromSvc, host, "/")
+			tc, tb := get(ctx, t, toSvc, host, "/")
+			target := *rs.Spec.AliasTarget.DNSName
+			samples = append(samples, sample{at: time.Now(),
+				fromOK: fc == http.StatusOK && strings.Contains(fb, "Acme Corporation"), toOK: tc == http.StatusOK && strings.Contains(tb, "Acme Corporation"),
+				dnsFrom: target == from.Spec.Ingress.LoadBalancerDNSName, dnsTo: target == to.Spec.Ingress.LoadBalancerDNSName,
+				fromCode: fc, toCode: tc})
+		}
+	}()
+	time.Sleep(time.Second)
+	started := time.Now()
+	tn := mustTenant(ctx, t, acme.Name)
+	orig := tn.DeepCopy()
+	tn.Spec.Cell = to.Name
+	must(t, k.Patch(ctx, tn, client.MergeFrom(orig)))
+	err := waitFor(ctx, 5*time.Minute, "acme moved to "+to.Name, func() (bool, string) {
+		got := mustTenant(ctx, t, acme.Name)
+		placed := meta.FindStatusCondition(got.Status.Conditions, saasv1.ConditionPlaced)
+		return got.Status.Cell == to.Name && got.Status.Move == nil && placed != nil && placed.Status == metav1.ConditionTrue,
+			fmt.Sprintf("cell %s, move %+v, %s", got.Status.Cell, got.Status.Move, conditionSummary(got.Status.Conditions))
+	})
+	moved := time.Since(started)
+	time.Sleep(2 * time.Second) // the old cell's app lets go through its watch
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var neither, dnsToNonServing int
+	var both time.Duration
+	var firstBoth, lastBoth time.Time
+	for _, s := range samples {
+		if !s.fromOK && !s.toOK {
+			neither++
+		}
+		if (s.dnsFrom && !s.fromOK) || (s.dnsTo && !s.toOK) {
+			dnsToNonServing++
+			t.Errorf("at %s DNS pointed at a cell that did not serve acme (from %d, to %d, DNS at from %v)",
+				s.at.Format("15:04:05.000"), s.fromCode, s.toCode, s.dnsFrom)
+		}
+		if s.fromOK && s.toOK {
+			if firstBoth.IsZero() {
+				firstBoth = s.at
+			}
+			lastBoth = s.at
+		}
+	}
+	if !firstBoth.IsZero() {
+		both = lastBoth.Sub(firstBoth)
+	}
+	last := samples[len(samples)-1]
+	if !last.toOK || last.fromOK || !last.dnsTo {
+		t.Errorf("after the move: new cell serves %v, old cell serves %v, DNS at the new cell %v", last.toOK, last.fromOK, last.dnsTo)
+	}
+	// Route53 is played within a second; the apps pick up a configuration within a second or two.
+	if bound := moveWarmup + moveDrain + 30*time.Second; both > bound {
+		t.Errorf("both cells served acme for %s, longer than the move's bound %s", both.Round(time.Second), bound)
+	}
+	if neither > 0 {
+		t.Errorf("%d of %d samples: neither cell served acme", neither, len(samples))
+	}
+	logf("acme moved in %s; %d samples, %d served by neither, %d with DNS at a cell not serving; both cells served it for %s (warm-up %s + drain %s)",
+		moved.Round(100*time.Millisecond), len(samples), neither, dnsToNonServing, both.Round(100*time.Millisecond), moveWarmup, moveDrain)
+	timings = append(timings, timing{fmt.Sprintf("move of acme between cells (both served it %s)", both.Round(time.Second)), moved.Round(100 * time.Millisecond)})
+	// The database was not touched: its MariaDB, the one the operator asked for, still answers.
+	if db := dbInstance(ctx, t, acme.Name); *db.Spec.DBInstanceIdentifier != "tenant-"+from.Name+"-acme" {
+		t.Errorf("acme's database identifier changed to %s", *db.Spec.DBInstanceIdentifier)
+	}
+	if db := tenantDB(ctx, t, acme.Name); db.PingContext(ctx) != nil {
+		t.Errorf("acme's database does not answer after the move")
+	}
+}
+
+func mustCell(ctx context.Context, t *testing.T, name string) *saasv1.RegionCell {
+	c := &saasv1.RegionCell{}
+	must(t, k.Get(ctx, client.ObjectKey{Name: name}, c))
+	return c
 }

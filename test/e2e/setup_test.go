@@ -260,6 +260,9 @@ replicas: 1
 resources:
   requests: {cpu: 50m, memory: 64Mi}
   limits: {memory: 512Mi}
+move:
+  warmup: 5s
+  drain: 15s
 `), 0o644); err != nil {
 		return err
 	}
