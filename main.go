@@ -30,6 +30,7 @@ func main() {
 		apiQPS                 float64
 		apiBurst               int
 		moveWarmup, moveDrain  time.Duration
+		priceTable             string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint (HTTPS with authn/authz unless --metrics-secure=false); 0 disables it.")
 	flag.BoolVar(&secure, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorised by the API server.")
@@ -46,6 +47,7 @@ func main() {
 		"During a move between cells, how long the new cell serves a tenant before DNS points at it.")
 	flag.DurationVar(&moveDrain, "move-drain", controllers.DefaultMoveDrain,
 		"During a move between cells, how long the old cell keeps serving after Route53 has the switched record in sync.")
+	flag.StringVar(&priceTable, "price-table", "", "File of the cost estimates' price table (the chart mounts its ConfigMap); the built-in table when empty.")
 	flag.StringVar(&snsEndpoint, "sns-endpoint-url", "", "SNS endpoint for lifecycle events, to use an SNS-compatible server instead of AWS.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
 	opts.BindFlags(flag.CommandLine)
@@ -95,6 +97,7 @@ func main() {
 		SNS:                     &notify.AWSSNS{Config: awsCfg, EndpointURL: snsEndpoint},
 		MoveWarmup:              moveWarmup,
 		MoveDrain:               moveDrain,
+		PriceTable:              priceTable,
 	}
 	if err := controllers.SetupAll(mgr, ctrlOpts); err != nil {
 		log.Error(err, "unable to set up the controllers")

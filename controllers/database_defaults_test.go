@@ -50,6 +50,15 @@ func TestCellDatabaseDefaultsReachExistingDatabasesOnlyByARollout(t *testing.T) 
 	must(t, get(t, cell, "", "dbr1"))
 	cell.Spec.Database.InstanceClass, cell.Spec.Database.StorageGiB = "db.r6g.large", 50
 	must(t, k8s.Update(ctx, cell))
+	// Once the operator observed the new defaults (its cache holds them), a new tenant gets them.
+	eventually(t, "the operator observed the new defaults", func() error {
+		c := &saasv1.RegionCell{}
+		must(t, get(t, c, "", "dbr1"))
+		if c.Status.ObservedGeneration != c.Generation {
+			return fmt.Errorf("observed generation %d of %d", c.Status.ObservedGeneration, c.Generation)
+		}
+		return nil
+	})
 	newbie := newTenant("dbnew", "me-central-1")
 	create(t, newbie)
 	eventually(t, "the new tenant's database has the new defaults", func() error {

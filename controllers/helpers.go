@@ -1,17 +1,23 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/apply"
 )
 
 // deletionPollInterval is how often a deletion's progress is looked at while AWS works; the
@@ -74,4 +80,58 @@ func ingressRoutes(ing *networkingv1.Ingress, host string) bool {
 		}
 	}
 	return false
+}
+
+// ensureExactly makes the objects of list's kind in namespace that carry labels be exactly
+// desired: each is ensured (owned by owner), and the others, which a spec change left behind
+// (an address unsubscribed, an alarm no longer wanted), are removed. desired hold what the
+// cluster has on return.
+func ensureExactly(ctx context.Context, a apply.Applier, owner client.Object, desired []client.Object, list client.ObjectList,
+	namespace string, labels map[string]string) error {
+	want := map[string]bool{}
+	for _, o := range desired {
+		if _, err := a.Ensure(ctx, owner, o); err != nil {
+			return err
+		}
+		want[o.GetName()] = true
+	}
+	if err := a.Client.List(ctx, list, client.InNamespace(namespace), client.MatchingLabels(labels)); err != nil {
+		return err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return err
+	}
+	for _, item := range items {
+		o, ok := item.(client.Object)
+		if !ok || want[o.GetName()] {
+			continue
+		}
+		fresh, _ := o.DeepCopyObject().(client.Object)
+		if _, err := a.Absent(ctx, fresh, client.ObjectKeyFromObject(o)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ackReport sums up the ACK states of a set of objects: the first terminal one, else the first
+// not synced, else all synced.
+func ackReport(states map[string]ack.State) (name string, st ack.State) {
+	names := make([]string, 0, len(states))
+	for n := range states {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if states[n].Terminal {
+			return n, states[n]
+		}
+	}
+	for _, n := range names {
+		if !states[n].Synced {
+			return n, states[n]
+		}
+	}
+	return "", ack.State{Synced: true}
 }

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -14,6 +16,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudfront"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
+	"github.com/tenantops/tenant-operator/controllers/ack/s3"
+	"github.com/tenantops/tenant-operator/controllers/ack/sns"
+	"github.com/tenantops/tenant-operator/controllers/cost"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 )
 
@@ -69,6 +76,8 @@ type Options struct {
 	// MoveWarmup and MoveDrain time moves of tenants between cells (DefaultMoveWarmup,
 	// DefaultMoveDrain when zero).
 	MoveWarmup, MoveDrain time.Duration
+	// PriceTable is the file of the cost estimates' price table; the built-in one when empty.
+	PriceTable string
 }
 
 // SetupAll registers both controllers and the lifecycle notifier with the manager.
@@ -89,6 +98,8 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if err := (&notify.Outbox{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Notifier: notifier, Backoff: opts.NotificationBackoff}).SetupWithManager(mgr); err != nil {
 		return err
 	}
+	kinds := DiscoverOptionalKinds(mgr.GetRESTMapper())
+	prices := &cost.Source{Path: opts.PriceTable}
 	if err := (&TenantReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder:                mgr.GetEventRecorder("tenant-operator"),
@@ -97,11 +108,39 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		MoveWarmup:              opts.MoveWarmup,
 		MoveDrain:               opts.MoveDrain,
+		Kinds:                   kinds,
+		Prices:                  prices,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&RegionCellReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("tenant-operator"),
+		Kinds:    kinds, Prices: prices, Now: opts.Now,
 	}).SetupWithManager(mgr)
+}
+
+// OptionalKinds say which optional ACK kinds the cluster has: their features need them, and a
+// watch on a kind the API server does not serve would keep the operator from starting.
+type OptionalKinds struct {
+	// Alerts: SNS Topic and Subscription, CloudWatch MetricAlarm (spec.alerts).
+	Alerts bool
+	// Assets: S3 Bucket, CloudFront Distribution and OriginAccessControl (spec.assets).
+	Assets bool
+}
+
+// DiscoverOptionalKinds asks the API server which optional ACK kinds it serves.
+func DiscoverOptionalKinds(mapper meta.RESTMapper) OptionalKinds {
+	has := func(gvks ...schema.GroupVersionKind) bool {
+		for _, gvk := range gvks {
+			if _, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+				return false
+			}
+		}
+		return true
+	}
+	return OptionalKinds{
+		Alerts: has(sns.GroupVersion.WithKind("Topic"), sns.GroupVersion.WithKind("Subscription"), cloudwatch.GroupVersion.WithKind("MetricAlarm")),
+		Assets: has(s3.GroupVersion.WithKind("Bucket"), cloudfront.GroupVersion.WithKind("Distribution"), cloudfront.GroupVersion.WithKind("OriginAccessControl")),
+	}
 }

@@ -20,5 +20,5 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(tenantsByPhase, onboardingSeconds)
+	metrics.Registry.MustRegister(tenantsByPhase, onboardingSeconds, tenantMonthlyCost, cellMonthlyCost)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -14,6 +15,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/apply"
+	"github.com/tenantops/tenant-operator/controllers/cost"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
 
@@ -30,6 +32,12 @@ type RegionCellReconciler struct {
 	APIReader client.Reader
 	Scheme    *runtime.Scheme
 	Recorder  recorder.EventRecorder
+	// Kinds are the optional ACK kinds the cluster has.
+	Kinds OptionalKinds
+	// Prices is the price table of the cost estimates.
+	Prices *cost.Source
+	// Now is the clock; tests move it.
+	Now func() time.Time
 }
 
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells,verbs=get;list;watch;update;patch
@@ -44,14 +52,31 @@ type RegionCellReconciler struct {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rds.services.k8s.aws,resources=dbsubnetgroups,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=elasticache.services.k8s.aws,resources=replicationgroups;cachesubnetgroups,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=route53.services.k8s.aws,resources=recordsets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=sns.services.k8s.aws,resources=topics;subscriptions,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cloudwatch.services.k8s.aws,resources=metricalarms,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=s3.services.k8s.aws,resources=buckets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cloudfront.services.k8s.aws,resources=distributions;originaccesscontrols,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // cellRun is one reconcile of one RegionCell.
 type cellRun struct {
 	cell    *saasv1.RegionCell
 	ns      string
-	tenants []saasv1.Tenant // the cell's admitted, not deleted tenants
+	tenants []saasv1.Tenant // the cell's tenants, those moving out included
 	verdict verdict
+	// published are the app versions whose files are on the cell's CDN (spec.assets).
+	published []string
+	// cellsInRegion counts the cells of the cell's region (they share its EKS control plane).
+	cellsInRegion int
+}
+
+func (r *RegionCellReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }
 
 func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
@@ -63,6 +88,11 @@ func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err := r.listTenants(ctx, run); err != nil {
 		return ctrl.Result{}, err
 	}
+	inRegion, _, err := regionCells(ctx, r.Client, cell.Spec.Region)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	run.cellsInRegion = len(inRegion)
 	before := cell.DeepCopy()
 	defer func() {
 		if err := r.patchStatus(ctx, cell, before, run, retErr); err != nil && retErr == nil {
@@ -84,6 +114,8 @@ func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		{"namespace", r.reconcileNamespace},
 		{"network", r.reconcileNetwork},
 		{"cache", r.reconcileCache},
+		{"alerts", r.reconcileAlerts},
+		{"assets", r.reconcileAssets},
 		{"app", r.reconcileApp},
 		{"database defaults", r.reconcileDatabaseDefaults},
 	}
@@ -135,6 +167,7 @@ func (r *RegionCellReconciler) patchStatus(ctx context.Context, cell, before *sa
 	for phase, n := range st.TenantsByPhase {
 		tenantsByPhase.WithLabelValues(cell.Name, phase).Set(float64(n))
 	}
+	cellCost(cell, run.tenants, run.cellsInRegion, r.Prices, r.now())
 	st.Phase = summarize(&st.Conditions, cell.Generation, cellParts, run.verdict)
 	if runErr == nil {
 		st.ObservedGeneration = cell.Generation

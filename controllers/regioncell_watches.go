@@ -7,6 +7,7 @@ import (
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -23,12 +24,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudfront"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	"github.com/tenantops/tenant-operator/controllers/ack/s3"
+	"github.com/tenantops/tenant-operator/controllers/ack/sns"
 )
 
 // SetupWithManager watches RegionCells, their children, and Tenants (hosts and rollouts).
 func (r *RegionCellReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	bld := ctrl.NewControllerManagedBy(mgr).
 		For(&saasv1.RegionCell{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
 			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
 		Owns(&corev1.Namespace{}).
@@ -44,9 +50,16 @@ func (r *RegionCellReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&networkingv1.Ingress{}).
+		Owns(&batchv1.Job{}).
 		Watches(&saasv1.Tenant{}, cellsOfTenant(), builder.WithPredicates(tenantMattersToCell())).
-		Named("regioncell").
-		Complete(r)
+		Named("regioncell")
+	if r.Kinds.Alerts {
+		bld = bld.Owns(&sns.Topic{}).Owns(&sns.Subscription{}).Owns(&cloudwatch.MetricAlarm{})
+	}
+	if r.Kinds.Assets {
+		bld = bld.Owns(&s3.Bucket{}).Owns(&cloudfront.OriginAccessControl{}).Owns(&cloudfront.Distribution{}).Owns(&route53.RecordSet{})
+	}
+	return bld.Complete(r)
 }
 
 // TenantBatchWindow is how long a cell waits after a change of one of its tenants before it looks

@@ -8,7 +8,11 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudfront"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	"github.com/tenantops/tenant-operator/controllers/ack/s3"
+	"github.com/tenantops/tenant-operator/controllers/ack/sns"
 )
 
 // NewScheme knows every kind the operator reads or writes.
@@ -19,5 +23,9 @@ func NewScheme() *runtime.Scheme {
 	utilruntime.Must(rds.AddToScheme(s))
 	utilruntime.Must(route53.AddToScheme(s))
 	utilruntime.Must(ecv1.AddToScheme(s))
+	utilruntime.Must(sns.AddToScheme(s))
+	utilruntime.Must(cloudwatch.AddToScheme(s))
+	utilruntime.Must(s3.AddToScheme(s))
+	utilruntime.Must(cloudfront.AddToScheme(s))
 	return s
 }

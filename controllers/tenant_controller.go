@@ -15,6 +15,7 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/apply"
+	"github.com/tenantops/tenant-operator/controllers/cost"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 )
@@ -46,6 +47,10 @@ type TenantReconciler struct {
 	MaxConcurrentReconciles int
 	// MoveWarmup and MoveDrain time a move between cells (DefaultMoveWarmup, DefaultMoveDrain).
 	MoveWarmup, MoveDrain time.Duration
+	// Kinds are the optional ACK kinds the cluster has.
+	Kinds OptionalKinds
+	// Prices is the price table of the cost estimates.
+	Prices *cost.Source
 }
 
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=tenants,verbs=get;list;watch;update;patch
@@ -63,6 +68,7 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=rds.services.k8s.aws,resources=dbinstances,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=route53.services.k8s.aws,resources=recordsets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=elasticache.services.k8s.aws,resources=replicationgroups,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cloudwatch.services.k8s.aws,resources=metricalarms,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // tenantRun is one reconcile of one Tenant: what it read and what it concluded.
@@ -121,6 +127,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}{
 		{"namespace", r.reconcileNamespace},
 		{"database", r.reconcileDatabase},
+		{"alarms", r.reconcileAlarms},
 		{"cache", r.reconcileCache},
 		{"config", r.reconcileConfig},
 		{"migrations", r.reconcileMigrations},
@@ -150,6 +157,9 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, t, before *saasv1.Te
 	}
 	if run.cell != nil && !run.verdict.hasSide(saasv1.ConditionPlaced) {
 		run.verdict.side(placedPart(run))
+	}
+	if run.cell != nil {
+		tenantCost(t, run.cell, r.Prices, r.now())
 	}
 	phase := summarize(&t.Status.Conditions, t.Generation, tenantParts, run.verdict)
 	t.Status.Phase = phase

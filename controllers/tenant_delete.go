@@ -15,6 +15,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
@@ -42,6 +43,13 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 		cell = c.DeepCopy()
 	}
 
+	// Its alarms go first: they would only watch a database going away.
+	if r.Kinds.Alerts {
+		if err := ensureExactly(ctx, r.applier(), t, nil, &cloudwatch.MetricAlarmList{}, ns, map[string]string{
+			saasv1.LabelTenant: t.Name, saasv1.LabelComponent: b.ComponentAlerts}); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	waitingFor, err := r.releaseDatabase(ctx, t)
 	for _, child := range []struct {
 		obj  client.Object

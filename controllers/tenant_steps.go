@@ -27,7 +27,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, run *tenantRu
 	t, c := run.t, run.cell
 	labels := b.TenantLabels(t, c, "")
 	sources := c.Spec.Ingress.SourceCIDRs
-	if run.from != nil {
+	if run.from != nil && !run.drainOver(r.now(), r.moveDrain()) {
 		// A dedicated tenant's app takes traffic from both load balancers while it moves.
 		sources = union(sources, run.from.Spec.Ingress.SourceCIDRs)
 	}
@@ -90,6 +90,7 @@ func (r *TenantReconciler) reconcileCache(ctx context.Context, run *tenantRun) (
 		return false, nil
 	}
 	run.endpoints.CacheAddress, run.endpoints.CachePort = addr, port
+	run.endpoints.AssetsBaseURL = assetsBaseURL(t, c)
 	run.verdict.add(ready(saasv1.ConditionCacheReady, "Available", fmt.Sprintf("cache %s:%d, key prefix %s", addr, port, b.CacheKeyPrefix(t))))
 	return true, nil
 }

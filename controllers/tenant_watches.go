@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 )
@@ -41,7 +42,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return nil
 	})
-	return ctrl.NewControllerManagedBy(mgr).
+	bld := ctrl.NewControllerManagedBy(mgr).
 		For(&saasv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
 			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
 		Owns(&corev1.Namespace{}).
@@ -63,8 +64,10 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Tenants read the cell's spec, never its status.
 		Watches(&saasv1.RegionCell{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfCell),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		// ... except the batch of a database defaults rollout, which wakes the tenants it names.
+		// ... except the batch of a database defaults rollout, which wakes the tenants it names,
+		// and what the cell reports that its tenants' children carry (its alerts topic, its CDN).
 		Watches(&saasv1.RegionCell{}, defaultsBatchChanges()).
+		Watches(&saasv1.RegionCell{}, r.cellEndpointsChanged()).
 		// A tenant that leaves a cell (deleted, moved out, no longer dedicated) makes room for
 		// those waiting in its region.
 		Watches(&saasv1.Tenant{}, r.roomFreed()).
@@ -74,8 +77,27 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&appsv1.Deployment{}, r.cellChildToTenants(), builder.WithPredicates(sharedAppServingChanged())).
 		Watches(&ecv1.ReplicationGroup{}, r.cellChildToTenants(), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
-		Named("tenant").
-		Complete(r)
+		Named("tenant")
+	if r.Kinds.Alerts {
+		bld = bld.Owns(&cloudwatch.MetricAlarm{})
+	}
+	return bld.Complete(r)
+}
+
+// cellEndpointsChanged wakes a cell's tenants when what the cell reports for them changes: its
+// alerts topic's ARN (their alarms' actions) or where its files are served (their pages).
+func (r *TenantReconciler) cellEndpointsChanged() handler.EventHandler {
+	return handler.Funcs{UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		o, ok1 := e.ObjectOld.(*saasv1.RegionCell)
+		n, ok2 := e.ObjectNew.(*saasv1.RegionCell)
+		if !ok1 || !ok2 || (o.Status.AlertsTopicARN == n.Status.AlertsTopicARN && o.Status.AssetsURL == n.Status.AssetsURL &&
+			slices.Equal(o.Status.AssetsVersions, n.Status.AssetsVersions)) {
+			return
+		}
+		for _, req := range tenantsMatching(ctx, r.Client, indexTenantCell, n.Name) {
+			q.Add(req)
+		}
+	}}
 }
 
 // tenantsOfCell maps a RegionCell event (created, its spec changed) to the Tenants it serves,

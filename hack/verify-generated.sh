@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 fingerprint() {
   { ls config/crd/bases/*.yaml config/rbac/role.yaml go.mod go.sum charts/tenant-operator/crds/*.yaml \
-      charts/tenant-operator/files/clusterrole-rules.yaml config/argocd/argocd-cm-patch.yaml docs/api.md
+      charts/tenant-operator/files/clusterrole-rules.yaml charts/tenant-operator/files/prices.yaml config/argocd/argocd-cm-patch.yaml docs/api.md
     git ls-files --cached --others --exclude-standard '*zz_generated.deepcopy.go'
   } | sort -u | xargs sha256sum
 }

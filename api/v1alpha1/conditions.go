@@ -24,6 +24,12 @@ const (
 	// ConditionPlaced reports which cell of its region serves a tenant, and a move between
 	// cells while it lasts. It does not make a served tenant un-Ready.
 	ConditionPlaced = "Placed"
+	// ConditionAlarmsReady reports the CloudWatch alarms (and, on a cell, the SNS topic) of
+	// spec.alerts. Monitoring, not serving: it does not make a served object un-Ready.
+	ConditionAlarmsReady = "AlarmsReady"
+	// ConditionAssetsReady reports a cell's S3 bucket, CloudFront distribution and the
+	// publication of the app's files (spec.assets).
+	ConditionAssetsReady = "AssetsReady"
 	// ConditionRolloutComplete reports a RegionCell's move to a new app version.
 	ConditionRolloutComplete = "RolloutComplete"
 	// ConditionDatabaseDefaultsRolledOut reports a RegionCell's rollout of its database
@@ -51,3 +57,30 @@ const (
 	// LabelTenantConfig marks the Secrets the app watches to learn its tenants.
 	LabelTenantConfig = "saas.tenantops.io/tenant-config"
 )
+
+// CostEstimate is what something costs a month, estimated from the list prices of the operator's
+// price table (docs/cost.md). Usage (traffic, requests, I/O, backups beyond the free allowance)
+// is not estimated.
+type CostEstimate struct {
+	// MonthlyUSD is the estimate in US dollars a month, such as "110.39".
+	MonthlyUSD string `json:"monthlyUSD"`
+	// Items are what it is made of.
+	// +optional
+	// +listType=atomic
+	Items []CostItem `json:"items,omitempty"`
+	// Missing names what the price table has no price for; it is left out of the estimate.
+	// +optional
+	// +listType=atomic
+	Missing []string `json:"missing,omitempty"`
+	// PriceTable is the date of the price table used.
+	// +optional
+	PriceTable string `json:"priceTable,omitempty"`
+}
+
+// CostItem is one part of a cost estimate.
+type CostItem struct {
+	// Name says what it is, such as "database db.t4g.medium Multi-AZ".
+	Name string `json:"name"`
+	// MonthlyUSD is its part, in US dollars a month.
+	MonthlyUSD string `json:"monthlyUSD"`
+}

@@ -10,6 +10,7 @@ import (
 // in, what a new tenant gets by default, and the shared app that serves pooled tenants.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.notifications) || !has(self.notifications.webhooks) || size(self.notifications.webhooks) == 0 || has(self.notifications.hmacSecretRef)",message="spec.notifications.hmacSecretRef is required when webhooks are set: every webhook delivery is signed"
+// +kubebuilder:validation:XValidation:rule="!has(self.assets) || !has(self.assets.alias) || self.assets.alias.endsWith('.' + self.baseDomain)",message="spec.assets.alias must be a name in spec.baseDomain, whose hosted zone gets its record"
 type RegionCellSpec struct {
 	// Region is the AWS region this cell runs in, such as eu-west-1. Tenants whose
 	// spec.region equals it are served here; their data never leaves it. Immutable.
@@ -68,6 +69,155 @@ type RegionCellSpec struct {
 	// Email is how the app sends tenants' mail through SES.
 	// +optional
 	Email *EmailSettings `json:"email,omitempty"`
+
+	// Assets publishes the app's static files (stylesheet, script, images) to an S3 bucket of
+	// the cell, served through a CloudFront distribution; without it the app serves them itself.
+	// +optional
+	Assets *CellAssets `json:"assets,omitempty"`
+
+	// Alerts makes CloudWatch alarms on heavy and low use of the cell's and its tenants'
+	// databases, cache and load balancer, sent to an SNS topic of the cell.
+	// +optional
+	Alerts *CellAlerts `json:"alerts,omitempty"`
+}
+
+// CellAssets is where the app's static files live and how they are served.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.alias) || has(self.certificateARN)",message="spec.assets.certificateARN is required with spec.assets.alias: CloudFront serves an alias only with its certificate"
+type CellAssets struct {
+	// BucketName is the S3 bucket the files are published to, unique across AWS. It is kept
+	// when the cell goes (the files of every version the app ran).
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9][a-z0-9.-]*[a-z0-9]$') && !self.contains('..') && !self.matches('^[0-9]+\\\\.[0-9]+\\\\.[0-9]+\\\\.[0-9]+$')",message="spec.assets.bucketName must be an S3 bucket name: 3-63 lower-case letters, digits, '.' and '-', not an IP address"
+	BucketName string `json:"bucketName"`
+
+	// PriceClass of the CloudFront distribution: which edge locations serve the files.
+	// +kubebuilder:default=PriceClass_100
+	// +kubebuilder:validation:Enum=PriceClass_100;PriceClass_200;PriceClass_All
+	PriceClass string `json:"priceClass,omitempty"`
+
+	// Alias is a host name the distribution also answers at, such as static.website.com; a
+	// Route53 alias record for it is made in the cell's hosted zone.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\\\.)+[a-z]{2,63}$')",message="spec.assets.alias must be a lower-case DNS name such as static.website.com"
+	Alias string `json:"alias,omitempty"`
+
+	// CertificateARN is the ACM certificate CloudFront serves the alias with; CloudFront takes
+	// certificates from us-east-1 only.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^arn:aws(-[a-z]+)*:acm:us-east-1:[0-9]{12}:certificate/[A-Za-z0-9-]+$')",message="spec.assets.certificateARN must be an ACM certificate ARN in us-east-1, where CloudFront takes its certificates"
+	CertificateARN string `json:"certificateARN,omitempty"`
+
+	// PublisherRoleARN is the IAM role the publishing Job assumes (IRSA) to write the bucket.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[\\\\w+=,.@/-]+$')",message="spec.assets.publisherRoleARN must be an IAM role ARN such as arn:aws:iam::123456789012:role/assets-publisher"
+	PublisherRoleARN string `json:"publisherRoleARN,omitempty"`
+
+	// NoncurrentVersionDays is how long S3 keeps a file's older versions (the bucket is
+	// versioned) before they expire.
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3650
+	NoncurrentVersionDays int32 `json:"noncurrentVersionDays,omitempty"`
+}
+
+// CellAlerts is what the cell alarms on and whom it tells.
+type CellAlerts struct {
+	// TopicName is the SNS topic the cell makes for its alarms (and, with lifecycleEvents, its
+	// tenants' lifecycle events). Defaults to tenantops-<cell>.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_-]{1,256}$')",message="spec.alerts.topicName must be 1-256 letters, digits, '-' and '_'"
+	TopicName string `json:"topicName,omitempty"`
+
+	// KMSKeyID encrypts the topic's messages at rest (a key ID, alias or ARN).
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(alias/[A-Za-z0-9/_-]+|[0-9a-f-]{36}|arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:(key/[0-9a-f-]{36}|alias/[A-Za-z0-9/_-]+))$')",message="spec.alerts.kmsKeyID must be a KMS key ID, alias/<name>, or a key or alias ARN"
+	KMSKeyID string `json:"kmsKeyID,omitempty"`
+
+	// Emails subscribe to the topic; each must confirm its subscription.
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=254
+	// +kubebuilder:validation:XValidation:rule="self.all(e, e.matches('^[^@\\\\s]+@([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?\\\\.)+[A-Za-z]{2,63}$'))",message="spec.alerts.emails must be e-mail addresses such as oncall@website.com"
+	// +listType=set
+	Emails []string `json:"emails,omitempty"`
+
+	// HTTPSEndpoints subscribe to the topic (an incident tool's SNS endpoint).
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.all(u, isURL(u) && u.startsWith('https://'))",message="spec.alerts.httpsEndpoints must be https:// URLs"
+	// +listType=set
+	HTTPSEndpoints []string `json:"httpsEndpoints,omitempty"`
+
+	// LoadBalancer is the CloudWatch LoadBalancer dimension of the cell's ALB, such as
+	// app/k8s-celleuwest1-0123456789/0123456789abcdef; with it the cell alarms on the load
+	// balancer's 5xx rate and latency.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:XValidation:rule="self.matches('^app/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$')",message="spec.alerts.loadBalancer must be an ALB's CloudWatch dimension such as app/k8s-celleuwest1-0123456789/0123456789abcdef"
+	LoadBalancer string `json:"loadBalancer,omitempty"`
+
+	// Thresholds override the defaults of the alarms.
+	// +kubebuilder:default={}
+	Thresholds AlertThresholds `json:"thresholds,omitempty"`
+
+	// LifecycleEvents also publishes the tenants' lifecycle events to the topic.
+	// +optional
+	LifecycleEvents bool `json:"lifecycleEvents,omitempty"`
+}
+
+// AlertThresholds are when the alarms fire.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.databaseCPULowPercent) || !has(self.databaseCPUHighPercent) || self.databaseCPULowPercent < self.databaseCPUHighPercent",message="spec.alerts.thresholds.databaseCPULowPercent must be lower than databaseCPUHighPercent"
+type AlertThresholds struct {
+	// DatabaseCPUHighPercent: a database's CPU at or above it for 15 minutes is heavy use.
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	DatabaseCPUHighPercent int32 `json:"databaseCPUHighPercent,omitempty"`
+	// DatabaseCPULowPercent: a database's CPU at or below it every hour of a day is low use (a
+	// candidate for a smaller class).
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=99
+	DatabaseCPULowPercent int32 `json:"databaseCPULowPercent,omitempty"`
+	// FreeStorageLowPercent: free storage under this share of the allocated storage.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=90
+	FreeStorageLowPercent int32 `json:"freeStorageLowPercent,omitempty"`
+	// ConnectionsHighPercent: connections at or above this share of the class's max_connections.
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	ConnectionsHighPercent int32 `json:"connectionsHighPercent,omitempty"`
+	// CacheCPUHighPercent: the cache's engine CPU at or above it for 15 minutes.
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	CacheCPUHighPercent int32 `json:"cacheCPUHighPercent,omitempty"`
+	// CacheMemoryHighPercent: the cache's memory use at or above it for 15 minutes.
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	CacheMemoryHighPercent int32 `json:"cacheMemoryHighPercent,omitempty"`
+	// LoadBalancer5xxPercent: the share of requests the app answered 5xx, over 5 minutes.
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	LoadBalancer5xxPercent int32 `json:"loadBalancer5xxPercent,omitempty"`
+	// LoadBalancerP99Milliseconds: the 99th percentile of the app's response time, over 5 minutes.
+	// +kubebuilder:default=2000
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=120000
+	LoadBalancerP99Milliseconds int32 `json:"loadBalancerP99Milliseconds,omitempty"`
 }
 
 // CellIngress is the load balancer tenants' DNS records alias and the Ingress the cell makes.
@@ -464,10 +614,37 @@ type RegionCellStatus struct {
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
+	// AlertsTopicARN is the ARN of the cell's SNS topic (spec.alerts), once SNS made it.
+	// +optional
+	AlertsTopicARN string `json:"alertsTopicARN,omitempty"`
+
+	// AssetsURL is where the cell's static files are served (spec.assets), once its CloudFront
+	// distribution is deployed; the tenants' pages load them from there.
+	// +optional
+	AssetsURL string `json:"assetsURL,omitempty"`
+
+	// AssetsVersions are the app versions whose files are published there.
+	// +optional
+	// +listType=set
+	AssetsVersions []string `json:"assetsVersions,omitempty"`
+
+	// Cost is what the cell costs a month: its own parts, its share of its region's, and its
+	// tenants' own parts.
+	// +optional
+	Cost *CellCost `json:"cost,omitempty"`
+
 	// DatabaseRollout is the progress of the rollout of spec.database.revision to existing
 	// tenant databases.
 	// +optional
 	DatabaseRollout *DatabaseRollout `json:"databaseRollout,omitempty"`
+}
+
+// CellCost is a cell's monthly cost, whole and per tenant.
+type CellCost struct {
+	CostEstimate `json:",inline"`
+	// PerTenantUSD is the whole divided by the cell's tenants (its own parts alone when it has
+	// none).
+	PerTenantUSD string `json:"perTenantUSD"`
 }
 
 // DatabaseRollout is how far the cell's database defaults have reached its tenants.
@@ -498,6 +675,8 @@ type DatabaseRollout struct {
 // +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.spec.region`
 // +kubebuilder:printcolumn:name="Tenants",type=integer,JSONPath=`.status.tenants`
 // +kubebuilder:printcolumn:name="Capacity",type=string,JSONPath=`.status.capacity`
+// +kubebuilder:printcolumn:name="USD/mo",type=string,JSONPath=`.status.cost.monthlyUSD`
+// +kubebuilder:printcolumn:name="USD/tenant",type=string,JSONPath=`.status.cost.perTenantUSD`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 58 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 58 characters: the cell's namespace is cell-<name>"

@@ -83,6 +83,12 @@ type TenantSpec struct {
 	// +kubebuilder:default={}
 	Recommendations Recommendations `json:"recommendations,omitempty"`
 
+	// LogoURL is an https URL of the customer's logo, shown on its pages instead of the default.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && self.startsWith('https://') && !self.contains(' ')",message="spec.logoURL must be an https:// URL such as https://cdn.acme.com/logo.svg"
+	LogoURL string `json:"logoURL,omitempty"`
+
 	// AdminEmail is the customer's administrator, who gets the welcome mail.
 	// +kubebuilder:validation:MaxLength=254
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[^@\\\\s]+@([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?\\\\.)+[A-Za-z]{2,63}$')",message="spec.adminEmail must be an e-mail address such as admin@acme.com"
@@ -337,6 +343,10 @@ type TenantStatus struct {
 	// +optional
 	EffectiveDatabase *EffectiveDatabase `json:"effectiveDatabase,omitempty"`
 
+	// Cost is what the tenant costs a month: its own parts and its share of its cell.
+	// +optional
+	Cost *CostEstimate `json:"cost,omitempty"`
+
 	// AppVersion is the version serving the tenant now.
 	// +optional
 	AppVersion string `json:"appVersion,omitempty"`
@@ -411,6 +421,7 @@ type PendingNotification struct {
 // +kubebuilder:printcolumn:name="DB Class",type=string,JSONPath=`.status.effectiveDatabase.instanceClass`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="USD/mo",type=string,JSONPath=`.status.cost.monthlyUSD`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 56 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 56 characters: the tenant's namespace is tenant-<name>"

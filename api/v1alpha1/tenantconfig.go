@@ -20,4 +20,9 @@ const (
 	ConfigMailConfigSet  = "mail-configuration-set"
 	ConfigAdminEmail     = "admin-email"
 	ConfigSuspended      = "suspended"
+	// ConfigAssetsBaseURL is where the tenant's pages load their static files (the cell's CDN);
+	// without it the app serves them itself, under /static.
+	ConfigAssetsBaseURL = "assets-base-url"
+	// ConfigLogoURL is the tenant's own logo; without it the default one is shown.
+	ConfigLogoURL = "logo-url"
 )

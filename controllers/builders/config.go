@@ -15,6 +15,9 @@ type Endpoints struct {
 	DBPort       int64
 	CacheAddress string
 	CachePort    int64
+	// AssetsBaseURL is where the tenant's pages load their static files (the cell's CDN); empty,
+	// the app serves them itself.
+	AssetsBaseURL string
 }
 
 // TenantConfig is the tenant's configuration record as cell c serves it: the Secret the app
@@ -42,6 +45,12 @@ func TenantConfig(t *saasv1.Tenant, c *saasv1.RegionCell, namespace, name string
 		saasv1.ConfigCacheKeyPrefix: CacheKeyPrefix(t),
 		saasv1.ConfigAdminEmail:     t.Spec.AdminEmail,
 		saasv1.ConfigSuspended:      strconv.FormatBool(t.Spec.Suspended),
+	}
+	if t.Spec.LogoURL != "" {
+		data[saasv1.ConfigLogoURL] = t.Spec.LogoURL
+	}
+	if ep.AssetsBaseURL != "" {
+		data[saasv1.ConfigAssetsBaseURL] = ep.AssetsBaseURL
 	}
 	if e := c.Spec.Email; e != nil {
 		data[saasv1.ConfigMailSender] = e.Sender

@@ -76,7 +76,7 @@ var LegacyNetworkPolicyNames = []string{"default-deny", "allow-app-port", "allow
 // there: every pod selected, so nothing comes in or goes out but what it lists. In: the app's
 // port, from the load balancer's ranges when the cells name them (a pod that does not listen
 // there, a Job's, takes nothing), and the ops port for health checks and Prometheus. Out: DNS,
-// MySQL and the cache.
+// MySQL, the cache, and HTTPS for the AWS APIs the app and its jobs call (SES, SQS, S3, SNS).
 func NetworkPolicy(namespace string, labels map[string]string, sourceCIDRs []string) *networkingv1.NetworkPolicy {
 	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
 	port := func(p corev1.Protocol, n int32) networkingv1.NetworkPolicyPort {
@@ -100,6 +100,7 @@ func NetworkPolicy(namespace string, labels map[string]string, sourceCIDRs []str
 			Egress: []networkingv1.NetworkPolicyEgressRule{
 				{Ports: []networkingv1.NetworkPolicyPort{port(udp, 53), port(tcp, 53)}},
 				{Ports: []networkingv1.NetworkPolicyPort{port(tcp, DBPort), port(tcp, CachePort)}},
+				{Ports: []networkingv1.NetworkPolicyPort{port(tcp, 443)}},
 			},
 		},
 	}

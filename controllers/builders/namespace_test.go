@@ -41,8 +41,8 @@ func TestNetworkPolicy(t *testing.T) {
 				ports = append(ports, p.Port.IntValue())
 			}
 		}
-		if fmt.Sprint(ports) != "[53 53 3306 6379]" {
-			t.Errorf("%s: egress ports %v, want DNS, MySQL and the cache only", c.name, ports)
+		if fmt.Sprint(ports) != "[53 53 3306 6379 443]" {
+			t.Errorf("%s: egress ports %v, want DNS, MySQL, the cache and HTTPS (AWS APIs) only", c.name, ports)
 		}
 	}
 }

@@ -56,10 +56,28 @@ var eventTypes = map[string]string{
 // PhaseDeleted is announced when a tenant's deletion is complete; it is never a status phase.
 const PhaseDeleted = "Deleted"
 
+// AlertsReceiver is how the cell's alerts topic (spec.alerts.lifecycleEvents) is named in
+// status.pendingNotification.delivered.
+const AlertsReceiver = "sns-alerts"
+
 // HasReceivers says whether a cell sends lifecycle events anywhere.
 func HasReceivers(cell *saasv1.RegionCell) bool {
 	n := cell.Spec.Notifications
-	return n != nil && (len(n.Webhooks) > 0 || n.SNSTopicARN != "")
+	return (n != nil && (len(n.Webhooks) > 0 || n.SNSTopicARN != "")) || len(snsTopics(cell)) > 0
+}
+
+// snsTopics are the SNS topics that take a cell's lifecycle events, by receiver name: the one
+// spec.notifications names, and the cell's alerts topic when spec.alerts.lifecycleEvents says so
+// (once SNS made it).
+func snsTopics(cell *saasv1.RegionCell) map[string]string {
+	out := map[string]string{}
+	if n := cell.Spec.Notifications; n != nil && n.SNSTopicARN != "" {
+		out[SNSReceiver] = n.SNSTopicARN
+	}
+	if a := cell.Spec.Alerts; a != nil && a.LifecycleEvents && cell.Status.AlertsTopicARN != "" {
+		out[AlertsReceiver] = cell.Status.AlertsTopicARN
+	}
+	return out
 }
 
 // Stage records in the tenant's status the event announcing phase, if phase is announced, the
@@ -289,6 +307,9 @@ func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.R
 // attempt sends the event to each receiver that has not taken it and returns what failed.
 func (n *Notifier) attempt(ctx context.Context, tenant string, cell *saasv1.RegionCell, p *saasv1.PendingNotification, body []byte) []string {
 	cfg := cell.Spec.Notifications
+	if cfg == nil {
+		cfg = &saasv1.Notifications{}
+	}
 	var failures []string
 	if len(cfg.Webhooks) > 0 {
 		key, err := n.hmacKey(ctx, cfg.HMACSecretRef)
@@ -306,16 +327,20 @@ func (n *Notifier) attempt(ctx context.Context, tenant string, cell *saasv1.Regi
 			p.Delivered = append(p.Delivered, w.Name)
 		}
 	}
-	if cfg.SNSTopicARN != "" && !slices.Contains(p.Delivered, SNSReceiver) {
+	topics := snsTopics(cell)
+	for _, receiver := range sortedKeys(topics) {
+		if slices.Contains(p.Delivered, receiver) {
+			continue
+		}
 		switch n.SNS {
 		case nil:
-			failures = append(failures, "sns: no SNS client configured")
+			failures = append(failures, receiver+": no SNS client configured")
 		default:
 			attrs := map[string]string{"type": p.Type, "tenant": tenant}
-			if err := n.SNS.Publish(ctx, cfg.SNSTopicARN, p.Type, string(body), attrs); err != nil {
-				failures = append(failures, "sns: "+err.Error())
+			if err := n.SNS.Publish(ctx, topics[receiver], p.Type, string(body), attrs); err != nil {
+				failures = append(failures, receiver+": "+err.Error())
 			} else {
-				p.Delivered = append(p.Delivered, SNSReceiver)
+				p.Delivered = append(p.Delivered, receiver)
 			}
 		}
 	}
@@ -388,4 +413,13 @@ func (n *Notifier) record(ctx context.Context, t *saasv1.Tenant, p *saasv1.Pendi
 		return n.record(ctx, t, p, done)
 	}
 	return err
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

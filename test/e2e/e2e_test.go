@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
@@ -472,6 +473,14 @@ func restartMidOnboarding(ctx context.Context, t *testing.T, cell *saasv1.Region
 }
 
 func restartSteady(ctx context.Context, t *testing.T) {
+	// A cell counts its tenants at most once a second (controllers.TenantBatchWindow): let the
+	// count of globex, just Ready, land before the region is called steady.
+	if err := waitFor(ctx, time.Minute, "the cells to count every tenant's phase", func() (bool, string) {
+		return cellsCountTheirTenants(ctx, t)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * controllers.TenantBatchWindow)
 	before := resourceVersions(ctx, t)
 	since := restartOperator(ctx, t)
 	// The new leader's first pass over every tenant and cell, with time to spare.
@@ -961,4 +970,24 @@ func mustCell(ctx context.Context, t *testing.T, name string) *saasv1.RegionCell
 	c := &saasv1.RegionCell{}
 	must(t, k.Get(ctx, client.ObjectKey{Name: name}, c))
 	return c
+}
+
+// cellsCountTheirTenants says whether every cell's status counts its tenants' phases as they are.
+func cellsCountTheirTenants(ctx context.Context, t *testing.T) (bool, string) {
+	var cells saasv1.RegionCellList
+	var tenants saasv1.TenantList
+	must(t, k.List(ctx, &cells))
+	must(t, k.List(ctx, &tenants))
+	for _, c := range cells.Items {
+		want := map[string]int32{}
+		for _, tn := range tenants.Items {
+			if tn.Status.Cell == c.Name || (tn.Status.Move != nil && tn.Status.Move.From == c.Name) {
+				want[tn.Status.Phase]++
+			}
+		}
+		if fmt.Sprint(want) != fmt.Sprint(c.Status.TenantsByPhase) {
+			return false, fmt.Sprintf("cell %s counts %v, its tenants are %v", c.Name, c.Status.TenantsByPhase, want)
+		}
+	}
+	return true, ""
 }

@@ -1,0 +1,197 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudfront"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	"github.com/tenantops/tenant-operator/controllers/ack/s3"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+)
+
+// reconcileAssets keeps the cell's static files on S3 behind CloudFront (spec.assets): the
+// private bucket, the origin access control, the distribution, the bucket policy letting only it
+// read (once CloudFront gave it an ARN), the alias record, and a publishing Job per app version
+// the cell's apps run. The files' URL goes to status (and so to the tenants) once the
+// distribution is deployed and the version the shared app runs is published; a new version's
+// rollout waits for its files (run.published, read by reconcileApp).
+func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun) error {
+	c, a := run.cell, r.applier()
+	labels := b.CellLabels(c, b.ComponentAssets)
+	if c.Spec.Assets == nil {
+		c.Status.AssetsURL, c.Status.AssetsVersions = "", nil
+		run.verdict.side(ready(saasv1.ConditionAssetsReady, "NotConfigured", "the app serves its own files (spec.assets is not set)"))
+		if !r.Kinds.Assets {
+			return nil
+		}
+		// The bucket is retained in AWS (its deletion policy), the rest goes.
+		for _, l := range []client.ObjectList{&route53.RecordSetList{}, &cloudfront.DistributionList{}, &cloudfront.OriginAccessControlList{}, &s3.BucketList{}, &batchv1.JobList{}} {
+			if err := ensureExactly(ctx, a, c, nil, l, run.ns, labels); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if !r.Kinds.Assets {
+		run.verdict.side(stalled(saasv1.ConditionAssetsReady, "ACKMissing",
+			"spec.assets needs the ACK S3 and CloudFront controllers: their CRDs are not installed (install them, then restart the operator)"))
+		return nil
+	}
+
+	live := &cloudfront.Distribution{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: run.ns, Name: b.AssetsName}, live); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	distARN := ""
+	if m := live.Status.ACKResourceMetadata; m != nil && m.ARN != nil {
+		distARN = string(*m.ARN)
+	}
+	bucket := b.AssetsBucket(c, distARN)
+	oac := b.AssetsOriginAccessControl(c)
+	for _, o := range []client.Object{bucket, oac, b.AssetsPublisherServiceAccount(c)} {
+		if _, err := a.Ensure(ctx, c, o); err != nil {
+			return refusedSide(&run.verdict, saasv1.ConditionAssetsReady, "InvalidAssets", err)
+		}
+	}
+	states := map[string]ack.State{"S3 bucket " + c.Spec.Assets.BucketName: ack.ReadState(bucket.Status.Conditions),
+		"CloudFront origin access control": ack.ReadState(oac.Status.Conditions)}
+	if oac.Status.ID == nil {
+		run.verdict.side(waiting(saasv1.ConditionAssetsReady, "WaitingForOriginAccessControl", "waiting for CloudFront to make the origin access control"))
+		return nil
+	}
+	dist := b.AssetsDistribution(c, *oac.Status.ID)
+	if _, err := a.Ensure(ctx, c, dist); err != nil {
+		return refusedSide(&run.verdict, saasv1.ConditionAssetsReady, "InvalidDistribution", err)
+	}
+	states["CloudFront distribution"] = ack.ReadState(dist.Status.Conditions)
+	domain := ""
+	if dist.Status.DomainName != nil {
+		domain = *dist.Status.DomainName
+	}
+	if c.Spec.Assets.Alias != "" && domain != "" {
+		rec := b.AssetsRecordSet(c, domain)
+		if _, err := a.Ensure(ctx, c, rec); err != nil {
+			return refusedSide(&run.verdict, saasv1.ConditionAssetsReady, "InvalidRecord", err)
+		}
+		states["Route53 record "+c.Spec.Assets.Alias] = ack.ReadState(rec.Status.Conditions)
+	}
+
+	published, pending, failed, err := r.publishAssets(ctx, run)
+	if err != nil {
+		return err
+	}
+	run.published = published
+	deployed := dist.Status.Status != nil && *dist.Status.Status == cloudfront.StatusDeployed && domain != ""
+	c.Status.AssetsVersions = nil
+	if deployed {
+		c.Status.AssetsVersions = published
+	}
+	c.Status.AssetsURL = ""
+	if deployed && slices.Contains(published, servingOrWanted(c)) {
+		c.Status.AssetsURL = b.AssetsURL(c, domain)
+	}
+	name, st := ackReport(states)
+	switch {
+	case st.Terminal:
+		run.verdict.side(stalled(saasv1.ConditionAssetsReady, st.Reason, name+": "+st.Message))
+	case len(failed) > 0:
+		run.verdict.side(stalled(saasv1.ConditionAssetsReady, "PublishFailed", fmt.Sprintf(
+			"publishing the files of %s failed (Job %s/%s): check that the role %s may write %s; delete the Job to retry",
+			strings.Join(failed, ", "), run.ns, b.PublishAssetsJobName(failed[0]), c.Spec.Assets.PublisherRoleARN, c.Spec.Assets.BucketName)))
+	case name != "":
+		run.verdict.side(waiting(saasv1.ConditionAssetsReady, st.Reason, name+": "+st.Message))
+	case !deployed:
+		run.verdict.side(waiting(saasv1.ConditionAssetsReady, "Deploying", "CloudFront is deploying the distribution to its edge locations"))
+	case len(pending) > 0:
+		run.verdict.side(waiting(saasv1.ConditionAssetsReady, "PublishingAssets", "publishing the files of "+strings.Join(pending, ", ")))
+	default:
+		run.verdict.side(ready(saasv1.ConditionAssetsReady, "Serving", fmt.Sprintf("files of %s served at %s", strings.Join(published, ", "), c.Status.AssetsURL)))
+	}
+	return nil
+}
+
+// publishAssets runs a publishing Job for each version the cell's apps run or are about to, and
+// removes those of versions no longer in use. It says which versions are published, which are
+// being published, and which failed.
+func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun) (published, pending, failed []string, err error) {
+	c := run.cell
+	var jobs []client.Object
+	for _, v := range versionsInUse(c, run.tenants) {
+		job := b.PublishAssetsJob(c, v)
+		jobs = append(jobs, job)
+	}
+	if err := ensureExactly(ctx, r.applier(), c, jobs, &batchv1.JobList{}, run.ns, b.CellLabels(c, b.ComponentAssets)); err != nil {
+		return nil, nil, nil, err
+	}
+	for _, o := range jobs {
+		job, _ := o.(*batchv1.Job)
+		v := job.Annotations[b.AnnotationAppVersion]
+		switch done, bad := jobFinished(job); {
+		case done && !bad:
+			published = append(published, v)
+		case done:
+			failed = append(failed, v)
+		default:
+			pending = append(pending, v)
+		}
+	}
+	return published, pending, failed, nil
+}
+
+// versionsInUse are the app versions whose files the cell's pages load: the shared app's, the
+// one it rolls out to, and each dedicated tenant's.
+func versionsInUse(c *saasv1.RegionCell, tenants []saasv1.Tenant) []string {
+	set := map[string]bool{c.Spec.App.Version: true}
+	if c.Status.AppVersion != "" {
+		set[c.Status.AppVersion] = true
+	}
+	for i := range tenants {
+		t := &tenants[i]
+		if t.Spec.Tier == saasv1.TierDedicated && t.DeletionTimestamp.IsZero() && t.Status.Cell == c.Name {
+			set[b.EffectiveAppVersion(t, c)] = true
+			if v := servingVersion(t); v != "" {
+				set[v] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for v := range set {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// servingOrWanted is the version the shared app runs, or, before it runs one, the spec's.
+func servingOrWanted(c *saasv1.RegionCell) string {
+	if c.Status.AppVersion != "" {
+		return c.Status.AppVersion
+	}
+	return c.Spec.App.Version
+}
+
+// assetsBaseURL is where tenant t's pages load their files from: the cell's CDN once the files
+// of the version serving t are published there; otherwise the app's own /static.
+func assetsBaseURL(t *saasv1.Tenant, c *saasv1.RegionCell) string {
+	if c.Status.AssetsURL == "" {
+		return ""
+	}
+	version := servingOrWanted(c)
+	if t.Spec.Tier == saasv1.TierDedicated {
+		version = servingVersion(t)
+	}
+	if !slices.Contains(c.Status.AssetsVersions, version) {
+		return ""
+	}
+	return c.Status.AssetsURL
+}
