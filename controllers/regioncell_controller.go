@@ -15,8 +15,8 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/apply"
-	"github.com/tenantops/tenant-operator/controllers/cost"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/cost"
 )
 
 // CellFinalizer holds a RegionCell while it still serves Tenants.

@@ -7,9 +7,9 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
-	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/cloudfront"
 	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/ack/s3"
 	"github.com/tenantops/tenant-operator/controllers/ack/sns"

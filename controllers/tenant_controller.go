@@ -15,8 +15,8 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/apply"
-	"github.com/tenantops/tenant-operator/controllers/cost"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/cost"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 )
 

@@ -112,8 +112,12 @@ func TestCellAlarmsAndTopic(t *testing.T) {
 		}
 	}
 	// Subscriptions are named after what they subscribe: reordering keeps each one's name.
-	a := alertingCell(func(_ *saasv1.AlertThresholds, a *saasv1.CellAlerts) { a.Emails = []string{"x@website.com", "y@website.com"} })
-	b := alertingCell(func(_ *saasv1.AlertThresholds, a *saasv1.CellAlerts) { a.Emails = []string{"y@website.com", "x@website.com"} })
+	a := alertingCell(func(_ *saasv1.AlertThresholds, a *saasv1.CellAlerts) {
+		a.Emails = []string{"x@website.com", "y@website.com"}
+	})
+	b := alertingCell(func(_ *saasv1.AlertThresholds, a *saasv1.CellAlerts) {
+		a.Emails = []string{"y@website.com", "x@website.com"}
+	})
 	names := func(c *saasv1.RegionCell) map[string]string {
 		out := map[string]string{}
 		for _, s := range AlertSubscriptions(c) {
