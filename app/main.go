@@ -1,6 +1,7 @@
 // Command app is the multi-tenant app the operator deploys: `app serve` answers tenants'
 // customers, `app migrate --tenant X` brings a tenant's schema to this version, and
-// `app recommend --tenant X` computes a tenant's recommendations (the nightly CronJob).
+// `app recommend --tenant X` computes a tenant's recommendations (the nightly CronJob), and
+// `app publish-assets --bucket B` puts the pages' static files on S3 for the cell's CDN.
 //
 // `go run ./app serve` with no flags runs the embedded default: SQLite files and an in-memory
 // cache, with two demo tenants, acme and globex, at acme.localhost and globex.localhost:
@@ -23,12 +24,14 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/tenantops/tenant-operator/app/internal/assets"
 	"github.com/tenantops/tenant-operator/app/internal/cache"
 	"github.com/tenantops/tenant-operator/app/internal/mail"
 	"github.com/tenantops/tenant-operator/app/internal/queue"
@@ -48,7 +51,7 @@ const (
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: app serve|migrate|recommend [flags]  (app <command> -h for flags)")
+		fmt.Fprintln(os.Stderr, "usage: app serve|migrate|recommend|publish-assets [flags]  (app <command> -h for flags)")
 		os.Exit(exitUsage)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -59,8 +62,10 @@ func main() {
 		code = serve(ctx, log, os.Args[2:])
 	case "migrate", "recommend":
 		code = batch(ctx, log, os.Args[1], os.Args[2:])
+	case "publish-assets":
+		code = publishAssets(ctx, log, os.Args[2:])
 	default:
-		fmt.Fprintf(os.Stderr, "unknown command %q: app serve|migrate|recommend\n", os.Args[1])
+		fmt.Fprintf(os.Stderr, "unknown command %q: app serve|migrate|recommend|publish-assets\n", os.Args[1])
 		code = exitUsage
 	}
 	os.Exit(code)
@@ -283,4 +288,43 @@ func tryURL(listen string) string {
 		return "localhost" + listen + "/"
 	}
 	return listen + "/"
+}
+
+// publishAssets uploads this version's static files that the bucket lacks (the operator's Job
+// runs it once per app version, as the role the cell names), with their content type and
+// immutable caching.
+func publishAssets(ctx context.Context, log *slog.Logger, args []string) int {
+	fs := flag.NewFlagSet("publish-assets", flag.ContinueOnError)
+	bucket := fs.String("bucket", "", "the S3 bucket of the cell's assets")
+	prefix := fs.String("prefix", "static", "the key prefix the files go under (the CDN serves it as a path)")
+	region := fs.String("region", "", "the bucket's AWS region (default: from the environment)")
+	endpoint := fs.String("endpoint-url", "", "an S3-compatible endpoint instead of AWS's (tests and stand-ins); addressed path-style")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *bucket == "" {
+		fmt.Fprintln(os.Stderr, "publish-assets: --bucket is required")
+		return exitUsage
+	}
+	var opts []func(*awsconfig.LoadOptions) error
+	if *region != "" {
+		opts = append(opts, awsconfig.WithRegion(*region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		log.Error("loading the AWS configuration", "error", err)
+		return exitUsage
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if *endpoint != "" {
+			o.BaseEndpoint, o.UsePathStyle = endpoint, true
+		}
+	})
+	p, err := assets.Publish(ctx, client, *bucket, *prefix)
+	if err != nil {
+		log.Error("publishing the assets", "bucket", *bucket, "error", err)
+		return exitFailed
+	}
+	log.Info("assets published", "bucket", *bucket, "prefix", *prefix, "uploaded", p.Uploaded, "alreadyThere", len(p.Present))
+	return exitOK
 }

@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/redis/go-redis/v9"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/app/internal/assets"
 	"github.com/tenantops/tenant-operator/app/internal/catalog"
 	"github.com/tenantops/tenant-operator/app/internal/mail"
 	"github.com/tenantops/tenant-operator/app/internal/queue"
@@ -139,5 +143,41 @@ func TestNewTenantsAreWelcomedOnce(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[boss@hello.example Welcome to Hello]" {
 		t.Errorf("welcome mails: %v", got)
+	}
+}
+
+// publish-assets as the operator's Job runs it, against a real S3-protocol server: every file
+// lands; without a bucket it is a usage error.
+func TestPublishAssetsCommand(t *testing.T) {
+	backend := s3mem.New()
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	defer srv.Close()
+	if err := backend.CreateBucket("cell-assets"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	args := []string{"--bucket=cell-assets", "--prefix=static", "--region=eu-west-1", "--endpoint-url=" + srv.URL}
+	if code := publishAssets(context.Background(), log, args); code != exitOK {
+		t.Fatalf("publish-assets exited %d", code)
+	}
+	list, err := backend.ListBucket("cell-assets", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range list.Contents {
+		keys = append(keys, o.Key)
+	}
+	var want []string
+	for _, f := range assets.All() {
+		want = append(want, "static/"+f.Hashed)
+	}
+	if fmt.Sprint(keys) != fmt.Sprint(want) {
+		t.Errorf("bucket holds %v, want %v", keys, want)
+	}
+	if code := publishAssets(context.Background(), log, []string{"--prefix=static"}); code != exitUsage {
+		t.Errorf("without --bucket: exit %d, want %d", code, exitUsage)
 	}
 }

@@ -40,6 +40,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/test/inprocess"
@@ -118,6 +119,10 @@ func run(playAWS, exit bool, wait time.Duration) error {
 		if u.GetKind() == "RegionCell" {
 			// This machine reaches no webhook receiver: the demo sends no lifecycle events.
 			unstructured.RemoveNestedField(u.Object, "spec", "notifications")
+			if playAWS {
+				// No CloudFront here to load files from: the local app serves its own.
+				unstructured.RemoveNestedField(u.Object, "spec", "assets")
+			}
 		}
 		if err := c.Create(ctx, u); err != nil {
 			return fmt.Errorf("applying %s: %w", filepath.Base(f), err)
@@ -136,8 +141,9 @@ func run(playAWS, exit bool, wait time.Duration) error {
 			}
 		} else {
 			defer local.stop()
-			// The stores and migrations run for real; the kubelet and Route53 are played.
-			if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{Systems: []testenv.System{testenv.Kubelet, testenv.Route53}, Played: played}); err != nil {
+			// The stores and migrations run for real; the kubelet, Route53, SNS and CloudWatch are played.
+			if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{Played: played,
+				Systems: []testenv.System{testenv.Kubelet, testenv.Route53, testenv.SNS, testenv.CloudWatch}}); err != nil {
 				return err
 			}
 			go func() {
@@ -158,18 +164,23 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	}
 	if local != nil {
 		// The app, as the operator deploys it, reading the tenant configuration it wrote.
-		if err := local.serveApp(kubeconfigPath, "cell-eu-west-1", "127.0.0.1:8080", "127.0.0.1:9090"); err != nil {
-			return err
-		}
-		if err := local.serveApp(kubeconfigPath, "tenant-initech", "127.0.0.1:8081", "127.0.0.1:9091"); err != nil {
-			return err
+		for _, app := range []struct{ ns, listen, ops string }{
+			{"cell-eu-west-1", "127.0.0.1:8080", "127.0.0.1:9090"},
+			{"cell-eu-west-1-b", "127.0.0.1:8082", "127.0.0.1:9092"},
+			{"tenant-initech", "127.0.0.1:8081", "127.0.0.1:9091"},
+		} {
+			if err := local.serveApp(kubeconfigPath, app.ns, app.listen, app.ops); err != nil {
+				return err
+			}
 		}
 		time.Sleep(2 * time.Second)
 		fmt.Println()
-		fmt.Println("The app runs locally against the tenant configuration the operator wrote (MariaDB and Redis on loopback):")
-		fmt.Println("  curl -H 'Host: acme.website.com' http://127.0.0.1:8080/              # pooled, the cell's shared app")
-		fmt.Println("  curl -H 'Host: globex.website.com' http://127.0.0.1:8080/api/items")
+		fmt.Println("The app runs locally against the tenant configuration the operator wrote (MariaDB and Redis on loopback),")
+		fmt.Println("one per cell as the cells' shared apps and one for the dedicated tenant:")
+		fmt.Println("  curl -H 'Host: acme.website.com' http://127.0.0.1:8080/              # pooled, in cell eu-west-1")
+		fmt.Println("  curl -H 'Host: globex.website.com' http://127.0.0.1:8082/api/items   # pooled, placed in cell eu-west-1-b")
 		fmt.Println("  curl -H 'Host: initech.website.com' http://127.0.0.1:8081/           # dedicated, its own app")
+		fmt.Println("  curl -H 'Host: acme.website.com' http://127.0.0.1:8080/static/       # its css, js and logo, content-hashed (no CDN here)")
 		fmt.Println("  curl http://127.0.0.1:9090/metrics                                  # the ops port: health and metrics, never routed to customers")
 		fmt.Printf("  app logs: %s/app-*.log\n", dir)
 	}
@@ -209,20 +220,30 @@ func printTable(ctx context.Context, c client.Client) error {
 	}
 	fmt.Println()
 	w := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(w, "CELL\tREGION\tTENANTS\tCAPACITY\tREADY\tWAITING ON")
+	fmt.Fprintln(w, "CELL\tREGION\tTENANTS\tCAPACITY\tUSD/MO\tUSD/TENANT\tALARMS\tASSETS\tREADY\tWAITING ON")
 	for _, cell := range cells.Items {
 		ready, why := readiness(cell.Status.Conditions)
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", cell.Name, cell.Spec.Region, cell.Status.Tenants, cell.Status.Capacity, ready, why)
+		usd, per := "-", "-"
+		if c := cell.Status.Cost; c != nil {
+			usd, per = c.MonthlyUSD, c.PerTenantUSD
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell.Name, cell.Spec.Region, cell.Status.Tenants, cell.Status.Capacity,
+			usd, per, side(cell.Status.Conditions, saasv1.ConditionAlarmsReady), side(cell.Status.Conditions, saasv1.ConditionAssetsReady), ready, why)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "TENANT\tTIER\tPHASE\tREADY\tDATABASE\tURL\tWAITING ON")
+	fmt.Fprintln(w, "TENANT\tCELL\tTIER\tPHASE\tREADY\tDATABASE\tUSD/MO\tALARMS\tURL\tWAITING ON")
 	for _, t := range tenants.Items {
 		ready, why := readiness(t.Status.Conditions)
 		db := "-" // resolved when the database is requested, then kept (status.effectiveDatabase)
 		if e := t.Status.EffectiveDatabase; e != nil {
 			db = fmt.Sprintf("%s %dGiB", e.InstanceClass, e.StorageGiB)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Spec.Tier, t.Status.Phase, ready, db, t.Status.URL, why)
+		usd := "-"
+		if c := t.Status.Cost; c != nil {
+			usd = c.MonthlyUSD
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Status.Cell, t.Spec.Tier, t.Status.Phase, ready, db, usd,
+			side(t.Status.Conditions, saasv1.ConditionAlarmsReady), t.Status.URL, why)
 	}
 	_ = w.Flush()
 	fmt.Println()
@@ -234,6 +255,16 @@ func printTable(ctx context.Context, c client.Client) error {
 		fmt.Printf("%s (namespace %s):\n  %s\n", t.Name, t.Status.Namespace, strings.Join(made, "\n  "))
 	}
 	return nil
+}
+
+// side is a side condition's status and reason, such as "True/InSync".
+func side(conds []metav1.Condition, typ string) string {
+	for _, c := range conds {
+		if c.Type == typ {
+			return string(c.Status) + "/" + c.Reason
+		}
+	}
+	return "-"
 }
 
 func readiness(conds []metav1.Condition) (string, string) {
@@ -262,7 +293,7 @@ func madeFor(ctx context.Context, c client.Client, tenant string) ([]string, err
 		&corev1.NamespaceList{}, &corev1.SecretList{}, &corev1.ResourceQuotaList{}, &corev1.LimitRangeList{},
 		&networkingv1.NetworkPolicyList{}, &rds.DBInstanceList{}, &ecv1.ReplicationGroupList{}, &batchv1.JobList{},
 		&batchv1.CronJobList{}, &appsv1.DeploymentList{}, &corev1.ServiceList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
-		&policyv1.PodDisruptionBudgetList{}, &networkingv1.IngressList{}, &route53.RecordSetList{},
+		&policyv1.PodDisruptionBudgetList{}, &networkingv1.IngressList{}, &route53.RecordSetList{}, &cloudwatch.MetricAlarmList{},
 	}
 	var out []string
 	for _, l := range lists {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,8 @@ func e2eCell(t *testing.T) *saasv1.RegionCell {
 	}
 	cell.Spec.BaseDomain = baseDomain
 	cell.Spec.Email = nil
+	// No S3, CloudFront, SNS or CloudWatch here: the app serves its own files, nothing alarms.
+	cell.Spec.Assets, cell.Spec.Alerts = nil, nil
 	cell.Spec.App.Version = "1.0.0"
 	cell.Spec.App.MinReplicas = 2
 	cell.Spec.App.MaxReplicas = 3
@@ -219,6 +222,23 @@ func serve(ctx context.Context, t *testing.T, cell *saasv1.RegionCell, acme, ini
 		}
 		if !strings.Contains(body, c.contains) {
 			t.Errorf("GET / Host %s via Service %s: page lacks %q:\n%.500s", c.host, c.svc, c.contains, body)
+		}
+	}
+	// The pages' files resolve: the app serves its own (no CDN here), content-hashed, cacheable.
+	for _, c := range []struct {
+		svc  client.ObjectKey
+		host string
+	}{{cellSvc, "acme." + baseDomain}, {initechSvc, "initech." + baseDomain}} {
+		_, page := get(ctx, t, c.svc, c.host, "/")
+		files := regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`).FindAllStringSubmatch(page, -1)
+		if len(files) < 2 {
+			t.Errorf("%s's home page links %d files, want its stylesheet and logo: %.300s", c.host, len(files), page)
+		}
+		for _, f := range files {
+			code, body := get(ctx, t, c.svc, c.host, f[1])
+			if code != http.StatusOK || len(body) == 0 {
+				t.Errorf("%s %s: HTTP %d, %d bytes", c.host, f[1], code, len(body))
+			}
 		}
 	}
 	// What the operations endpoints show spans every tenant: a tenant's host never reaches them

@@ -2,7 +2,10 @@ package testenv
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -21,8 +24,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudfront"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	"github.com/tenantops/tenant-operator/controllers/ack/s3"
+	"github.com/tenantops/tenant-operator/controllers/ack/sns"
 )
 
 // System is one outside system a Player stands in for.
@@ -39,10 +46,19 @@ const (
 	Kubelet System = "kubelet"
 	// Route53 reports every RecordSet in sync.
 	Route53 System = "Route53"
+	// SNS reports every Topic made (with an ARN) and every Subscription synced.
+	SNS System = "SNS"
+	// CloudWatch reports every MetricAlarm synced.
+	CloudWatch System = "CloudWatch"
+	// S3 reports every Bucket made.
+	S3 System = "S3"
+	// CloudFront reports every OriginAccessControl made (with an ID) and every Distribution
+	// deployed at a made-up domain.
+	CloudFront System = "CloudFront"
 )
 
 // AllSystems are every system a Player can stand in for.
-var AllSystems = []System{RDS, ElastiCache, JobController, Kubelet, Route53}
+var AllSystems = []System{RDS, ElastiCache, JobController, Kubelet, Route53, SNS, CloudWatch, S3, CloudFront}
 
 // PlayerOptions choose what a Player plays and how.
 type PlayerOptions struct {
@@ -110,7 +126,8 @@ func playedSystems() []playedSystem {
 		}},
 		{JobController, &batchv1.Job{}, func(_ *Player, o client.Object) bool {
 			j := o.(*batchv1.Job)
-			return j.Labels["app.kubernetes.io/component"] == "migration" && len(j.Status.Conditions) == 0
+			c := j.Labels["app.kubernetes.io/component"]
+			return (c == "migration" || c == "assets") && len(j.Status.Conditions) == 0
 		}, func(ctx context.Context, c client.Client, o client.Object) (string, error) {
 			return "Job controller: " + o.GetNamespace() + "/" + o.GetName() + " succeeded", PlayJobFinished(ctx, c, o.GetNamespace(), o.GetName(), true)
 		}},
@@ -126,11 +143,89 @@ func playedSystems() []playedSystem {
 		}, func(ctx context.Context, c client.Client, o client.Object) (string, error) {
 			return "Route53: " + o.GetNamespace() + "/" + o.GetName() + " in sync", PlayRecordInSync(ctx, c, o.GetNamespace(), o.GetName())
 		}},
+		ackSystem(SNS, &sns.Topic{}, func(o client.Object) []*ackv1alpha1.Condition { return o.(*sns.Topic).Status.Conditions },
+			func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+				t := o.(*sns.Topic)
+				return "SNS: topic " + o.GetNamespace() + "/" + o.GetName() + " made", PlayStatus(ctx, c, t, o.GetNamespace(), o.GetName(), func() {
+					t.Status.ACKResourceMetadata = ACKMetadata("arn:aws:sns:eu-west-1:123456789012:" + deref(t.Spec.Name))
+					t.Status.Conditions = ACKSynced()
+				})
+			}),
+		ackSystem(SNS, &sns.Subscription{}, func(o client.Object) []*ackv1alpha1.Condition { return o.(*sns.Subscription).Status.Conditions },
+			func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+				sub := o.(*sns.Subscription)
+				return "SNS: subscription " + o.GetNamespace() + "/" + o.GetName() + " synced", PlayStatus(ctx, c, sub, o.GetNamespace(), o.GetName(), func() {
+					sub.Status.Conditions = ACKSynced()
+				})
+			}),
+		ackSystem(CloudWatch, &cloudwatch.MetricAlarm{}, func(o client.Object) []*ackv1alpha1.Condition { return o.(*cloudwatch.MetricAlarm).Status.Conditions },
+			func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+				a := o.(*cloudwatch.MetricAlarm)
+				return "CloudWatch: alarm " + o.GetNamespace() + "/" + o.GetName() + " synced", PlayStatus(ctx, c, a, o.GetNamespace(), o.GetName(), func() {
+					a.Status.Conditions = ACKSynced()
+				})
+			}),
+		ackSystem(S3, &s3.Bucket{}, func(o client.Object) []*ackv1alpha1.Condition { return o.(*s3.Bucket).Status.Conditions },
+			func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+				bkt := o.(*s3.Bucket)
+				return "S3: bucket " + deref(bkt.Spec.Name) + " synced", PlayStatus(ctx, c, bkt, o.GetNamespace(), o.GetName(), func() {
+					bkt.Status.ACKResourceMetadata = ACKMetadata("arn:aws:s3:::" + deref(bkt.Spec.Name))
+					bkt.Status.Conditions = ACKSynced()
+				})
+			}),
+		ackSystem(CloudFront, &cloudfront.OriginAccessControl{}, func(o client.Object) []*ackv1alpha1.Condition {
+			return o.(*cloudfront.OriginAccessControl).Status.Conditions
+		}, func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+			oac := o.(*cloudfront.OriginAccessControl)
+			return "CloudFront: origin access control " + o.GetNamespace() + "/" + o.GetName() + " made", PlayStatus(ctx, c, oac, o.GetNamespace(), o.GetName(), func() {
+				oac.Status.ID = ptr("E" + strings.ToUpper(shortHash(o.GetNamespace())))
+				oac.Status.Conditions = ACKSynced()
+			})
+		}),
+		ackSystem(CloudFront, &cloudfront.Distribution{}, func(o client.Object) []*ackv1alpha1.Condition { return o.(*cloudfront.Distribution).Status.Conditions },
+			func(ctx context.Context, c client.Client, o client.Object) (string, error) {
+				d := o.(*cloudfront.Distribution)
+				id := "E" + strings.ToUpper(shortHash(o.GetNamespace()+"/distribution"))
+				domain := "d" + shortHash(o.GetNamespace()) + ".cloudfront.net"
+				return "CloudFront: distribution " + o.GetNamespace() + "/" + o.GetName() + " deployed at " + domain, PlayStatus(ctx, c, d, o.GetNamespace(), o.GetName(), func() {
+					d.Status.ACKResourceMetadata = ACKMetadata("arn:aws:cloudfront::123456789012:distribution/" + id)
+					d.Status.ID, d.Status.DomainName, d.Status.Status = ptr(id), ptr(domain), ptr(cloudfront.StatusDeployed)
+					d.Status.Conditions = ACKSynced()
+				})
+			}),
 	}
 }
 
+// ackSystem is an ACK kind played when not synced, or when its spec changed since.
+func ackSystem(s System, obj client.Object, conditions func(client.Object) []*ackv1alpha1.Condition,
+	play func(ctx context.Context, c client.Client, o client.Object) (string, error)) playedSystem {
+	return playedSystem{s, obj, func(p *Player, o client.Object) bool {
+		return p.ackNeeds(ackKey(s, o), conditions(o), o.GetGeneration())
+	}, play}
+}
+
+// ACKMetadata is what ACK records of the AWS resource it made.
+func ACKMetadata(arn string) *ackv1alpha1.ResourceMetadata {
+	a, owner, region := ackv1alpha1.AWSResourceName(arn), ackv1alpha1.AWSAccountID("123456789012"), ackv1alpha1.AWSRegion("eu-west-1")
+	return &ackv1alpha1.ResourceMetadata{ARN: &a, OwnerAccountID: &owner, Region: &region}
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func ptr[T any](v T) *T { return &v }
+
 func ackKey(s System, o client.Object) string {
-	return string(s) + "/" + o.GetNamespace() + "/" + o.GetName()
+	return fmt.Sprintf("%s/%T/%s/%s", s, o, o.GetNamespace(), o.GetName())
 }
 
 // StartPlayer starts a Player as cfg's identity; it plays until ctx ends. It returns once it has
@@ -220,6 +315,7 @@ func (p *Player) playOne(ctx context.Context, informers cache.Cache, s playedSys
 	}
 	q.Forget(key)
 	if s.System != JobController && s.System != Kubelet {
+		// An ACK kind: remember the spec it reported on.
 		p.ackReported(ackKey(s.System, o), o.GetGeneration())
 	}
 	p.played.Add(1)
@@ -236,5 +332,9 @@ func newPlayScheme() *runtime.Scheme {
 	utilruntime.Must(rds.AddToScheme(s))
 	utilruntime.Must(route53.AddToScheme(s))
 	utilruntime.Must(ecv1.AddToScheme(s))
+	utilruntime.Must(sns.AddToScheme(s))
+	utilruntime.Must(cloudwatch.AddToScheme(s))
+	utilruntime.Must(s3.AddToScheme(s))
+	utilruntime.Must(cloudfront.AddToScheme(s))
 	return s
 }

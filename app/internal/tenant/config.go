@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,6 +27,11 @@ type Config struct {
 	MailConfigSet string
 	AdminEmail    string
 	Suspended     bool
+	// AssetsBaseURL is where the tenant's pages load their static files (the cell's CDN, such as
+	// https://static.website.com/static); empty, the app serves them itself under /static.
+	AssetsBaseURL string
+	// LogoURL is the tenant's own logo; empty, the default one.
+	LogoURL string
 }
 
 // DB is where the tenant's database is.
@@ -54,7 +60,7 @@ func (c Config) Redacted() string {
 func (c Config) Equal(o Config) bool {
 	return c.ID == o.ID && c.DisplayName == o.DisplayName && strings.Join(c.Hosts, ",") == strings.Join(o.Hosts, ",") &&
 		c.DB == o.DB && c.Cache == o.Cache && c.MailSender == o.MailSender && c.MailConfigSet == o.MailConfigSet &&
-		c.AdminEmail == o.AdminEmail && c.Suspended == o.Suspended
+		c.AdminEmail == o.AdminEmail && c.Suspended == o.Suspended && c.AssetsBaseURL == o.AssetsBaseURL && c.LogoURL == o.LogoURL
 }
 
 // FromData reads a configuration from a Secret's data (or a directory's files).
@@ -109,6 +115,21 @@ func FromData(data map[string][]byte) (Config, error) {
 		c.Cache.KeyPrefix = "t:" + c.ID + ":"
 	}
 	c.Suspended = get(saasv1.ConfigSuspended) == "true"
+	for _, u := range []struct {
+		key string
+		dst *string
+	}{{saasv1.ConfigAssetsBaseURL, &c.AssetsBaseURL}, {saasv1.ConfigLogoURL, &c.LogoURL}} {
+		v := get(u.key)
+		if v == "" {
+			continue
+		}
+		// Both go into pages and their Content-Security-Policy: absolute https URLs only.
+		if p, err := url.Parse(v); err != nil || p.Scheme != "https" || p.Host == "" || p.User != nil || strings.ContainsAny(v, " '\";") {
+			errs = append(errs, fmt.Errorf("%s %q is not an https URL", u.key, v))
+			continue
+		}
+		*u.dst = strings.TrimSuffix(v, "/")
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("tenant configuration %q: %w", c.ID, errors.Join(errs...))
 	}

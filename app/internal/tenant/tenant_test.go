@@ -44,6 +44,13 @@ func TestFromData(t *testing.T) {
 		c.Cache.KeyPrefix != "t:acme:" {
 		t.Errorf("config %+v", c)
 	}
+	withURLs := map[string]string{saasv1.ConfigAssetsBaseURL: "https://static.website.com/static/", saasv1.ConfigLogoURL: "https://cdn.acme.example/logo.svg"}
+	for k, v := range good {
+		withURLs[k] = v
+	}
+	if u, err := FromData(secretData(withURLs)); err != nil || u.AssetsBaseURL != "https://static.website.com/static" || u.LogoURL != "https://cdn.acme.example/logo.svg" {
+		t.Errorf("asset and logo URLs: %+v %v", u, err)
+	}
 	if strings.Contains(c.Redacted(), "p w") {
 		t.Error("Redacted shows the password")
 	}
@@ -56,6 +63,11 @@ func TestFromData(t *testing.T) {
 		{map[string]string{saasv1.ConfigDBPort: "99999"}, "is not a port"},
 		{map[string]string{saasv1.ConfigDBDriver: "oracle"}, "is not mysql or sqlite"},
 		{map[string]string{saasv1.ConfigDBHost: ""}, "mysql needs"},
+		// What goes into pages and their Content-Security-Policy: https URLs only.
+		{map[string]string{saasv1.ConfigAssetsBaseURL: "http://cdn.example/static"}, "assets-base-url"},
+		{map[string]string{saasv1.ConfigAssetsBaseURL: "https://cdn.example/static; script-src *"}, "assets-base-url"},
+		{map[string]string{saasv1.ConfigLogoURL: "javascript:alert(1)"}, "logo-url"},
+		{map[string]string{saasv1.ConfigLogoURL: "https://user@logo.example/x.png"}, "logo-url"},
 	}
 	for _, b := range bad {
 		kv := map[string]string{}

@@ -3,13 +3,20 @@ package web
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/tenantops/tenant-operator/app/internal/assets"
 	"github.com/tenantops/tenant-operator/app/internal/catalog"
+	"github.com/tenantops/tenant-operator/app/internal/tenant"
 )
+
+// staticPath is where the app serves its own files, for tenants without a CDN.
+const staticPath = "/static"
 
 type (
 	catalogItem   = catalog.Item
@@ -24,14 +31,63 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"score": func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 }).ParseFS(templateFS, "templates/*.html"))
 
-func render(w http.ResponseWriter, code int, name string, data any) (int, error) {
+// page is what every page template gets: the tenant's name and where its files come from.
+type page struct {
+	Tenant string
+	// Style, Script and Logo are the URLs of the page's files.
+	Style, Script, Logo string
+	Data                map[string]any
+}
+
+// newPage places the page's files: on the tenant's CDN (assets-base-url) when it has one,
+// otherwise under the app's own /static; the logo is the tenant's own when it names one.
+func newPage(c tenant.Config, data map[string]any) page {
+	base := c.AssetsBaseURL
+	if base == "" {
+		base = staticPath
+	}
+	p := page{Tenant: c.DisplayName, Style: base + "/" + assets.Hashed("style.css"), Script: base + "/" + assets.Hashed("widget.js"),
+		Logo: base + "/" + assets.Hashed("logo.svg"), Data: data}
+	if c.LogoURL != "" {
+		p.Logo = c.LogoURL
+	}
+	return p
+}
+
+// csp allows exactly what a page uses: its stylesheet and logo from where they are, its script
+// (on pages that have one) from there too, and the script's calls to the app's own API. Nothing
+// inline, no framing, forms posting only here.
+func (p page) csp(withScript bool) string {
+	files := origin(p.Style)
+	img := files
+	if o := origin(p.Logo); o != files {
+		img += " " + o
+	}
+	script, connect := "'none'", "'none'"
+	if withScript {
+		script, connect = files, "'self'"
+	}
+	return fmt.Sprintf("default-src 'none'; style-src %s; img-src %s; script-src %s; connect-src %s; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+		files, img, script, connect)
+}
+
+// origin is the CSP source of a URL: 'self' for a path of this site, scheme://host otherwise.
+func origin(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return "'self'"
+	}
+	return p.Scheme + "://" + p.Host
+}
+
+func render(w http.ResponseWriter, code int, name string, p page, withScript bool) (int, error) {
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := pages.ExecuteTemplate(&buf, name, p); err != nil {
 		return 0, err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", p.csp(withScript))
 	w.WriteHeader(code)
 	_, _ = buf.WriteTo(w)
 	return code, nil
@@ -50,10 +106,10 @@ func (s *Server) pageHome(w http.ResponseWriter, r request) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return render(w, http.StatusOK, "home.html", map[string]any{
-		"Tenant": r.tenant.Config.DisplayName, "Items": l.items, "Categories": cats, "Category": l.category,
+	return render(w, http.StatusOK, "home.html", newPage(r.tenant.Config, map[string]any{
+		"Items": l.items, "Categories": cats, "Category": l.category,
 		"Recommendations": recs, "Page": l.page, "Prev": l.page - 1, "Next": nextPage(l.page, l.perPage, l.total),
-	})
+	}), false)
 }
 
 func nextPage(page, perPage, total int) int {
@@ -68,7 +124,7 @@ func (s *Server) pageItem(w http.ResponseWriter, r request) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return render(w, http.StatusOK, "item.html", map[string]any{"Tenant": r.tenant.Config.DisplayName, "Item": item, "Ratings": ratings})
+	return render(w, http.StatusOK, "item.html", newPage(r.tenant.Config, map[string]any{"Item": item, "Ratings": ratings}), true)
 }
 
 func (s *Server) pageRate(w http.ResponseWriter, r request) (int, error) {

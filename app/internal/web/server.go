@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tenantops/tenant-operator/app/internal/assets"
 	"github.com/tenantops/tenant-operator/app/internal/catalog"
 	"github.com/tenantops/tenant-operator/app/internal/queue"
 	"github.com/tenantops/tenant-operator/app/internal/service"
@@ -77,11 +78,39 @@ func New(tenants *Registry, log *slog.Logger, q queue.Queue) *Server {
 	s.route("GET /{$}", s.pageHome)
 	s.route("GET /items/{id}", s.pageItem)
 	s.route("POST /items/{id}/ratings", s.pageRate)
+	// The pages' own files, for tenants without a CDN: the same for every tenant, content-hashed.
+	s.mux.HandleFunc("GET "+staticPath+"/{file}", s.static)
 	// Unsafe methods from another origin (a page elsewhere posting through its visitor) are
 	// refused with 403, by the browser's Sec-Fetch-Site or Origin header.
 	s.tenant = http.NewCrossOriginProtection().Handler(s.mux)
 	return s
 }
+
+// static serves the app's content-hashed files to a known tenant's host, without opening the
+// tenant's database or cache: they are the same for every tenant.
+func (s *Server) static(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	tenantID := "unknown"
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	if t, ok := s.Tenants.Lookup(r.Host); ok && !t.Config.Suspended {
+		tenantID = t.Config.ID
+		staticFiles.ServeHTTP(rec, r)
+	} else {
+		writeError(rec, http.StatusNotFound, "no tenant is served at this host")
+	}
+	route := staticPath + "/{file}"
+	s.metrics.requests.WithLabelValues(tenantID, route, strconv.Itoa(rec.code)).Inc()
+	s.metrics.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+}
+
+var staticFiles = assets.Handler()
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
 
 // ServeHTTP serves the tenant port: tenant routes only.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.tenant.ServeHTTP(w, r) }
