@@ -90,8 +90,8 @@ func TestInvalidManifestsAreRejected(t *testing.T) {
 func TestSamplesAcceptedWithDefaults(t *testing.T) {
 	ctx := context.Background()
 	files, _ := filepath.Glob(filepath.Join(testenv.Root(), "config", "samples", "saas_*.yaml"))
-	if len(files) != 4 {
-		t.Fatalf("want 4 samples, found %d", len(files))
+	if len(files) != 5 {
+		t.Fatalf("want 5 samples (two cells, three tenants), found %d", len(files))
 	}
 	for _, f := range files {
 		u, _ := readManifest(t, f)
@@ -121,6 +121,9 @@ func TestSamplesAcceptedWithDefaults(t *testing.T) {
 		{"cell spec.database.engine", cell.Spec.Database.Engine, "mysql"},
 		{"cell spec.spot.onDemandFallbackAfter", cell.Spec.Spot.OnDemandFallbackAfter.Duration.String(), "5m0s"},
 		{"cell spec.app.resources.requests.cpu", cell.Spec.App.Resources.Requests.Cpu().String(), "250m"},
+		{"cell spec.capacity.maxDedicatedTenants", cell.Spec.Capacity.MaxDedicatedTenants, int32(50)},
+		{"cell spec.assets.noncurrentVersionDays", cell.Spec.Assets.NoncurrentVersionDays, int32(30)},
+		{"cell spec.alerts.thresholds", fmt.Sprint(cell.Spec.Alerts.Thresholds), "{80 10 10 80 80 80 5 2000}"},
 	}
 	for _, c := range checks {
 		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
