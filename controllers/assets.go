@@ -90,7 +90,6 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 	if err != nil {
 		return err
 	}
-	run.published = published
 	deployed := dist.Status.Status != nil && *dist.Status.Status == cloudfront.StatusDeployed && domain != ""
 	c.Status.AssetsVersions = nil
 	if deployed {
@@ -146,6 +145,17 @@ func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun) 
 		}
 	}
 	return published, pending, failed, nil
+}
+
+// published says whether the files of version are on the cell's bucket: its publishing Job
+// succeeded (the assets step makes the Job; its end wakes the cell).
+func (r *RegionCellReconciler) published(ctx context.Context, run *cellRun, version string) bool {
+	job := &batchv1.Job{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: run.ns, Name: b.PublishAssetsJobName(version)}, job); err != nil {
+		return false
+	}
+	done, failed := jobFinished(job)
+	return done && !failed
 }
 
 // versionsInUse are the app versions whose files the cell's pages load: the shared app's, the

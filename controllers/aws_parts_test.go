@@ -119,6 +119,14 @@ func TestAlarmsFollowTheirTenants(t *testing.T) {
 		playStatus(t, a, tns, name, func() { a.Status.Conditions = testenv.ACKSynced() })
 	}
 	tenantHas(t, "zurich", saasv1.ConditionAlarmsReady, metav1.ConditionTrue, "InSync")
+	// In steady state, neither the tenant's nor the cell's reconcile writes anything.
+	for _, w := range writesOnPoke(t, tenant, "tenant", "zurich") {
+		t.Errorf("steady-state write of the tenant: %s", w)
+	}
+	cellCounts(t, "euc2", map[string]int32{saasv1.PhaseReady: 1})
+	for _, w := range writesOnPoke(t, cell, "regioncell", "euc2", "cell-euc2") {
+		t.Errorf("steady-state write of the cell: %s", w)
+	}
 
 	// A resize moves the storage threshold; a suspension turns the actions off, keeping the alarms.
 	got := &saasv1.Tenant{}

@@ -298,3 +298,28 @@ func TestOneRateLimitForEveryKind(t *testing.T) {
 		t.Errorf("QPS %v, want 300", got)
 	}
 }
+
+// A verdict summarized again over the conditions it produced changes nothing, transition times
+// included: a condition flipped and flipped back in one pass would be written on every reconcile.
+func TestSummarizeTwiceChangesNothing(t *testing.T) {
+	parts := []string{saasv1.ConditionDatabaseReady}
+	verdicts := map[string]verdict{
+		"ready, a side condition waiting": {parts: []part{ready(parts[0], "Available", "")}, sides: []part{waiting(saasv1.ConditionAlarmsReady, "WaitingForACK", "x")}},
+		"ready, a side condition stalled": {parts: []part{ready(parts[0], "Available", "")}, sides: []part{stalled(saasv1.ConditionPlaced, reasonMoveRefused, "x")}},
+		"waiting, a side condition ready": {parts: []part{waiting(parts[0], "Creating", "")}, sides: []part{ready(saasv1.ConditionPlaced, "Placed", "x")}},
+	}
+	old := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	for name, v := range verdicts {
+		var conds []metav1.Condition
+		summarize(&conds, 1, parts, v)
+		for i := range conds {
+			conds[i].LastTransitionTime = old
+		}
+		summarize(&conds, 1, parts, v)
+		for _, c := range conds {
+			if !c.LastTransitionTime.Equal(&old) {
+				t.Errorf("%s: %s changed its transition time on a second pass over the same verdict", name, c.Type)
+			}
+		}
+	}
+}

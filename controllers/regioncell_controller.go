@@ -66,8 +66,6 @@ type cellRun struct {
 	ns      string
 	tenants []saasv1.Tenant // the cell's tenants, those moving out included
 	verdict verdict
-	// published are the app versions whose files are on the cell's CDN (spec.assets).
-	published []string
 	// cellsInRegion counts the cells of the cell's region (they share its EKS control plane).
 	cellsInRegion int
 }
@@ -114,9 +112,10 @@ func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		{"namespace", r.reconcileNamespace},
 		{"network", r.reconcileNetwork},
 		{"cache", r.reconcileCache},
+		// What serves first; what monitors and speeds up the pages after.
+		{"app", r.reconcileApp},
 		{"alerts", r.reconcileAlerts},
 		{"assets", r.reconcileAssets},
-		{"app", r.reconcileApp},
 		{"database defaults", r.reconcileDatabaseDefaults},
 	}
 	for _, s := range steps {

@@ -108,7 +108,7 @@ func rolloutTarget(c *saasv1.RegionCell, tenants []saasv1.Tenant) (string, part)
 func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) error {
 	c := run.cell
 	version, rollout := rolloutTarget(c, run.tenants)
-	if c.Spec.Assets != nil && r.Kinds.Assets && c.Status.AppVersion != "" && version != c.Status.AppVersion && !slices.Contains(run.published, version) {
+	if c.Spec.Assets != nil && r.Kinds.Assets && c.Status.AppVersion != "" && version != c.Status.AppVersion && !r.published(ctx, run, version) {
 		// The new version's pages load files that must be on the CDN before it serves them.
 		rollout = waiting(saasv1.ConditionRolloutComplete, "PublishingAssets", fmt.Sprintf(
 			"rollout to %s waits for its files to be published to s3://%s/%s", version, c.Spec.Assets.BucketName, b.AssetsPrefix))

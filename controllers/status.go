@@ -92,40 +92,42 @@ func summarize(conditions *[]metav1.Condition, generation int64, order []string,
 			stall = &pc
 		}
 	}
+	// The kstatus conditions are decided first and written once each: a condition set twice in
+	// one pass (False, then True again) would get a new transition time on every reconcile.
+	type cond struct {
+		status          metav1.ConditionStatus
+		reason, message string
+	}
+	var readyC, stalledC, reconcilingC cond
 	phase := v.phase
 	switch {
 	case v.hold != nil:
-		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionFalse, v.hold.Reason, v.hold.Message)
-		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionFalse, "NotStalled", "")
-		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionTrue, v.hold.Reason, v.hold.Message)
+		readyC, stalledC, reconcilingC = cond{metav1.ConditionFalse, v.hold.Reason, v.hold.Message}, cond{metav1.ConditionFalse, "NotStalled", ""},
+			cond{metav1.ConditionTrue, v.hold.Reason, v.hold.Message}
 		if phase == "" {
 			phase = saasv1.PhaseProvisioning
 		}
 	case stall != nil:
-		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionFalse, stall.Reason, stall.Message)
-		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionTrue, stall.Reason, stall.Message)
-		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionFalse, stall.Reason, "stalled: needs attention")
+		readyC, stalledC, reconcilingC = cond{metav1.ConditionFalse, stall.Reason, stall.Message}, cond{metav1.ConditionTrue, stall.Reason, stall.Message},
+			cond{metav1.ConditionFalse, stall.Reason, "stalled: needs attention"}
 		if phase == "" {
 			phase = saasv1.PhaseFailed
 		}
 	case phase == saasv1.PhaseSuspended:
 		// Suspension is a desired state reached, so kstatus (Flux, kubectl wait) sees Current;
 		// the phase and the reason say the tenant is not served.
-		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionTrue, "Suspended", "suspended by spec.suspended; nothing is served, nothing is deleted")
-		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionFalse, "Suspended", "")
-		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionFalse, "Suspended", "")
+		readyC, stalledC, reconcilingC = cond{metav1.ConditionTrue, "Suspended", "suspended by spec.suspended; nothing is served, nothing is deleted"},
+			cond{metav1.ConditionFalse, "Suspended", ""}, cond{metav1.ConditionFalse, "Suspended", ""}
 	case firstNotReady != nil:
 		msg := firstNotReady.Type + ": " + firstNotReady.Message
-		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionFalse, firstNotReady.Reason, msg)
-		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionFalse, "NotStalled", "")
-		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionTrue, firstNotReady.Reason, msg)
+		readyC, stalledC, reconcilingC = cond{metav1.ConditionFalse, firstNotReady.Reason, msg}, cond{metav1.ConditionFalse, "NotStalled", ""},
+			cond{metav1.ConditionTrue, firstNotReady.Reason, msg}
 		if phase == "" {
 			phase = saasv1.PhaseProvisioning
 		}
 	default:
-		set(conditions, generation, saasv1.ConditionReady, metav1.ConditionTrue, "Ready", "all parts ready")
-		set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionFalse, "NotStalled", "")
-		set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionFalse, "Ready", "")
+		readyC, stalledC, reconcilingC = cond{metav1.ConditionTrue, "Ready", "all parts ready"}, cond{metav1.ConditionFalse, "NotStalled", ""},
+			cond{metav1.ConditionFalse, "Ready", ""}
 		if phase == "" {
 			phase = saasv1.PhaseReady
 		}
@@ -134,12 +136,14 @@ func summarize(conditions *[]metav1.Condition, generation int64, order []string,
 		set(conditions, generation, p.Type, p.Status, p.Reason, p.Message)
 		switch {
 		case p.Stalled:
-			set(conditions, generation, saasv1.ConditionStalled, metav1.ConditionTrue, p.Reason, p.Message)
-			set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionFalse, p.Reason, "stalled: needs attention")
-		case p.Status != metav1.ConditionTrue && meta.IsStatusConditionTrue(*conditions, saasv1.ConditionReady):
-			set(conditions, generation, saasv1.ConditionReconciling, metav1.ConditionTrue, p.Reason, p.Type+": "+p.Message)
+			stalledC, reconcilingC = cond{metav1.ConditionTrue, p.Reason, p.Message}, cond{metav1.ConditionFalse, p.Reason, "stalled: needs attention"}
+		case p.Status != metav1.ConditionTrue && readyC.status == metav1.ConditionTrue && stalledC.status != metav1.ConditionTrue:
+			reconcilingC = cond{metav1.ConditionTrue, p.Reason, p.Type + ": " + p.Message}
 		}
 	}
+	set(conditions, generation, saasv1.ConditionReady, readyC.status, readyC.reason, readyC.message)
+	set(conditions, generation, saasv1.ConditionStalled, stalledC.status, stalledC.reason, stalledC.message)
+	set(conditions, generation, saasv1.ConditionReconciling, reconcilingC.status, reconcilingC.reason, reconcilingC.message)
 	return phase
 }
 

@@ -167,9 +167,10 @@ func TestArgoCDAndKstatusReadTheOperatorsStatus(t *testing.T) {
 	}
 	ready := waitPhase("happy", saasv1.PhaseReady)
 	stopPlay()
+	// A patch: the operator may have written the tenant's status since it was read.
 	suspendedObj := ready.DeepCopy()
 	suspendedObj.Spec.Suspended = true
-	if err := c.Update(ctx, suspendedObj); err != nil {
+	if err := c.Patch(ctx, suspendedObj, client.MergeFrom(ready)); err != nil {
 		t.Fatal(err)
 	}
 	suspended := waitPhase("happy", saasv1.PhaseSuspended)
