@@ -30,15 +30,9 @@ import (
 func playARN(t testing.TB, obj client.Object, ns, name, arn string, meta func() **ackv1alpha1.ResourceMetadata, conds *[]*ackv1alpha1.Condition) {
 	t.Helper()
 	playStatus(t, obj, ns, name, func() {
-		*meta() = ackMetadata(arn)
+		*meta() = testenv.ACKMetadata(arn)
 		*conds = testenv.ACKSynced()
 	})
-}
-
-// ackMetadata is what ACK records of the AWS resource it made.
-func ackMetadata(arn string) *ackv1alpha1.ResourceMetadata {
-	a, owner, region := ackv1alpha1.AWSResourceName(arn), ackv1alpha1.AWSAccountID("123456789012"), ackv1alpha1.AWSRegion("eu-west-1")
-	return &ackv1alpha1.ResourceMetadata{ARN: &a, OwnerAccountID: &owner, Region: &region}
 }
 
 func alarmsIn(t testing.TB, ns string) map[string]*cloudwatch.MetricAlarm {
@@ -209,7 +203,7 @@ func TestAssetsOnS3BehindCloudFront(t *testing.T) {
 	}
 	const distARN = "arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE"
 	playStatus(t, dist, ns, b.AssetsName, func() {
-		dist.Status.ACKResourceMetadata = ackMetadata(distARN)
+		dist.Status.ACKResourceMetadata = testenv.ACKMetadata(distARN)
 		dist.Status.DomainName, dist.Status.ID, dist.Status.Status = ptr("d111111abcdef8.cloudfront.net"), ptr("E2EXAMPLE"), ptr("InProgress")
 		dist.Status.Conditions = testenv.ACKSynced()
 	})

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -328,7 +329,7 @@ func (n *Notifier) attempt(ctx context.Context, tenant string, cell *saasv1.Regi
 		}
 	}
 	topics := snsTopics(cell)
-	for _, receiver := range sortedKeys(topics) {
+	for _, receiver := range slices.Sorted(maps.Keys(topics)) {
 		if slices.Contains(p.Delivered, receiver) {
 			continue
 		}
@@ -413,13 +414,4 @@ func (n *Notifier) record(ctx context.Context, t *saasv1.Tenant, p *saasv1.Pendi
 		return n.record(ctx, t, p, done)
 	}
 	return err
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

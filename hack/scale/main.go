@@ -26,11 +26,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -202,7 +203,7 @@ func runSize(bin string, n, cells, writers, ceilingWrites, ceilingTenants int) (
 		r.reconciles/float64(n), r.cellReconciles/float64(n), r.heapPerTenant/1024, heapBefore/(1<<20), heapAfter/(1<<20))
 	fmt.Printf("CPU during onboarding (share of one core): operator %.2f, kube-apiserver %.2f, etcd %.2f\n", r.operatorCPU, r.apiserverCPU, r.etcdCPU)
 	fmt.Println("operator writes by verb and kind (API server audit log):")
-	for _, k := range sortedKeys(r.byKind) {
+	for _, k := range slices.Sorted(maps.Keys(r.byKind)) {
 		fmt.Printf("  %-44s %7d  (%.2f per tenant)\n", k, r.byKind[k], float64(r.byKind[k])/float64(n))
 	}
 	fmt.Printf("load balancers: %d Ingress rules, %d certificate host names, for %d tenants in %d cells\n", r.rules, r.certHosts, n, cells)
@@ -440,13 +441,4 @@ func waitFor(within time.Duration, what string, cond func() (bool, error)) error
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
