@@ -14,7 +14,9 @@ GOLANGCI_LINT := go tool -modfile=hack/lint/go.mod golangci-lint
 # kube-apiserver, etcd and kubectl built from Go modules, cached by version outside the checkout.
 KUBE_BINS = $(shell hack/kube-bins.sh)
 IMG ?= ghcr.io/tenantops/tenant-operator:dev
-GO_TEST_FLAGS ?=
+# The fault tests kill the operator at every third write of an onboarding and a deletion: more
+# than go test's default 10 minutes on 2 cores.
+GO_TEST_FLAGS ?= -timeout 30m
 
 ##@ General
 

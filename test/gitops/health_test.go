@@ -12,6 +12,7 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -128,6 +129,9 @@ func TestArgoCDAndKstatusReadTheOperatorsStatus(t *testing.T) {
 		}
 		return tn
 	}
+	// waitPhase waits for the phase; for Ready and Suspended also for the operator to be done
+	// (Reconciling False: a served tenant's alarms may still be syncing, which kstatus, rightly,
+	// calls InProgress).
 	waitPhase := func(name, phase string) *saasv1.Tenant {
 		t.Helper()
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -135,7 +139,9 @@ func TestArgoCDAndKstatusReadTheOperatorsStatus(t *testing.T) {
 			if err := c.Get(ctx, client.ObjectKey{Name: name}, got); err != nil {
 				t.Fatal(err)
 			}
-			if got.Status.Phase == phase && got.Status.ObservedGeneration == got.Generation {
+			settled := (phase != saasv1.PhaseReady && phase != saasv1.PhaseSuspended) ||
+				!meta.IsStatusConditionTrue(got.Status.Conditions, saasv1.ConditionReconciling)
+			if got.Status.Phase == phase && got.Status.ObservedGeneration == got.Generation && settled {
 				return got
 			}
 			if time.Now().After(deadline) {
