@@ -493,6 +493,36 @@ func restartMidOnboarding(ctx context.Context, t *testing.T, cell *saasv1.Region
 }
 
 func restartSteady(ctx context.Context, t *testing.T) {
+	// The every-minute recommendation runs are the cluster changing (a run stuck on spot is moved
+	// to on-demand capacity, rightly): they are paused and the last run let finish, so that the
+	// region is really at rest.
+	var tenants saasv1.TenantList
+	must(t, k.List(ctx, &tenants))
+	for i := range tenants.Items {
+		tn := &tenants.Items[i]
+		orig := tn.DeepCopy()
+		tn.Spec.Recommendations.Suspend = true
+		must(t, k.Patch(ctx, tn, client.MergeFrom(orig)))
+	}
+	if err := waitFor(ctx, 2*time.Minute, "no recommendation run left waiting or running", func() (bool, string) {
+		var pods corev1.PodList
+		must(t, k.List(ctx, &pods, client.MatchingLabels{saasv1.LabelComponent: b.ComponentRecommend}))
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning {
+				return false, p.Namespace + "/" + p.Name + " " + string(p.Status.Phase)
+			}
+		}
+		for _, tn := range tenants.Items {
+			cj := &batchv1.CronJob{}
+			must(t, k.Get(ctx, client.ObjectKey{Namespace: "tenant-" + tn.Name, Name: b.RecommendCronJobName}, cj))
+			if cj.Spec.Suspend == nil || !*cj.Spec.Suspend {
+				return false, "the CronJob of " + tn.Name + " runs"
+			}
+		}
+		return true, ""
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// A cell counts its tenants at most once a second (controllers.TenantBatchWindow): let the
 	// count of globex, just Ready, land before the region is called steady.
 	if err := waitFor(ctx, time.Minute, "the cells to count every tenant's phase", func() (bool, string) {
