@@ -917,7 +917,16 @@ func moveBetweenCells(ctx context.Context, t *testing.T, from *saasv1.RegionCell
 	host := "acme." + baseDomain
 	fromSvc := client.ObjectKey{Namespace: "cell-" + from.Name, Name: b.AppName}
 	toSvc := client.ObjectKey{Namespace: "cell-" + to.Name, Name: b.AppName}
-	if code, _ := get(ctx, t, toSvc, host, "/"); code != http.StatusNotFound {
+	// Its app answers (kube-proxy has its Service), and not for acme yet.
+	var code int
+	if err := waitFor(ctx, time.Minute, "the new cell's app to answer", func() (bool, string) {
+		var body string
+		code, body = get(ctx, t, toSvc, host, "/")
+		return code != 0, body
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if code != http.StatusNotFound {
 		t.Fatalf("the new cell serves acme (HTTP %d) before the move", code)
 	}
 
