@@ -41,18 +41,20 @@ func ceilingOfConfigMaps(ctx context.Context, c client.Client, writers, total in
 	return float64(total) / time.Since(start).Seconds(), err
 }
 
-// ceilingOfTenantObjects is the rate at which writers server-side-apply the 11 objects a pooled
-// tenant is made of, built by the operator's own builders for made-up tenants of a made-up cell:
-// the most this API server writes of what onboarding writes. It returns tenants per second.
-func ceilingOfTenantObjects(ctx context.Context, c client.Client, writers, tenants int) (float64, error) {
+// ceilingOfTenantObjects is the rate at which writers server-side-apply the objects a pooled
+// tenant of the sample cell is made of (11, and its 4 alarms when the cell alerts), built by the
+// operator's own builders for made-up tenants: the most this API server writes of what
+// onboarding writes. It returns tenants per second and the objects per tenant.
+func ceilingOfTenantObjects(ctx context.Context, c client.Client, writers, tenants int) (float64, int, error) {
 	cell, err := testenv.SampleCell()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	cell.Name = "ceiling"
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.CellNamespace(cell)}}); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	var perTenant atomic.Int64
 	scheme := c.Scheme()
 	ep := b.Endpoints{DBAddress: "db.example", DBPort: 3306, CacheAddress: "cache.example", CachePort: 6379}
 	start := time.Now()
@@ -65,20 +67,27 @@ func ceilingOfTenantObjects(ctx context.Context, c client.Client, writers, tenan
 		eff, _ := b.ResolveDatabase(t, cell, nil, false)
 		version := cell.Spec.App.Version
 		// In onboarding order: the namespace first, everything else in it.
-		for _, o := range []client.Object{
+		objs := []client.Object{
 			b.Namespace(ns, labels), b.ResourceQuota(t, cell), b.LimitRange(t, cell), b.NetworkPolicy(ns, labels, nil),
 			b.DBPasswordSecret(t, cell, "password-of-the-ceiling-run-0123"), b.DBInstance(t, cell, eff, ""),
 			b.TenantConfig(t, cell, ns, b.TenantConfigName, ep, "pw"), b.MigrationJob(t, cell, version),
 			b.TenantConfig(t, cell, b.CellNamespace(cell), b.ConfigSecretName(t), ep, "pw"),
 			b.RecommendCronJob(t, cell, version), b.RecordSet(t, cell),
-		} {
+		}
+		if cell.Spec.Alerts != nil {
+			for _, a := range b.TenantAlarms(t, cell, eff, "arn:aws:sns:eu-west-1:123456789012:ceiling") {
+				objs = append(objs, a)
+			}
+		}
+		perTenant.Store(int64(len(objs)))
+		for _, o := range objs {
 			if err := applyObject(ctx, c, scheme, o); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return float64(tenants) / time.Since(start).Seconds(), err
+	return float64(tenants) / time.Since(start).Seconds(), int(perTenant.Load()), err
 }
 
 // applyObject server-side-applies obj as the operator's applier does, without reading first.

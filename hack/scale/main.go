@@ -90,7 +90,7 @@ func (devNull) Write(p []byte) (int, error) { return len(p), nil }
 
 // result is what one size measured.
 type result struct {
-	tenants, cells                     int
+	tenants, cells, objectsPerTenant   int
 	ceilingWrites, ceilingTenants      float64 // writes/s of small objects; tenants/s of tenant objects
 	onboarding                         time.Duration
 	writes, events, statusWrites       float64
@@ -133,11 +133,11 @@ func runSize(bin string, n, cells, writers, ceilingWrites, ceilingTenants int) (
 	if r.ceilingWrites, err = ceilingOfConfigMaps(ctx, c, writers, ceilingWrites); err != nil {
 		return r, err
 	}
-	if r.ceilingTenants, err = ceilingOfTenantObjects(ctx, c, writers, ceilingTenants); err != nil {
+	if r.ceilingTenants, r.objectsPerTenant, err = ceilingOfTenantObjects(ctx, c, writers, ceilingTenants); err != nil {
 		return r, err
 	}
-	fmt.Printf("ceilings: %.0f writes/s of small ConfigMaps; %.1f tenants/s of a tenant's 11 objects (%.0f writes/s)\n",
-		r.ceilingWrites, r.ceilingTenants, r.ceilingTenants*11)
+	fmt.Printf("ceilings: %.0f writes/s of small ConfigMaps; %.1f tenants/s of a tenant's %d objects (%.0f writes/s)\n",
+		r.ceilingWrites, r.ceilingTenants, r.objectsPerTenant, r.ceilingTenants*float64(r.objectsPerTenant))
 
 	op, err := startOperator(bin, env, work)
 	if err != nil {
@@ -282,7 +282,7 @@ func printSummary(rs []result) {
 	row("all Ready", func(r result) string { return r.onboarding.Round(100 * time.Millisecond).String() })
 	row("tenants/s", func(r result) string { return fmt.Sprintf("%.1f", r.tenantsPerSecond()) })
 	row("ceiling: tenants/s of a tenant's objects (writes/s of ConfigMaps)", func(r result) string {
-		return fmt.Sprintf("%.1f (%.0f)", r.ceilingTenants, r.ceilingWrites)
+		return fmt.Sprintf("%.1f of %d objects (%.0f)", r.ceilingTenants, r.objectsPerTenant, r.ceilingWrites)
 	})
 	row("fraction of the ceiling: tenant objects / ConfigMaps", func(r result) string {
 		return fmt.Sprintf("%.2f / %.2f", r.tenantsPerSecond()/r.ceilingTenants, r.writes/r.onboarding.Seconds()/r.ceilingWrites)
