@@ -19,14 +19,17 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/tenantops/tenant-operator/controllers"
 	"github.com/tenantops/tenant-operator/hack/cluster/pki"
@@ -66,6 +69,9 @@ func logf(format string, a ...any) {
 }
 
 func TestMain(m *testing.M) {
+	// The move's sampler watches through controller-runtime; its errors belong in the log, and
+	// without a logger controller-runtime prints a stack trace saying it has none.
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	code, err := run(m)
 	if err != nil {
 		logf("setup: %v", err)
