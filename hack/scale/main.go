@@ -61,8 +61,14 @@ func main() {
 	ceilingTenants := flag.Int("ceiling-tenants", 200, "tenants' objects written to measure the tenant-object ceiling")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(devNull{})))
+	stopOnSignal()
 	var results []result
 	bin, err := buildOperator()
+	removeBinary := onInterrupt(func() {
+		if bin != "" {
+			_ = os.RemoveAll(filepath.Dir(bin))
+		}
+	})
 	if err == nil {
 		for _, s := range strings.Split(*sizes, ",") {
 			n, convErr := strconv.Atoi(strings.TrimSpace(s))
@@ -77,6 +83,7 @@ func main() {
 			results = append(results, r)
 		}
 	}
+	removeBinary()
 	printSummary(results)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
@@ -115,13 +122,13 @@ func runSize(bin string, n, cells, writers, ceilingWrites, ceilingTenants int) (
 	if err != nil {
 		return r, err
 	}
-	defer os.RemoveAll(work)
+	defer onInterrupt(func() { _ = os.RemoveAll(work) })()
 	audit := filepath.Join(work, "audit.log")
 	env, err := testenv.StartWith(func(e *envtest.Environment) { auditOperatorWrites(e, work, audit) })
 	if err != nil {
 		return r, err
 	}
-	defer func() { _ = env.Stop() }()
+	defer onInterrupt(func() { _ = env.Stop() })()
 	admin := rest.CopyConfig(env.Config)
 	admin.QPS, admin.Burst = -1, 1000 // the harness itself is not limited
 	c, err := client.New(admin, client.Options{Scheme: controllers.NewScheme()})
@@ -143,7 +150,7 @@ func runSize(bin string, n, cells, writers, ceilingWrites, ceilingTenants int) (
 	if err != nil {
 		return r, err
 	}
-	defer op.stop()
+	defer onInterrupt(op.stop)()
 	playCtx, stopPlay := context.WithCancel(ctx)
 	defer stopPlay()
 	player, err := testenv.StartPlayer(playCtx, admin, testenv.PlayerOptions{})
@@ -214,7 +221,7 @@ func runSize(bin string, n, cells, writers, ceilingWrites, ceilingTenants int) (
 	if err != nil {
 		return r, err
 	}
-	defer op2.stop()
+	defer onInterrupt(op2.stop)()
 	restart := time.Now()
 	var m metrics
 	if err := waitFor(15*time.Minute, "the restarted operator to reconcile every tenant", func() (bool, error) {
