@@ -68,6 +68,9 @@ type PlayerOptions struct {
 	Workers int
 	// Played, when set, is told of each write.
 	Played func(what string)
+	// InNamespace, when set, limits the Player to the objects of the namespaces it accepts: a
+	// test sharing its API server with others plays only its own tenants.
+	InNamespace func(namespace string) bool
 }
 
 // Player stands in, event-driven, for the systems that cannot run beside envtest: it watches
@@ -255,7 +258,7 @@ func StartPlayer(ctx context.Context, cfg *rest.Config, opts PlayerOptions) (*Pl
 		if len(want) > 0 && !want[s.System] {
 			continue
 		}
-		if err := p.run(ctx, informers, s, workers, opts.Played); err != nil {
+		if err := p.run(ctx, informers, s, workers, opts); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.System, err)
 		}
 	}
@@ -268,14 +271,14 @@ func StartPlayer(ctx context.Context, cfg *rest.Config, opts PlayerOptions) (*Pl
 
 // run plays one system: its objects' events feed a queue that workers drain, each looking at
 // the object as the cache holds it now.
-func (p *Player) run(ctx context.Context, informers cache.Cache, s playedSystem, workers int, played func(string)) error {
+func (p *Player) run(ctx context.Context, informers cache.Cache, s playedSystem, workers int, opts PlayerOptions) error {
 	inf, err := informers.GetInformer(ctx, s.obj)
 	if err != nil {
 		return err
 	}
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]())
 	enqueue := func(obj any) {
-		if o, ok := obj.(client.Object); ok && s.needs(p, o) {
+		if o, ok := obj.(client.Object); ok && (opts.InNamespace == nil || opts.InNamespace(o.GetNamespace())) && s.needs(p, o) {
 			q.Add(client.ObjectKeyFromObject(o))
 		}
 	}
@@ -293,7 +296,7 @@ func (p *Player) run(ctx context.Context, informers cache.Cache, s playedSystem,
 				if quit {
 					return
 				}
-				p.playOne(ctx, informers, s, key, q, played)
+				p.playOne(ctx, informers, s, key, q, opts.Played)
 				q.Done(key)
 			}
 		}()
