@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -25,13 +26,13 @@ const (
 	SQLite Dialect = "sqlite"
 )
 
-// OpenDB opens the tenant's connection pool. Nothing connects until first use.
+// OpenDB opens the tenant's connection pool. A MySQL pool connects on first use; a SQLite
+// file is opened at once, to put it in WAL mode.
 func OpenDB(c tenant.DB) (*sql.DB, Dialect, error) {
 	switch c.Driver {
 	case "sqlite":
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		db, err := sql.Open("sqlite", "file:"+c.Name+"?"+q.Encode())
 		if err != nil {
@@ -39,6 +40,14 @@ func OpenDB(c tenant.DB) (*sql.DB, Dialect, error) {
 		}
 		// SQLite has one writer; a small pool avoids lock contention.
 		db.SetMaxOpenConns(4)
+		// WAL is a property of the file, switched once here. As a pragma of every connection,
+		// connections opening at once on a new file raced to switch it and one was refused with
+		// SQLITE_BUSY, busy_timeout or not; another process may still race this one, so a
+		// refusal is retried for as long as busy_timeout would wait.
+		if err := useWAL(db); err != nil {
+			_ = db.Close()
+			return nil, "", fmt.Errorf("sqlite %s: journal mode WAL: %w", c.Name, err)
+		}
 		return db, SQLite, nil
 	case "mysql", "":
 		cfg := mysql.NewConfig()
@@ -57,4 +66,15 @@ func OpenDB(c tenant.DB) (*sql.DB, Dialect, error) {
 		return db, MySQL, nil
 	}
 	return nil, "", fmt.Errorf("unknown database driver %q", c.Driver)
+}
+
+func useWAL(db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := db.Exec("PRAGMA journal_mode=WAL")
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
