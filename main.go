@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"os"
 	"time"
@@ -31,6 +32,7 @@ func main() {
 		apiBurst               int
 		moveWarmup, moveDrain  time.Duration
 		priceTable             string
+		optionalKindsCheck     time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint (HTTPS with authn/authz unless --metrics-secure=false); 0 disables it.")
 	flag.BoolVar(&secure, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorised by the API server.")
@@ -48,6 +50,8 @@ func main() {
 	flag.DurationVar(&moveDrain, "move-drain", controllers.DefaultMoveDrain,
 		"During a move between cells, how long the old cell keeps serving after Route53 has the switched record in sync.")
 	flag.StringVar(&priceTable, "price-table", "", "File of the cost estimates' price table (the chart mounts its ConfigMap); the built-in table when empty.")
+	flag.DurationVar(&optionalKindsCheck, "optional-kinds-check-interval", controllers.DefaultOptionalKindsCheck,
+		"How often to ask whether the ACK kinds of spec.alerts and spec.assets were installed since the operator started; when they are, it exits so that its Deployment starts it again with their watches. 0 never asks.")
 	flag.StringVar(&snsEndpoint, "sns-endpoint-url", "", "SNS endpoint for lifecycle events, to use an SNS-compatible server instead of AWS.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
 	opts.BindFlags(flag.CommandLine)
@@ -98,6 +102,7 @@ func main() {
 		MoveWarmup:              moveWarmup,
 		MoveDrain:               moveDrain,
 		PriceTable:              priceTable,
+		OptionalKindsCheck:      optionalKindsCheck,
 	}
 	if err := controllers.SetupAll(mgr, ctrlOpts); err != nil {
 		log.Error(err, "unable to set up the controllers")
@@ -113,6 +118,11 @@ func main() {
 	}
 	log.Info("starting tenant-operator", "maxConcurrentReconciles", maxConcurrent, "leaderElection", leaderElect)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		if installed := (*controllers.OptionalKindsInstalled)(nil); errors.As(err, &installed) {
+			// Not a failure: a restart is how the new kinds get watched.
+			log.Info("stopping to start again", "why", installed.Error())
+			os.Exit(0)
+		}
 		log.Error(err, "the manager stopped with an error")
 		os.Exit(1)
 	}

@@ -1,15 +1,33 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
+
+func TestMain(m *testing.M) {
+	// envtest logs through controller-runtime; without a logger it prints a stack saying so.
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
 
 // The operator binary run out of a cluster with nothing but a kubeconfig must start and keep
 // running: a first run once exited with "unable to find leader election namespace".
@@ -19,39 +37,126 @@ func TestFirstRunWithAKubeconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = env.Stop() }()
+	op := startOperator(t, env)
+	op.waitForWorkers(t)
+	if strings.Contains(op.out.String(), `"leaderElection": true`) {
+		t.Errorf("leader election on by default out of a cluster:\n%s", op.out.String())
+	}
+}
+
+// ACK controllers installed after the operator: it runs without the kinds of spec.alerts and
+// spec.assets, notices them once installed, and exits cleanly so that its Deployment starts it
+// again with their watches (until then those features say ACKMissing).
+func TestOptionalKindsInstalledLaterRestartTheOperator(t *testing.T) {
+	ackDirs, err := testenv.ACKCRDDirs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var later []string
+	env, err := testenv.StartWith(func(e *envtest.Environment) {
+		var now []string
+		for _, d := range e.CRDDirectoryPaths {
+			if base := filepath.Base(d); strings.HasPrefix(base, "sns-controller") || strings.HasPrefix(base, "cloudwatch-controller") {
+				later = append(later, d)
+				continue
+			}
+			now = append(now, d)
+		}
+		e.CRDDirectoryPaths = now
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = env.Stop() }()
+	if len(later) != 2 {
+		t.Fatalf("the SNS and CloudWatch CRDs are not among %v", ackDirs)
+	}
+	op := startOperator(t, env, "--optional-kinds-check-interval", "200ms")
+	op.waitForWorkers(t)
+	select {
+	case err := <-op.exited:
+		t.Fatalf("the operator exited (%v) before any kind was installed:\n%s", err, op.out.String())
+	case <-time.After(2 * time.Second):
+	}
+
+	if _, err := envtest.InstallCRDs(env.Config, envtest.CRDInstallOptions{Paths: later, ErrorIfPathMissing: true}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-op.exited:
+		if err != nil {
+			t.Errorf("the operator exited with %v, want a clean exit (0):\n%s", err, op.out.String())
+		}
+		if out := op.out.String(); !strings.Contains(out, "stopping to start again") || !strings.Contains(out, "spec.alerts") {
+			t.Errorf("the operator did not say why it stopped:\n%s", out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the operator did not notice the SNS and CloudWatch kinds in 30 s:\n%s", op.out.String())
+	}
+}
+
+// buildOperator builds the operator once for the tests of the package, in buildDir.
+var buildOperator = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "tenant-operator-main-test-")
+	if err != nil {
+		return "", err
+	}
+	buildDir = dir
+	bin := filepath.Join(dir, "tenant-operator")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return bin, nil
+})
+
+var buildDir string
+
+type operatorProcess struct {
+	out    *testenv.SyncBuffer
+	exited chan error
+}
+
+// startOperator builds the operator and runs it with a kubeconfig for env and args; it is killed
+// when the test ends.
+func startOperator(t *testing.T, env *testenv.Env, args ...string) *operatorProcess {
+	t.Helper()
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "tenant-operator")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := buildOperator()
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "--health-probe-bind-address", "127.0.0.1:0",
-		"--metrics-bind-address", "0")
-	out := &testenv.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd := exec.Command(bin, append([]string{"--kubeconfig", kubeconfig, "--health-probe-bind-address", "127.0.0.1:0",
+		"--metrics-bind-address", "0"}, args...)...)
+	op := &operatorProcess{out: &testenv.SyncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = op.out, op.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() { _ = cmd.Process.Kill(); t.Logf("the operator stopped: %v", <-exited) }()
+	go func() { op.exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Logf("killing the operator: %v", err)
+		}
+	})
+	return op
+}
 
+// waitForWorkers waits until a controller started its workers.
+func (op *operatorProcess) waitForWorkers(t *testing.T) {
+	t.Helper()
 	deadline := time.After(60 * time.Second)
-	for !strings.Contains(out.String(), `"worker count"`) {
+	for !strings.Contains(op.out.String(), `"worker count"`) {
 		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("the operator exited (%v):\n%s", err, out.String())
+		case err := <-op.exited:
+			op.exited <- err
+			t.Fatalf("the operator exited (%v):\n%s", err, op.out.String())
 		case <-deadline:
-			t.Fatalf("no controller started its workers in 60 s:\n%s", out.String())
+			t.Fatalf("no controller started its workers in 60 s:\n%s", op.out.String())
 		case <-time.After(200 * time.Millisecond):
 		}
-	}
-	if strings.Contains(out.String(), `"leaderElection": true`) {
-		t.Errorf("leader election on by default out of a cluster:\n%s", out.String())
 	}
 }

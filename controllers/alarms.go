@@ -37,7 +37,7 @@ func (r *RegionCellReconciler) reconcileAlerts(ctx context.Context, run *cellRun
 	}
 	if !r.Kinds.Alerts {
 		run.verdict.side(stalled(saasv1.ConditionAlarmsReady, "ACKMissing",
-			"spec.alerts needs the ACK SNS and CloudWatch controllers: their CRDs are not installed (install them, then restart the operator)"))
+			"spec.alerts needs the ACK SNS and CloudWatch controllers: their CRDs are not installed (install them: the operator notices within a minute and restarts to watch them)"))
 		return nil
 	}
 	topic := b.AlertsTopic(c)

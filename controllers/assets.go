@@ -44,7 +44,7 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 	}
 	if !r.Kinds.Assets {
 		run.verdict.side(stalled(saasv1.ConditionAssetsReady, "ACKMissing",
-			"spec.assets needs the ACK S3 and CloudFront controllers: their CRDs are not installed (install them, then restart the operator)"))
+			"spec.assets needs the ACK S3 and CloudFront controllers: their CRDs are not installed (install them: the operator notices within a minute and restarts to watch them)"))
 		return nil
 	}
 

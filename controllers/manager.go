@@ -6,9 +6,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,10 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
-	"github.com/tenantops/tenant-operator/controllers/ack/cloudfront"
-	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
-	"github.com/tenantops/tenant-operator/controllers/ack/s3"
-	"github.com/tenantops/tenant-operator/controllers/ack/sns"
 	"github.com/tenantops/tenant-operator/controllers/cost"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 )
@@ -81,6 +76,10 @@ type Options struct {
 	MoveWarmup, MoveDrain time.Duration
 	// PriceTable is the file of the cost estimates' price table; the built-in one when empty.
 	PriceTable string
+	// OptionalKindsCheck is how often the API server is asked whether optional ACK kinds the
+	// operator started without were installed since; never when zero (main's flag defaults to
+	// DefaultOptionalKindsCheck).
+	OptionalKindsCheck time.Duration
 }
 
 // SetupAll registers both controllers and the lifecycle notifier with the manager.
@@ -101,7 +100,19 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if err := (&notify.Outbox{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Notifier: notifier, Backoff: opts.NotificationBackoff}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	kinds := DiscoverOptionalKinds(mgr.GetRESTMapper())
+	dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	kinds, err := DiscoverOptionalKinds(dc)
+	if err != nil {
+		return err
+	}
+	if opts.OptionalKindsCheck > 0 {
+		if err := mgr.Add(&OptionalKindsWatch{Discovery: dc, Started: kinds, Interval: opts.OptionalKindsCheck}); err != nil {
+			return err
+		}
+	}
 	prices := &cost.Source{Path: opts.PriceTable}
 	if err := (&TenantReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
@@ -121,29 +132,4 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		Recorder: mgr.GetEventRecorder("tenant-operator"),
 		Kinds:    kinds, Prices: prices, Now: opts.Now,
 	}).SetupWithManager(mgr)
-}
-
-// OptionalKinds say which optional ACK kinds the cluster has: their features need them, and a
-// watch on a kind the API server does not serve would keep the operator from starting.
-type OptionalKinds struct {
-	// Alerts: SNS Topic and Subscription, CloudWatch MetricAlarm (spec.alerts).
-	Alerts bool
-	// Assets: S3 Bucket, CloudFront Distribution and OriginAccessControl (spec.assets).
-	Assets bool
-}
-
-// DiscoverOptionalKinds asks the API server which optional ACK kinds it serves.
-func DiscoverOptionalKinds(mapper meta.RESTMapper) OptionalKinds {
-	has := func(gvks ...schema.GroupVersionKind) bool {
-		for _, gvk := range gvks {
-			if _, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
-				return false
-			}
-		}
-		return true
-	}
-	return OptionalKinds{
-		Alerts: has(sns.GroupVersion.WithKind("Topic"), sns.GroupVersion.WithKind("Subscription"), cloudwatch.GroupVersion.WithKind("MetricAlarm")),
-		Assets: has(s3.GroupVersion.WithKind("Bucket"), cloudfront.GroupVersion.WithKind("Distribution"), cloudfront.GroupVersion.WithKind("OriginAccessControl")),
-	}
 }
