@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,10 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/ack/sns"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -45,13 +53,10 @@ func TestFirstRunWithAKubeconfig(t *testing.T) {
 }
 
 // ACK controllers installed after the operator: it runs without the kinds of spec.alerts and
-// spec.assets, notices them once installed, and exits cleanly so that its Deployment starts it
-// again with their watches (until then those features say ACKMissing).
+// spec.assets, says ACKMissing for a cell that alerts, notices the kinds once installed, and exits
+// cleanly; started again (as its Deployment would), it makes the cell's SNS topic.
 func TestOptionalKindsInstalledLaterRestartTheOperator(t *testing.T) {
-	ackDirs, err := testenv.ACKCRDDirs()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
 	var later []string
 	env, err := testenv.StartWith(func(e *envtest.Environment) {
 		var now []string
@@ -69,10 +74,26 @@ func TestOptionalKindsInstalledLaterRestartTheOperator(t *testing.T) {
 	}
 	defer func() { _ = env.Stop() }()
 	if len(later) != 2 {
-		t.Fatalf("the SNS and CloudWatch CRDs are not among %v", ackDirs)
+		t.Fatalf("the SNS and CloudWatch CRDs are not among the ACK CRDs: %v", later)
 	}
+	k8s, err := client.New(env.Config, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cell, err := testenv.SampleCell()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cell.Spec.Alerts == nil {
+		t.Fatal("the sample cell no longer alerts: this test needs one that does")
+	}
+	if err := k8s.Create(ctx, cell); err != nil {
+		t.Fatal(err)
+	}
+
 	op := startOperator(t, env, "--optional-kinds-check-interval", "200ms")
 	op.waitForWorkers(t)
+	waitForAlarmsReason(t, k8s, cell.Name, func(reason string) bool { return reason == "ACKMissing" }, "ACKMissing")
 	select {
 	case err := <-op.exited:
 		t.Fatalf("the operator exited (%v) before any kind was installed:\n%s", err, op.out.String())
@@ -93,6 +114,32 @@ func TestOptionalKindsInstalledLaterRestartTheOperator(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the operator did not notice the SNS and CloudWatch kinds in 30 s:\n%s", op.out.String())
 	}
+
+	again := startOperator(t, env)
+	again.waitForWorkers(t)
+	waitForAlarmsReason(t, k8s, cell.Name, func(reason string) bool { return reason != "ACKMissing" }, "anything but ACKMissing")
+	topic := &sns.Topic{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: b.CellNamespace(cell), Name: b.AlertsTopicName}, topic); err != nil {
+		t.Errorf("the restarted operator made no SNS topic for the cell: %v", err)
+	}
+}
+
+// waitForAlarmsReason waits until the cell's AlarmsReady condition has a reason ok accepts.
+func waitForAlarmsReason(t *testing.T, k8s client.Client, name string, ok func(string) bool, want string) {
+	t.Helper()
+	var got metav1.Condition
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		cell := &saasv1.RegionCell{}
+		if err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, cell); err != nil {
+			t.Fatal(err)
+		}
+		if c := meta.FindStatusCondition(cell.Status.Conditions, saasv1.ConditionAlarmsReady); c != nil {
+			if got = *c; ok(c.Reason) {
+				return
+			}
+		}
+	}
+	t.Fatalf("cell %s: AlarmsReady %s %s (%s), want %s", name, got.Status, got.Reason, got.Message, want)
 }
 
 // buildOperator builds the operator once for the tests of the package, in buildDir.
