@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -250,6 +251,29 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
+// deletionState says where a deletion stands: the Tenant's finalizers and Ready condition if it is
+// still there, the outbox entries of the cell, and whether the receiver took the event.
+func deletionState(ctx context.Context, name, uid string, rcv *receiver) string {
+	var sb strings.Builder
+	tn := &saasv1.Tenant{}
+	if err := k8s.Get(ctx, client.ObjectKey{Name: name}, tn); err != nil {
+		fmt.Fprintf(&sb, "tenant: %v; ", err)
+	} else {
+		ready := meta.FindStatusCondition(tn.Status.Conditions, saasv1.ConditionReady)
+		fmt.Fprintf(&sb, "tenant: finalizers %v, deleting since %v, Ready %+v; ", tn.Finalizers, tn.DeletionTimestamp, ready)
+	}
+	var cms corev1.ConfigMapList
+	if err := k8s.List(ctx, &cms); err == nil {
+		for _, cm := range cms.Items {
+			if _, entry := cm.Labels[notify.OutboxLabel]; entry {
+				fmt.Fprintf(&sb, "configmap %s/%s labels %v annotations %v; ", cm.Namespace, cm.Name, cm.Labels, cm.Annotations)
+			}
+		}
+	}
+	fmt.Fprintf(&sb, "receiver took the Deleted event %d times", rcv.deletedTaken(uid))
+	return sb.String()
+}
+
 // deletedTaken is how many times the receiver took the Deleted event of the tenant with uid.
 func (r *receiver) deletedTaken(uid string) int {
 	r.mu.Lock()
@@ -360,7 +384,7 @@ func TestKilledAtEachWriteOfADeletion(t *testing.T) {
 		stopKilled()
 		next, stopNext := operator(t, nil)
 		if !waitUntil(90*time.Second, func() bool { return gone(name) && rcv.deletedTaken(uid) > 0 }) {
-			t.Fatalf("%s not deleted and announced after a kill at write %d", name, k)
+			t.Fatalf("%s not deleted and announced after a kill at write %d: %s", name, k, deletionState(ctx, name, uid, rcv))
 		}
 		deletionPromisesKept(t, name, uid, "cell-deletions", rcv, killed, next)
 		stopNext()
