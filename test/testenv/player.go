@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	ackv1alpha1 "github.com/aws-controllers-k8s/runtime/apis/core/v1alpha1"
@@ -276,7 +277,11 @@ func (p *Player) run(ctx context.Context, informers cache.Cache, s playedSystem,
 	if err != nil {
 		return err
 	}
-	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]())
+	// A write refused (a conflict with the operator's own write, the object not in the cache yet)
+	// is retried after at most a second. The default limiter doubles the wait up to 1,000 s: under
+	// load, a dozen conflicts in a row would leave an object unplayed for minutes once nothing else
+	// wakes it, and a test's deadline would wait on the stand-in instead of the operator.
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](5*time.Millisecond, time.Second))
 	enqueue := func(obj any) {
 		if o, ok := obj.(client.Object); ok && (opts.InNamespace == nil || opts.InNamespace(o.GetNamespace())) && s.needs(p, o) {
 			q.Add(client.ObjectKeyFromObject(o))
