@@ -47,7 +47,7 @@ func TestACellOf300TenantsNeedsOneRuleAndOneCertificate(t *testing.T) {
 		create(t, tn)
 		hosts = append(hosts, tn.Spec.Subdomain+"."+cell.Spec.BaseDomain)
 	}
-	waitUntil(t, 10*time.Minute, fmt.Sprintf("all %d tenants Ready", pooled+dedicated), func() error {
+	eventuallyWithin(t, 10*time.Minute, fmt.Sprintf("all %d tenants Ready", pooled+dedicated), func() error {
 		var list saasv1.TenantList
 		must(t, k8s.List(ctx, &list))
 		ready := 0
@@ -120,18 +120,4 @@ func TestACellOf300TenantsNeedsOneRuleAndOneCertificate(t *testing.T) {
 func coveredByWildcard(host, baseDomain string) bool {
 	label, rest, ok := strings.Cut(host, ".")
 	return ok && label != "" && rest == baseDomain
-}
-
-// waitUntil retries check until it passes or within passes.
-func waitUntil(t testing.TB, within time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = check(); err == nil {
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("%s: %v", what, err)
 }

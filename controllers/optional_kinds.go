@@ -75,7 +75,7 @@ func (e *OptionalKindsInstalled) Error() string {
 		strings.Join(e.Features, " and "))
 }
 
-// OptionalKindsWatch asks the API server every Interval whether the optional kinds the operator
+// OptionalKindsWatch asks the API server every Interval (above zero) whether the optional kinds the operator
 // started without are served now, and ends the manager with OptionalKindsInstalled when they are.
 // Controllers' watches are fixed when they start, so the way to watch a kind installed later is a
 // new process: the operator's Deployment starts one at once. Until then the features that need the
@@ -94,11 +94,7 @@ func (w *OptionalKindsWatch) Start(ctx context.Context) error {
 	if w.Started.Alerts && w.Started.Assets {
 		return nil // nothing left to appear
 	}
-	interval := w.Interval
-	if interval <= 0 {
-		interval = DefaultOptionalKindsCheck
-	}
-	tick := time.NewTicker(interval)
+	tick := time.NewTicker(w.Interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -108,7 +104,7 @@ func (w *OptionalKindsWatch) Start(ctx context.Context) error {
 		}
 		now, err := DiscoverOptionalKinds(w.Discovery)
 		if err != nil {
-			ctrl.LoggerFrom(ctx).Info("optional kinds not checked; trying again", "error", err.Error(), "in", interval.String())
+			ctrl.LoggerFrom(ctx).Info("optional kinds not checked; trying again", "error", err.Error(), "in", w.Interval.String())
 			continue
 		}
 		var appeared []string

@@ -124,7 +124,13 @@ func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 // eventually retries check until it passes or 30 s pass.
 func eventually(t testing.TB, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	eventuallyWithin(t, 30*time.Second, what, check)
+}
+
+// eventuallyWithin retries check until it passes or within passes.
+func eventuallyWithin(t testing.TB, within time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	var err error
 	for time.Now().Before(deadline) {
 		if err = check(); err == nil {

@@ -12,28 +12,27 @@ import (
 // running: they would take the machine's two cores from whatever runs next, and skew its figures.
 var interrupt struct {
 	sync.Mutex
-	next     int
-	cleanups map[int]func()
+	cleanups []*func()
+	// signalled: the cleanups are being run, and the process ends when they are done.
+	signalled bool
 }
 
 // onInterrupt registers f to run if the harness is interrupted, and returns what runs it now and
 // forgets it: `defer onInterrupt(f)()` cleans up on return and on a signal alike.
 func onInterrupt(f func()) (runNow func()) {
+	entry := &f
 	interrupt.Lock()
-	defer interrupt.Unlock()
-	if interrupt.cleanups == nil {
-		interrupt.cleanups = map[int]func(){}
-	}
-	id := interrupt.next
-	interrupt.next++
-	interrupt.cleanups[id] = f
+	interrupt.cleanups = append(interrupt.cleanups, entry)
+	interrupt.Unlock()
 	return func() {
 		interrupt.Lock()
-		g, ok := interrupt.cleanups[id]
-		delete(interrupt.cleanups, id)
+		i := slices.Index(interrupt.cleanups, entry)
+		if i >= 0 {
+			interrupt.cleanups = slices.Delete(interrupt.cleanups, i, i+1)
+		}
 		interrupt.Unlock()
-		if ok {
-			g()
+		if i >= 0 {
+			f()
 		}
 	}
 }
@@ -45,17 +44,24 @@ func stopOnSignal() {
 	go func() {
 		<-sig
 		interrupt.Lock()
-		ids := make([]int, 0, len(interrupt.cleanups))
-		for id := range interrupt.cleanups {
-			ids = append(ids, id)
-		}
-		fns := interrupt.cleanups
-		interrupt.cleanups = nil
+		cleanups := interrupt.cleanups
+		interrupt.cleanups, interrupt.signalled = nil, true
 		interrupt.Unlock()
-		slices.Sort(ids)
-		for _, id := range slices.Backward(ids) {
-			fns[id]()
+		for _, f := range slices.Backward(cleanups) {
+			(*f)()
 		}
 		os.Exit(130)
 	}()
+}
+
+// exitAfterCleanups ends the process with code, unless a signal's cleanups are running: then it
+// waits for them to end it (the run fails as they stop the control plane under it).
+func exitAfterCleanups(code int) {
+	interrupt.Lock()
+	signalled := interrupt.signalled
+	interrupt.Unlock()
+	if signalled {
+		select {}
+	}
+	os.Exit(code)
 }

@@ -85,10 +85,12 @@ func main() {
 	}
 	removeBinary()
 	printSummary(results)
+	code := 0
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
-		os.Exit(1)
+		code = 1
 	}
+	exitAfterCleanups(code)
 }
 
 type devNull struct{}

@@ -514,7 +514,7 @@ func restartSteady(ctx context.Context, t *testing.T) {
 		}
 		for _, tn := range tenants.Items {
 			cj := &batchv1.CronJob{}
-			must(t, k.Get(ctx, client.ObjectKey{Namespace: "tenant-" + tn.Name, Name: b.RecommendCronJobName}, cj))
+			must(t, k.Get(ctx, client.ObjectKey{Namespace: b.TenantNamespace(&tn), Name: b.RecommendCronJobName}, cj))
 			if cj.Spec.Suspend == nil || !*cj.Spec.Suspend {
 				return false, "the CronJob of " + tn.Name + " runs"
 			}
