@@ -56,6 +56,9 @@ func TestPlacement(t *testing.T) {
 	now := metav1.Now()
 	deletingCell[1].DeletionTimestamp = &now
 	subdomain := func(s string) func(*saasv1.Tenant) { return func(t *saasv1.Tenant) { t.Spec.Subdomain = s } }
+	baseDomain := func(d string) func(*saasv1.Tenant) { return func(t *saasv1.Tenant) { t.Spec.BaseDomain = d } }
+	twoDomains := []saasv1.RegionCell{*newCell("a", "eu-west-1", withMax(4, 1)),
+		*newCell("o", "eu-west-1", withMax(2, 1), func(c *saasv1.RegionCell) { c.Spec.BaseDomain = "other.example" })}
 	deleting := func(t *saasv1.Tenant) { t.DeletionTimestamp = &now }
 	dedicated := func(t *saasv1.Tenant) { t.Spec.Tier = saasv1.TierDedicated }
 	movingFrom := func(cell string) func(*saasv1.Tenant) {
@@ -86,8 +89,27 @@ func TestPlacement(t *testing.T) {
 		{"every cell full: the region is", cells, at("new", 5),
 			[]saasv1.Tenant{at("a1", 1, placedIn("a")), at("a2", 1, placedIn("a")), at("a3", 1, placedIn("a")), at("a4", 1, placedIn("a")),
 				at("b1", 1, placedIn("b")), at("b2", 1, placedIn("b"))}, "", reasonRegionFull, false},
-		{"deleting tenants and other regions take no room", cells, at("new", 5),
-			[]saasv1.Tenant{at("b1", 1, placedIn("b"), deleting), at("b2", 1, placedIn("b"), deleting), at("x", 1, placedIn("other"), func(t *saasv1.Tenant) { t.Spec.Region = "us-east-1" })}, "a", "", false},
+		{"other regions take no room", cells, at("new", 5),
+			[]saasv1.Tenant{at("x", 1, placedIn("other"), func(t *saasv1.Tenant) { t.Spec.Region = "us-east-1" })}, "a", "", false},
+		// b1 and b2 still have their load balancer rules until their deletion ends.
+		{"a tenant being deleted keeps its place until it is gone", cells, at("new", 5, dedicated),
+			[]saasv1.Tenant{at("b1", 1, placedIn("b"), deleting, dedicated), at("a1", 1, placedIn("a"), dedicated)}, "", reasonRegionFull, false},
+		{"a deleting tenant never placed takes no room", cells, at("new", 5, dedicated),
+			[]saasv1.Tenant{at("b1", 1, deleting, dedicated), at("a1", 1, placedIn("a"), dedicated)}, "b", "", false},
+		// w1 holds "dup" first but waits for b, which is full; w2 will lose "dup" to it, so never
+		// takes a's last place.
+		{"a waiting tenant that will lose its subdomain to an older waiting one takes no room", cells, at("new", 5),
+			[]saasv1.Tenant{at("w1", 1, subdomain("dup"), pinnedTo("b")), at("b1", 1, placedIn("b")), at("b2", 1, placedIn("b")),
+				at("a1", 1, placedIn("a")), at("a2", 1, placedIn("a")), at("a3", 1, placedIn("a")), at("w2", 2, subdomain("dup"))}, "a", "", false},
+		{"a move that will be refused takes no room in its target", twoDomains, at("new", 5, baseDomain("other.example")),
+			[]saasv1.Tenant{at("m", 1, placedIn("a"), pinnedTo("o")), at("o1", 1, placedIn("o"))}, "o", "", false},
+		{"several base domains and none named: a person chooses", twoDomains, at("new", 5), nil, "", reasonBaseDomainAmbiguous, true},
+		{"the named base domain only, even when fuller", twoDomains, at("new", 5, baseDomain("other.example")),
+			[]saasv1.Tenant{at("o1", 1, placedIn("o"))}, "o", "", false},
+		{"a base domain no cell serves: it waits", cells, at("new", 5, baseDomain("other.example")), nil, "", reasonNoCellForBaseDomain, false},
+		{"pinned to a cell of another base domain: never", twoDomains, at("new", 5, baseDomain("website.com"), pinnedTo("o")), nil, "", reasonBaseDomainMismatch, true},
+		{"every cell of the named base domain full: it waits", twoDomains, at("new", 5, baseDomain("other.example")),
+			[]saasv1.Tenant{at("o1", 1, placedIn("o")), at("o2", 1, placedIn("o"))}, "", reasonRegionFull, false},
 		{"a cell being deleted takes no one", deletingCell, at("new", 5), []saasv1.Tenant{at("x", 1, placedIn("a"))}, "a", "", false},
 		{"a dedicated tenant needs a dedicated place", cells, at("new", 5, dedicated),
 			[]saasv1.Tenant{at("x", 1, placedIn("a"), dedicated)}, "b", "", false},
@@ -107,7 +129,7 @@ func TestPlacement(t *testing.T) {
 		if got.cell != c.cell || got.reason != c.reason || got.stalled != c.stalledToo {
 			t.Errorf("%s: got cell %q reason %q stalled %v (%s), want cell %q reason %q stalled %v", c.name, got.cell, got.reason, got.stalled, got.message, c.cell, c.reason, c.stalledToo)
 		}
-		if got.reason == reasonRegionFull && (!strings.Contains(got.message, "a ") || !strings.Contains(got.message, "b ")) {
+		if got.reason == reasonRegionFull && c.cells[1].Name == "b" && (!strings.Contains(got.message, "a ") || !strings.Contains(got.message, "b ")) {
 			t.Errorf("%s: the message does not name each cell's occupancy: %s", c.name, got.message)
 		}
 	}
@@ -129,6 +151,37 @@ func TestPlacementAgreesAcrossTenants(t *testing.T) {
 	}
 	if perCell["a"] != 3 || perCell["b"] != 2 {
 		t.Errorf("7 tenants deciding at once over cells of 3 and 2 places: %v, want a:3 b:2", perCell)
+	}
+}
+
+// Two tenants created in the same second, each reconciled before the cache shows the other
+// placed: the ledger of placements not yet cached keeps the second out of the cell's last place.
+func TestPlacementsNotYetCachedCount(t *testing.T) {
+	cells := []saasv1.RegionCell{*newCell("a", "eu-west-1", func(c *saasv1.RegionCell) { c.Spec.Capacity.MaxTenants = 1 })}
+	// "zeta" is created first but sorts after "alpha": by (second, name) alpha counts as older.
+	zeta, alpha := at("zeta", 1), at("alpha", 1)
+	var ledger placementLedger
+	// zeta's reconcile does not see alpha yet.
+	if d := decidePlacement(&zeta, cells, ledger.overlay([]saasv1.Tenant{zeta})); d.cell != "a" {
+		t.Fatalf("zeta: %+v", d)
+	}
+	ledger.record(zeta.UID, "a")
+	// alpha's reconcile sees zeta as the cache had it: not placed, and younger.
+	stale := []saasv1.Tenant{zeta, alpha}
+	if d := decidePlacement(&alpha, cells, stale); d.cell != "a" {
+		t.Fatalf("without the ledger both would take the place (the bug): %+v", d)
+	}
+	if d := decidePlacement(&alpha, cells, ledger.overlay(stale)); d.cell != "" || d.reason != reasonRegionFull {
+		t.Errorf("alpha with the ledger: %+v, want it to wait (RegionFull)", d)
+	}
+	if stale[0].Status.Cell != "" {
+		t.Error("overlay modified the cache's object")
+	}
+	// Once the cache shows zeta placed, the ledger forgets it.
+	zeta.Status.Cell = "a"
+	ledger.overlay([]saasv1.Tenant{zeta, alpha})
+	if got := ledger.placed(zeta.UID); got != "" {
+		t.Errorf("ledger still holds zeta after the cache showed it: %q", got)
 	}
 }
 

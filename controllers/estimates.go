@@ -69,7 +69,7 @@ func tenantCost(t *saasv1.Tenant, c *saasv1.RegionCell, prices *cost.Source, now
 	e := cost.Tenant(table, c.Spec.Region, shape, cellShape(c))
 	st := costStatus(e, table, err)
 	t.Status.Cost = &st
-	tenantMonthlyCost.WithLabelValues(t.Name, c.Name).Set(e.Total())
+	setTenantCost(t.Name, c.Name, e.Total())
 }
 
 // cellCost writes the cell's estimate: its own parts, its share of the region's, and the own

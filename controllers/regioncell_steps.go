@@ -269,5 +269,9 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 		return ctrl.Result{}, err
 	}
 	controllerutil.RemoveFinalizer(c, CellFinalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, c))
+	if err := r.Update(ctx, c); client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, err
+	}
+	forgetCellMetrics(c.Name)
+	return ctrl.Result{}, nil
 }

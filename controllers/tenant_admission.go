@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -37,6 +39,11 @@ func regionCells(ctx context.Context, c client.Client, region string) (inRegion,
 // served by any cell yet; then nothing else of it is made.
 func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []saasv1.RegionCell) (bool, error) {
 	t := run.t
+	if cell := r.placements.placed(t.UID); t.Status.Cell == "" && findCell(cells, cell) != nil {
+		// Placed by an earlier reconcile whose status write did not land (or is not cached yet):
+		// the same place, which the placements since were told is taken.
+		t.Status.Cell = cell
+	}
 	current := findCell(cells, t.Status.Cell)
 	if current != nil && !wantsCell(t) {
 		// Placed: only the tenants of its subdomain can dispute anything.
@@ -55,14 +62,26 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 				run.from = from.DeepCopy()
 			}
 		}
+		if d := t.Spec.BaseDomain; d != "" && d != current.Spec.BaseDomain {
+			// Set after the tenant was placed: its URL stays; the spec must say so.
+			run.verdict.side(stalled(saasv1.ConditionPlaced, reasonBaseDomainMismatch, fmt.Sprintf(
+				"served by cell %s at %s; spec.baseDomain says %s, but a tenant's URL never changes: remove spec.baseDomain or recreate the tenant",
+				current.Name, b.Host(t, current), d)))
+		}
 		r.settle(run)
 		return true, nil
 	}
 
+	// One placement at a time, each seeing the ones before it even where the cache has not yet
+	// (a placement is written with the tenant's status, at the end of its reconcile): two
+	// tenants created in the same second never both take a cell's last place.
+	r.placements.mu.Lock()
+	defer r.placements.mu.Unlock()
 	var region saasv1.TenantList
 	if err := r.List(ctx, &region, client.MatchingFields{indexTenantRegion: t.Spec.Region}, client.UnsafeDisableDeepCopy); err != nil {
 		return false, err
 	}
+	region.Items = r.placements.overlay(region.Items)
 	if owner := subdomainOwner(t, region.Items); owner != "" {
 		r.subdomainTaken(run, owner)
 		return false, nil
@@ -87,6 +106,7 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 		// A new tenant (or one whose cell vanished without letting it go) is placed.
 		run.cell = findCell(cells, d.cell).DeepCopy()
 		t.Status.Cell = d.cell
+		r.placements.record(t.UID, d.cell)
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Placed", "Place", "placed in cell %s", d.cell)
 		r.settle(run)
 		return true, nil
@@ -113,6 +133,7 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 	run.from, run.cell = run.cell, findCell(cells, d.cell).DeepCopy()
 	t.Status.Cell = d.cell
 	t.Status.Move = &saasv1.TenantMove{From: run.from.Name, StartedAt: metav1Time(r.now())}
+	r.placements.record(t.UID, d.cell)
 	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "MoveStarted", "Move", "moving from cell %s to cell %s", run.from.Name, run.cell.Name)
 	r.settle(run)
 	return true, nil
@@ -147,4 +168,63 @@ func placedPart(run *tenantRun) part {
 		return ready(saasv1.ConditionPlaced, "Placed", "served by cell "+run.cell.Name)
 	}
 	return waiting(saasv1.ConditionPlaced, "Moving", run.moveProgress())
+}
+
+// placementLedger holds the placements this operator decided that the cache may not show yet,
+// so that the next placement counts them. It forgets one once the cache shows it.
+type placementLedger struct {
+	mu      sync.Mutex
+	pending map[types.UID]string // tenant -> the cell it was placed in (or moves to)
+}
+
+func (l *placementLedger) record(uid types.UID, cell string) {
+	if l.pending == nil {
+		l.pending = map[types.UID]string{}
+	}
+	l.pending[uid] = cell
+}
+
+// placed is the cell the ledger holds for a tenant, if any.
+func (l *placementLedger) placed(uid types.UID) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pending[uid]
+}
+
+func (l *placementLedger) forget(uid types.UID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.pending, uid)
+}
+
+// overlay is tenants as the ledger knows them: a tenant whose placement the cache does not show
+// yet is copied with it (a move into the cell it was placed in), and one the cache shows
+// placed is forgotten. tenants share the cache's objects: they are never modified.
+func (l *placementLedger) overlay(tenants []saasv1.Tenant) []saasv1.Tenant {
+	if len(l.pending) == 0 {
+		return tenants
+	}
+	out := tenants
+	copied := false
+	for i := range tenants {
+		o := &tenants[i]
+		cell, ok := l.pending[o.UID]
+		switch {
+		case !ok:
+			continue
+		case o.Status.Cell == cell || !o.DeletionTimestamp.IsZero():
+			delete(l.pending, o.UID)
+			continue
+		}
+		if !copied {
+			out, copied = append([]saasv1.Tenant(nil), tenants...), true
+		}
+		seen := o.DeepCopy()
+		if seen.Status.Cell != "" {
+			seen.Status.Move = &saasv1.TenantMove{From: seen.Status.Cell}
+		}
+		seen.Status.Cell = cell
+		out[i] = *seen
+	}
+	return out
 }

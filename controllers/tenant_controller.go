@@ -51,6 +51,8 @@ type TenantReconciler struct {
 	Kinds OptionalKinds
 	// Prices is the price table of the cost estimates.
 	Prices *cost.Source
+
+	placements placementLedger
 }
 
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=tenants,verbs=get;list;watch;update;patch

@@ -34,6 +34,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 	if !controllerutil.ContainsFinalizer(t, TenantFinalizer) {
 		return ctrl.Result{}, nil
 	}
+	r.placements.forget(t.UID)
 	before := t.DeepCopy()
 	ns := b.TenantNamespace(t)
 	// The cell whose receivers hear of the deletion: the tenant's own, or, when it was never
@@ -98,7 +99,11 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 	}
 	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Deleted", "Delete", "tenant %s removed; database %s", t.Name, deletionOutcome(t))
 	controllerutil.RemoveFinalizer(t, TenantFinalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, t))
+	if err := r.Update(ctx, t); client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, err
+	}
+	forgetTenantMetrics(t.Name)
+	return ctrl.Result{}, nil
 }
 
 // announceDeletion puts the Deleted event in the cell's outbox, and with it an event still owed

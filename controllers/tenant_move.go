@@ -86,6 +86,9 @@ func (r *TenantReconciler) keepServingFrom(ctx context.Context, run *tenantRun) 
 	if addr, port, ok := b.CacheEndpoint(rg); ok {
 		ep.CacheAddress, ep.CachePort = addr, port
 	}
+	// The cell left serves its own CDN's files (those of the version it runs), not the
+	// destination's.
+	ep.AssetsBaseURL = assetsBaseURL(t, from)
 	_, err = r.applier().Ensure(ctx, t, b.TenantConfig(t, from, b.CellNamespace(from), b.ConfigSecretName(t), ep, run.password))
 	return err
 }

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,6 +18,14 @@ const (
 	reasonCellFull          = "CellFull"
 	reasonCellInOtherRegion = "CellInOtherRegion"
 	reasonMoveRefused       = "MoveRefused"
+	// reasonBaseDomainAmbiguous: the region's cells serve several base domains and the tenant
+	// names none; its URL must not depend on which cell has room.
+	reasonBaseDomainAmbiguous = "BaseDomainAmbiguous"
+	// reasonBaseDomainMismatch: the cell the tenant is pinned to (or placed in) serves another
+	// base domain than its spec.baseDomain.
+	reasonBaseDomainMismatch = "BaseDomainMismatch"
+	// reasonNoCellForBaseDomain: no cell of the region serves the tenant's base domain yet.
+	reasonNoCellForBaseDomain = "NoCellForBaseDomain"
 )
 
 // placement is the cell a tenant goes to, or why it waits.
@@ -51,10 +60,13 @@ func wantsCell(t *saasv1.Tenant) bool {
 // same rule, so that reconciles running at once, each deciding for its own tenant, agree on the
 // queue and never put more tenants in a cell than it takes:
 //   - a tenant with spec.cell goes there once the cell has room;
-//   - any other goes to the least full cell of its region with room (by share of maxTenants,
-//     then by count, then by name), and waits while every cell is full.
+//   - any other goes to the least full cell of its region and base domain with room (by share
+//     of maxTenants, then by count, then by name), and waits while every such cell is full.
 //
-// A dedicated tenant also needs a dedicated place (spec.capacity.maxDedicatedTenants).
+// A dedicated tenant also needs a dedicated place (spec.capacity.maxDedicatedTenants). Only real
+// claims take room: a tenant being deleted keeps its place until it is gone (its load balancer
+// rule lives until then), while a waiting tenant that will never be placed there (its subdomain
+// belongs to an older tenant, or its move is refused) takes none.
 func decidePlacement(t *saasv1.Tenant, cells []saasv1.RegionCell, region []saasv1.Tenant) placement {
 	occ := map[string]*occupancy{}
 	for i := range cells {
@@ -66,11 +78,12 @@ func decidePlacement(t *saasv1.Tenant, cells []saasv1.RegionCell, region []saasv
 		}
 	}
 	var queue []*saasv1.Tenant
-	// A waiting tenant whose subdomain another holds is never placed: it takes no room.
+	// A subdomain is claimed by a placed tenant, else by the oldest waiting one: a younger
+	// waiting tenant of the same subdomain is never placed, so it takes no room.
 	held := map[string]bool{}
 	for i := range region {
 		o := &region[i]
-		if o.UID == t.UID || !o.DeletionTimestamp.IsZero() {
+		if o.UID == t.UID {
 			continue
 		}
 		if o.Status.Cell != "" {
@@ -89,12 +102,16 @@ func decidePlacement(t *saasv1.Tenant, cells []saasv1.RegionCell, region []saasv
 	}
 	sort.Slice(queue, func(i, j int) bool { return olderThan(&queue[i].ObjectMeta, &queue[j].ObjectMeta) })
 	for _, q := range queue {
-		if q.Status.Cell == "" && held[q.Spec.Subdomain] {
+		if q.Status.Cell == "" {
+			if held[q.Spec.Subdomain] {
+				continue
+			}
+			held[q.Spec.Subdomain] = true
+		} else if from, to := findCell(cells, q.Status.Cell), findCell(cells, q.Spec.Cell); from != nil && to != nil && moveRefusal(from, to) != "" {
 			continue
 		}
 		if p := chooseCell(q, cells, occ); p.cell != "" {
 			occ[p.cell].add(q)
-			held[q.Spec.Subdomain] = true
 		}
 	}
 	return chooseCell(t, cells, occ)
@@ -112,6 +129,10 @@ func chooseCell(t *saasv1.Tenant, cells []saasv1.RegionCell, occ map[string]*occ
 			return placement{reason: reasonCellInOtherRegion, stalled: true, message: fmt.Sprintf(
 				"spec.cell names RegionCell %s of region %s; a tenant of %s is served only by cells of its region (its data stays there)",
 				c.Name, c.Spec.Region, t.Spec.Region)}
+		case t.Spec.BaseDomain != "" && c.Spec.BaseDomain != t.Spec.BaseDomain:
+			return placement{reason: reasonBaseDomainMismatch, stalled: true, message: fmt.Sprintf(
+				"spec.cell names RegionCell %s, which serves %s; the tenant's spec.baseDomain is %s: pin it to a cell of %s",
+				c.Name, c.Spec.BaseDomain, t.Spec.BaseDomain, t.Spec.BaseDomain)}
 		case !c.DeletionTimestamp.IsZero():
 			return placement{reason: reasonCellMissing, message: fmt.Sprintf("spec.cell names RegionCell %s, which is being deleted", c.Name)}
 		case !hasRoom(c, occ[c.Name], t):
@@ -119,11 +140,15 @@ func chooseCell(t *saasv1.Tenant, cells []saasv1.RegionCell, occ map[string]*occ
 		}
 		return placement{cell: c.Name}
 	}
+	domain, p := tenantBaseDomain(t, cells)
+	if domain == "" {
+		return p
+	}
 	var best *saasv1.RegionCell
 	var full []string
 	for i := range cells {
 		c := &cells[i]
-		if c.Spec.Region != t.Spec.Region || !c.DeletionTimestamp.IsZero() {
+		if c.Spec.Region != t.Spec.Region || !c.DeletionTimestamp.IsZero() || c.Spec.BaseDomain != domain {
 			continue
 		}
 		if !hasRoom(c, occ[c.Name], t) {
@@ -134,13 +159,44 @@ func chooseCell(t *saasv1.Tenant, cells []saasv1.RegionCell, occ map[string]*occ
 			best = c
 		}
 	}
+	if best == nil && len(full) == 0 {
+		return placement{reason: reasonNoCellForBaseDomain, message: fmt.Sprintf(
+			"no cell of region %s serves spec.baseDomain %s; the tenant waits for one (or set spec.baseDomain to a domain a cell of the region serves)",
+			t.Spec.Region, domain)}
+	}
 	if best == nil {
 		sort.Strings(full)
 		return placement{reason: reasonRegionFull, message: fmt.Sprintf(
-			"every cell of region %s is full (%s); the tenant waits for room: raise spec.capacity of a cell, or add a RegionCell to the region",
-			t.Spec.Region, strings.Join(first(full, 5), "; "))}
+			"every cell of region %s serving %s is full (%s); the tenant waits for room: raise spec.capacity of a cell, or add a RegionCell to the region",
+			t.Spec.Region, domain, strings.Join(first(full, 5), "; "))}
 	}
 	return placement{cell: best.Name}
+}
+
+// tenantBaseDomain is the base domain an unpinned tenant is served under: its spec.baseDomain,
+// or the one base domain its region's cells serve. Where they serve several and the tenant
+// names none, its URL would depend on which cell has room: it waits for a person to choose.
+func tenantBaseDomain(t *saasv1.Tenant, cells []saasv1.RegionCell) (string, placement) {
+	if t.Spec.BaseDomain != "" {
+		return t.Spec.BaseDomain, placement{}
+	}
+	var domains []string
+	for i := range cells {
+		c := &cells[i]
+		if c.Spec.Region == t.Spec.Region && c.DeletionTimestamp.IsZero() && !slices.Contains(domains, c.Spec.BaseDomain) {
+			domains = append(domains, c.Spec.BaseDomain)
+		}
+	}
+	switch len(domains) {
+	case 0:
+		return "", placement{reason: reasonRegionFull, message: fmt.Sprintf("region %s has no cell that takes tenants; the tenant waits for a RegionCell", t.Spec.Region)}
+	case 1:
+		return domains[0], placement{}
+	}
+	sort.Strings(domains)
+	return "", placement{reason: reasonBaseDomainAmbiguous, stalled: true, message: fmt.Sprintf(
+		"the cells of region %s serve several base domains (%s): set spec.baseDomain to the one the tenant's URL is under",
+		t.Spec.Region, strings.Join(domains, ", "))}
 }
 
 func hasRoom(c *saasv1.RegionCell, o *occupancy, t *saasv1.Tenant) bool {

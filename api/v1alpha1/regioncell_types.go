@@ -84,11 +84,14 @@ type RegionCellSpec struct {
 // CellAssets is where the app's static files live and how they are served.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.alias) || has(self.certificateARN)",message="spec.assets.certificateARN is required with spec.assets.alias: CloudFront serves an alias only with its certificate"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.alias) || !has(self.alias) || self.alias == oldSelf.alias",message="spec.assets.alias cannot be changed in one step: pages load their files from it; remove it first (pages move to the distribution's own domain), then set the new one"
 type CellAssets struct {
 	// BucketName is the S3 bucket the files are published to, unique across AWS. It is kept
-	// when the cell goes (the files of every version the app ran).
+	// when the cell goes (the files of every version the app ran). Immutable: a distribution
+	// pointed at a new bucket would serve nothing until every version is published there.
 	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.assets.bucketName is immutable: the CDN would point at a bucket nothing was published to; to use another bucket, remove spec.assets (pages fall back to the app's own files), then set it again"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9][a-z0-9.-]*[a-z0-9]$') && !self.contains('..') && !self.matches('^[0-9]+\\\\.[0-9]+\\\\.[0-9]+\\\\.[0-9]+$')",message="spec.assets.bucketName must be an S3 bucket name: 3-63 lower-case letters, digits, '.' and '-', not an IP address"
 	BucketName string `json:"bucketName"`
 
@@ -98,7 +101,9 @@ type CellAssets struct {
 	PriceClass string `json:"priceClass,omitempty"`
 
 	// Alias is a host name the distribution also answers at, such as static.website.com; a
-	// Route53 alias record for it is made in the cell's hosted zone.
+	// Route53 alias record for it is made in the cell's hosted zone. Pages load their files from
+	// it once Route53 has the record; until then from the distribution's own domain. It can be
+	// set or removed, not changed in one step.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\\\.)+[a-z]{2,63}$')",message="spec.assets.alias must be a lower-case DNS name such as static.website.com"
@@ -134,9 +139,13 @@ type CellAlerts struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_-]{1,256}$')",message="spec.alerts.topicName must be 1-256 letters, digits, '-' and '_'"
 	TopicName string `json:"topicName,omitempty"`
 
-	// KMSKeyID encrypts the topic's messages at rest (a key ID, alias or ARN).
+	// KMSKeyID encrypts the topic's messages at rest (a key ID, alias or ARN): a customer
+	// managed key whose policy lets cloudwatch.amazonaws.com use kms:Decrypt and
+	// kms:GenerateDataKey* (docs/operations.md). Not the AWS-managed alias/aws/sns, whose policy
+	// CloudWatch cannot be given: alarms would be lost.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="!(self == 'alias/aws/sns' || self.endsWith(':alias/aws/sns'))",message="spec.alerts.kmsKeyID cannot be alias/aws/sns: CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, so alarms would be lost; use a customer managed key that allows cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^(alias/[A-Za-z0-9/_-]+|[0-9a-f-]{36}|arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:(key/[0-9a-f-]{36}|alias/[A-Za-z0-9/_-]+))$')",message="spec.alerts.kmsKeyID must be a KMS key ID, alias/<name>, or a key or alias ARN"
 	KMSKeyID string `json:"kmsKeyID,omitempty"`
 

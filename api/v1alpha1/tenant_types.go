@@ -47,7 +47,7 @@ type TenantSpec struct {
 	Region string `json:"region"`
 
 	// Subdomain is the tenant's DNS label: the tenant is served at <subdomain>.<cell baseDomain>.
-	// Unique within a cell. Immutable.
+	// Unique within a region: two tenants of a region never share one. Immutable.
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.subdomain is immutable: customers and their users depend on it"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="spec.subdomain must be a DNS label: lower-case letters, digits and '-', not starting or ending with '-'"
@@ -104,6 +104,16 @@ type TenantSpec struct {
 	// +kubebuilder:validation:MaxLength=58
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="spec.cell must be the name of a RegionCell of the tenant's region, such as eu-west-1-b"
 	Cell string `json:"cell,omitempty"`
+
+	// BaseDomain is the domain the tenant is served under: <subdomain>.<baseDomain>. Only cells
+	// of this base domain take it. Without it the tenant goes to a cell of the region's one base
+	// domain, and waits (BaseDomainAmbiguous) where the region's cells serve several: its
+	// permanent URL never depends on which cell had room. Immutable once set.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.baseDomain is immutable: the tenant's URL depends on it"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\\\.)+[a-z]{2,63}$')",message="spec.baseDomain must be a lower-case DNS name such as website.com"
+	BaseDomain string `json:"baseDomain,omitempty"`
 
 	// RestoreFrom creates the tenant's database from an RDS snapshot (disaster recovery, or
 	// moving a tenant to another region after copying the snapshot there). Only at creation.

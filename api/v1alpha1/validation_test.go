@@ -173,7 +173,7 @@ func TestImmutableFields(t *testing.T) {
 	base := func(name string) *saasv1.Tenant {
 		return &saasv1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: saasv1.TenantSpec{DisplayName: name, Region: "eu-central-1", Subdomain: name, AdminEmail: "a@b.example",
+			Spec: saasv1.TenantSpec{DisplayName: name, Region: "eu-central-1", Subdomain: name, AdminEmail: "a@b.example", BaseDomain: "website.com",
 				Database: saasv1.TenantDatabase{StorageGiB: 50}},
 		}
 	}
@@ -185,6 +185,7 @@ func TestImmutableFields(t *testing.T) {
 		{"region", func(t *saasv1.Tenant) { t.Spec.Region = "us-east-1" }, "spec.region is immutable"},
 		{"subdomain", func(t *saasv1.Tenant) { t.Spec.Subdomain = "other" }, "spec.subdomain is immutable"},
 		{"storage-shrinks", func(t *saasv1.Tenant) { t.Spec.Database.StorageGiB = 20 }, "spec.database.storageGiB cannot shrink"},
+		{"base-domain", func(t *saasv1.Tenant) { t.Spec.BaseDomain = "other.example" }, "spec.baseDomain is immutable"},
 		{"restore-added-later", func(t *saasv1.Tenant) {
 			t.Spec.RestoreFrom = &saasv1.RestoreSource{SnapshotIdentifier: "snap-1"}
 		}, "spec.restoreFrom can only be set when the Tenant is created"},
@@ -213,6 +214,41 @@ func TestImmutableFields(t *testing.T) {
 			t.Fatalf("growing storage must be allowed: %v", err)
 		}
 	})
+
+	// The assets bucket and alias: pages load their files from them.
+	for _, c := range []struct {
+		name, field, value, want string
+	}{
+		{"cell-assets-bucket", "bucketName", "another-bucket", "spec.assets.bucketName is immutable"},
+		{"cell-assets-alias", "alias", "cdn.website.com", "spec.assets.alias cannot be changed in one step"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u, _ := readManifest(t, filepath.Join(testenv.Root(), "config", "samples", "saas_v1alpha1_regioncell.yaml"))
+			u.SetName("immutable-" + c.name)
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			must(unstructured.SetNestedField(u.Object, "static.website.com", "spec", "assets", "alias"))
+			must(unstructured.SetNestedField(u.Object, "arn:aws:acm:us-east-1:123456789012:certificate/0b6f5c3e-1234-4abc-9def-0123456789ab", "spec", "assets", "certificateARN"))
+			must(k8s.Create(ctx, u))
+			must(unstructured.SetNestedField(u.Object, c.value, "spec", "assets", c.field))
+			err := k8s.Update(ctx, u)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %s", err, c.want)
+			}
+			if c.field == "alias" {
+				// Removing it, then setting another, is the way.
+				must(k8s.Get(ctx, client.ObjectKeyFromObject(u), u))
+				unstructured.RemoveNestedField(u.Object, "spec", "assets", "alias")
+				must(k8s.Update(ctx, u))
+				must(unstructured.SetNestedField(u.Object, c.value, "spec", "assets", "alias"))
+				must(k8s.Update(ctx, u))
+			}
+		})
+	}
 
 	t.Run("cell-region", func(t *testing.T) {
 		u, _ := readManifest(t, filepath.Join(testenv.Root(), "config", "samples", "saas_v1alpha1_regioncell.yaml"))
