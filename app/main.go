@@ -299,11 +299,12 @@ func publishAssets(ctx context.Context, log *slog.Logger, args []string) int {
 	prefix := fs.String("prefix", "static", "the key prefix the files go under (the CDN serves it as a path)")
 	region := fs.String("region", "", "the bucket's AWS region (default: from the environment)")
 	endpoint := fs.String("endpoint-url", "", "an S3-compatible endpoint instead of AWS's (tests and stand-ins); addressed path-style")
+	owner := fs.String("expected-bucket-owner", "", "the AWS account ID the bucket must belong to: S3 refuses every call to a bucket of another account")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if *bucket == "" {
-		fmt.Fprintln(os.Stderr, "publish-assets: --bucket is required")
+	if *bucket == "" || *owner == "" {
+		fmt.Fprintln(os.Stderr, "publish-assets: --bucket and --expected-bucket-owner are required")
 		return exitUsage
 	}
 	var opts []func(*awsconfig.LoadOptions) error
@@ -320,7 +321,7 @@ func publishAssets(ctx context.Context, log *slog.Logger, args []string) int {
 			o.BaseEndpoint, o.UsePathStyle = endpoint, true
 		}
 	})
-	p, err := assets.Publish(ctx, client, *bucket, *prefix)
+	p, err := assets.Publish(ctx, client, *bucket, *prefix, *owner)
 	if err != nil {
 		log.Error("publishing the assets", "bucket", *bucket, "error", err)
 		return exitFailed

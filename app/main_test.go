@@ -158,7 +158,7 @@ func TestPublishAssetsCommand(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	args := []string{"--bucket=cell-assets", "--prefix=static", "--region=eu-west-1", "--endpoint-url=" + srv.URL}
+	args := []string{"--bucket=cell-assets", "--prefix=static", "--region=eu-west-1", "--endpoint-url=" + srv.URL, "--expected-bucket-owner=123456789012"}
 	if code := publishAssets(context.Background(), log, args); code != exitOK {
 		t.Fatalf("publish-assets exited %d", code)
 	}
@@ -177,7 +177,10 @@ func TestPublishAssetsCommand(t *testing.T) {
 	if fmt.Sprint(keys) != fmt.Sprint(want) {
 		t.Errorf("bucket holds %v, want %v", keys, want)
 	}
-	if code := publishAssets(context.Background(), log, []string{"--prefix=static"}); code != exitUsage {
+	if code := publishAssets(context.Background(), log, []string{"--prefix=static", "--expected-bucket-owner=123456789012"}); code != exitUsage {
 		t.Errorf("without --bucket: exit %d, want %d", code, exitUsage)
+	}
+	if code := publishAssets(context.Background(), log, []string{"--bucket=cell-assets"}); code != exitUsage {
+		t.Errorf("without --expected-bucket-owner: exit %d, want %d", code, exitUsage)
 	}
 }

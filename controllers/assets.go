@@ -86,18 +86,27 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 		states["Route53 record "+c.Spec.Assets.Alias] = ack.ReadState(rec.Status.Conditions)
 	}
 
-	published, pending, failed, err := r.publishAssets(ctx, run)
+	owner, notOurs := bucketOwner(c, bucket)
+	if notOurs != "" {
+		// Every page's script origin would be a bucket the operator does not control.
+		c.Status.AssetsURL, c.Status.AssetsVersions = "", nil
+		run.verdict.side(stalled(saasv1.ConditionAssetsReady, "BucketNotOurs", notOurs))
+		return nil
+	}
+	published, pending, failed, err := r.publishAssets(ctx, run, owner)
 	if err != nil {
 		return err
 	}
 	deployed := dist.Status.Status != nil && *dist.Status.Status == cloudfront.StatusDeployed && domain != ""
 	c.Status.AssetsVersions = nil
-	if deployed {
+	if deployed && owner != "" {
 		c.Status.AssetsVersions = published
 	}
 	c.Status.AssetsURL = ""
-	if deployed && slices.Contains(published, servingOrWanted(c)) {
-		c.Status.AssetsURL = b.AssetsURL(c, domain)
+	if deployed && owner != "" && slices.Contains(published, servingOrWanted(c)) {
+		// The alias once Route53 answers for it; the distribution's own domain until then.
+		aliasAnswers := c.Spec.Assets.Alias != "" && states["Route53 record "+c.Spec.Assets.Alias].Synced
+		c.Status.AssetsURL = b.AssetsURL(c, domain, aliasAnswers)
 	}
 	name, st := ackReport(states)
 	switch {
@@ -105,10 +114,12 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 		run.verdict.side(stalled(saasv1.ConditionAssetsReady, st.Reason, name+": "+st.Message))
 	case len(failed) > 0:
 		run.verdict.side(stalled(saasv1.ConditionAssetsReady, "PublishFailed", fmt.Sprintf(
-			"publishing the files of %s failed (Job %s/%s): check that the role %s may write %s; delete the Job to retry",
-			strings.Join(failed, ", "), run.ns, b.PublishAssetsJobName(failed[0]), c.Spec.Assets.PublisherRoleARN, c.Spec.Assets.BucketName)))
+			"publishing the files of %s failed (Job %s/%s): check that the role %s may write %s (docs/operations.md gives its policy); delete the Job to retry",
+			strings.Join(failed, ", "), run.ns, b.PublishAssetsJob(c, failed[0], owner).Name, c.Spec.Assets.PublisherRoleARN, c.Spec.Assets.BucketName)))
 	case name != "":
 		run.verdict.side(waiting(saasv1.ConditionAssetsReady, st.Reason, name+": "+st.Message))
+	case owner == "":
+		run.verdict.side(waiting(saasv1.ConditionAssetsReady, "WaitingForBucket", "waiting for ACK to report the bucket's owner account"))
 	case !deployed:
 		run.verdict.side(waiting(saasv1.ConditionAssetsReady, "Deploying", "CloudFront is deploying the distribution to its edge locations"))
 	case len(pending) > 0:
@@ -119,22 +130,68 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 	return nil
 }
 
+// ACK's annotations asking it to take over a bucket that exists already.
+const (
+	ackAdopted        = "services.k8s.aws/adopted"
+	ackAdoptionPolicy = "services.k8s.aws/adoption-policy"
+)
+
+// bucketOwner is the account the cell's bucket belongs to, as ACK reports it once it made the
+// bucket (empty until then), or why the operator neither publishes to it nor serves from it:
+// ACK was asked to adopt a bucket that existed before (someone else's files), or the bucket
+// lives in another account than the role that publishes to it.
+func bucketOwner(c *saasv1.RegionCell, bucket *s3.Bucket) (owner, refusal string) {
+	a := bucket.GetAnnotations()
+	if a[ackAdopted] == "true" || a[ackAdoptionPolicy] != "" {
+		return "", fmt.Sprintf("the Bucket %s/%s carries ACK's adoption annotations: the operator serves pages' files only from a bucket ACK created for it; remove %s and %s, and name a new bucket in spec.assets",
+			bucket.Namespace, bucket.Name, ackAdopted, ackAdoptionPolicy)
+	}
+	m := bucket.Status.ACKResourceMetadata
+	if m == nil || m.OwnerAccountID == nil || *m.OwnerAccountID == "" || !ack.ReadState(bucket.Status.Conditions).Synced {
+		return "", ""
+	}
+	owner = string(*m.OwnerAccountID)
+	if arn := c.Spec.Assets.PublisherRoleARN; arn != "" {
+		if parts := strings.Split(arn, ":"); len(parts) > 4 && parts[4] != owner {
+			return "", fmt.Sprintf("bucket %s belongs to account %s, but the publisher role %s is of account %s: the operator publishes only to a bucket of its own account",
+				c.Spec.Assets.BucketName, owner, arn, parts[4])
+		}
+	}
+	return owner, ""
+}
+
 // publishAssets runs a publishing Job for each version the cell's apps run or are about to, and
 // removes those of versions no longer in use. It says which versions are published, which are
 // being published, and which failed.
-func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun) (published, pending, failed []string, err error) {
+//
+// A Job is never updated (the API server refuses a new pod template): a version published once
+// is published, and its Job is history, left alone whatever the builder now makes of it; a
+// version not yet published gets the Job the builder makes now (named after its hash), and the
+// older, unfinished or failed Jobs of that version go. So a registry move, an operator upgrade
+// or a new bucket owner starts a new Job instead of stopping the cell at this step.
+func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun, owner string) (published, pending, failed []string, err error) {
 	c := run.cell
-	var jobs []client.Object
-	for _, v := range versionsInUse(c, run.tenants) {
-		job := b.PublishAssetsJob(c, v)
-		jobs = append(jobs, job)
-	}
-	if err := ensureExactly(ctx, r.applier(), c, jobs, &batchv1.JobList{}, run.ns, b.CellLabels(c, b.ComponentAssets)); err != nil {
+	a := r.applier()
+	var jobs batchv1.JobList
+	if err := r.List(ctx, &jobs, client.InNamespace(run.ns), client.MatchingLabels(b.CellLabels(c, b.ComponentAssets))); err != nil {
 		return nil, nil, nil, err
 	}
-	for _, o := range jobs {
-		job, _ := o.(*batchv1.Job)
-		v := job.Annotations[b.AnnotationAppVersion]
+	inUse := versionsInUse(c, run.tenants)
+	keep := map[string]bool{}
+	for _, v := range inUse {
+		if done := succeededJob(jobs.Items, v); done != "" {
+			published, keep[done] = append(published, v), true
+			continue
+		}
+		if owner == "" {
+			pending = append(pending, v) // published once ACK says whose the bucket is
+			continue
+		}
+		job := b.PublishAssetsJob(c, v, owner)
+		if _, err := a.Ensure(ctx, c, job); err != nil {
+			return nil, nil, nil, err
+		}
+		keep[job.Name] = true
 		switch done, bad := jobFinished(job); {
 		case done && !bad:
 			published = append(published, v)
@@ -144,18 +201,37 @@ func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun) 
 			pending = append(pending, v)
 		}
 	}
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		if keep[j.Name] || !j.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if _, err := a.Absent(ctx, &batchv1.Job{}, client.ObjectKeyFromObject(j)); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	return published, pending, failed, nil
 }
 
-// published says whether the files of version are on the cell's bucket: its publishing Job
-// succeeded (the assets step makes the Job; its end wakes the cell).
+// succeededJob is the name of a Job of jobs that published version, if one did.
+func succeededJob(jobs []batchv1.Job, version string) string {
+	for i := range jobs {
+		j := &jobs[i]
+		if done, bad := jobFinished(j); j.Annotations[b.AnnotationAppVersion] == version && done && !bad && j.DeletionTimestamp.IsZero() {
+			return j.Name
+		}
+	}
+	return ""
+}
+
+// published says whether the files of version are on the cell's bucket: a publishing Job of
+// that version succeeded (the assets step makes the Job; its end wakes the cell).
 func (r *RegionCellReconciler) published(ctx context.Context, run *cellRun, version string) bool {
-	job := &batchv1.Job{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: run.ns, Name: b.PublishAssetsJobName(version)}, job); err != nil {
+	var jobs batchv1.JobList
+	if err := r.List(ctx, &jobs, client.InNamespace(run.ns), client.MatchingLabels(b.CellLabels(run.cell, b.ComponentAssets))); err != nil {
 		return false
 	}
-	done, failed := jobFinished(job)
-	return done && !failed
+	return succeededJob(jobs.Items, version) != ""
 }
 
 // versionsInUse are the app versions whose files the cell's pages load: the shared app's, the

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/cloudfront"
@@ -221,16 +222,34 @@ func TestAssetsOnS3BehindCloudFront(t *testing.T) {
 		}
 		return nil
 	})
-	play(t, "the alias record in sync", func(ctx context.Context) error { return testenv.PlayRecordInSync(ctx, k8s, ns, b.AssetsName) })
-	playStatus(t, bucket, ns, b.AssetsName, func() { bucket.Status.Conditions = testenv.ACKSynced() })
-	job := &batchv1.Job{}
-	eventually(t, "the publishing Job of 1.0.0", func() error { return get(t, job, ns, b.PublishAssetsJobName("1.0.0")) })
-	if got := cellHas(t, "eun2", saasv1.ConditionAssetsReady, metav1.ConditionFalse, "Deploying"); got.Status.AssetsURL != "" {
+	// Nothing is published before ACK says whose the bucket is.
+	cellHas(t, "eun2", saasv1.ConditionAssetsReady, metav1.ConditionFalse, "WaitingForACK")
+	if jobs := publishJobs(t, ns); len(jobs) != 0 {
+		t.Errorf("publishing Jobs before the bucket's owner is known: %v", jobs)
+	}
+	playStatus(t, bucket, ns, b.AssetsName, func() {
+		bucket.Status.ACKResourceMetadata = testenv.ACKMetadata("arn:aws:s3:::tenantops-eun2-assets")
+		bucket.Status.Conditions = testenv.ACKSynced()
+	})
+	job := publishJob(t, ns, "1.0.0")
+	if args := fmt.Sprint(job.Spec.Template.Spec.Containers[0].Args); !strings.Contains(args, "--expected-bucket-owner=123456789012") {
+		t.Errorf("the publishing Job does not check the bucket's owner: %s", args)
+	}
+	playJob(t, ns, job.Name, true)
+	c := &saasv1.RegionCell{}
+	if got := cellHas(t, "eun2", saasv1.ConditionAssetsReady, metav1.ConditionFalse, "WaitingForACK"); got.Status.AssetsURL != "" {
 		t.Errorf("an assets URL before the distribution is deployed: %s", got.Status.AssetsURL)
 	}
 	playStatus(t, dist, ns, b.AssetsName, func() { dist.Status.Status = ptr(cloudfront.StatusDeployed) })
-	cellHas(t, "eun2", saasv1.ConditionAssetsReady, metav1.ConditionFalse, "PublishingAssets")
-	playJob(t, ns, b.PublishAssetsJobName("1.0.0"), true)
+	// Route53 does not answer for the alias yet: pages load from the distribution's own domain.
+	eventually(t, "pages load from the distribution's domain while Route53 does not answer for the alias", func() error {
+		must(t, get(t, c, "", "eun2"))
+		if c.Status.AssetsURL != "https://d111111abcdef8.cloudfront.net/static" {
+			return fmt.Errorf("assets URL %q", c.Status.AssetsURL)
+		}
+		return nil
+	})
+	play(t, "the alias record in sync", func(ctx context.Context) error { return testenv.PlayRecordInSync(ctx, k8s, ns, b.AssetsName) })
 	served := cellHas(t, "eun2", saasv1.ConditionAssetsReady, metav1.ConditionTrue, "Serving")
 	if served.Status.AssetsURL != "https://static.website.com/static" || fmt.Sprint(served.Status.AssetsVersions) != "[1.0.0]" {
 		t.Errorf("assets status: %s %v", served.Status.AssetsURL, served.Status.AssetsVersions)
@@ -246,7 +265,6 @@ func TestAssetsOnS3BehindCloudFront(t *testing.T) {
 	}
 
 	// A new version: the tenant migrates, then the rollout waits for the version's files.
-	c := &saasv1.RegionCell{}
 	must(t, get(t, c, "", "eun2"))
 	orig := c.DeepCopy()
 	c.Spec.App.Version = "1.1.0"
@@ -256,7 +274,29 @@ func TestAssetsOnS3BehindCloudFront(t *testing.T) {
 	if held.Status.AppVersion != "1.0.0" {
 		t.Errorf("the shared app moved to %s before its files were published", held.Status.AppVersion)
 	}
-	playJob(t, ns, b.PublishAssetsJobName("1.1.0"), true)
+	v110 := publishJob(t, ns, "1.1.0")
+	// The registry moves while 1.1.0's files are being published: its Job's pod template would
+	// change, which the API server refuses; a new Job replaces the unfinished one, and 1.0.0's
+	// finished Job is left alone.
+	must(t, get(t, c, "", "eun2"))
+	orig = c.DeepCopy()
+	c.Spec.App.Image = "registry.example/tenantops/app"
+	must(t, k8s.Patch(ctx, c, client.MergeFrom(orig)))
+	var moved *batchv1.Job
+	eventually(t, "a new publishing Job of 1.1.0 from the new registry", func() error {
+		moved = publishJob(t, ns, "1.1.0")
+		if moved.Name == v110.Name || !strings.HasPrefix(moved.Spec.Template.Spec.Containers[0].Image, "registry.example/") {
+			return fmt.Errorf("Job %s runs %s", moved.Name, moved.Spec.Template.Spec.Containers[0].Image)
+		}
+		if err := get(t, &batchv1.Job{}, ns, v110.Name); err == nil {
+			return fmt.Errorf("the unfinished Job %s of the old registry is still there", v110.Name)
+		}
+		return nil
+	})
+	if kept := &(batchv1.Job{}); get(t, kept, ns, job.Name) != nil || kept.Spec.Template.Spec.Containers[0].Image != "ghcr.io/tenantops/app:1.0.0" {
+		t.Errorf("the finished Job of 1.0.0 was rewritten or removed")
+	}
+	playJob(t, ns, moved.Name, true)
 	eventually(t, "the rollout goes on once the files are there", func() error {
 		must(t, get(t, c, "", "eun2"))
 		if c.Status.AppVersion != "1.1.0" {
@@ -264,6 +304,79 @@ func TestAssetsOnS3BehindCloudFront(t *testing.T) {
 		}
 		return nil
 	})
+	// An operator upgrade whose Job builder differs finds an unfinished Job of the older
+	// builder for a version in use (1.2.0 here): it is replaced, not updated, and the rollout
+	// after it goes on.
+	stale := b.PublishAssetsJob(c, "1.2.0", "123456789012")
+	stale.Name = "publish-assets-1-2-0"
+	stale.Spec.Template.Spec.Containers[0].Args = []string{"publish-assets", "--bucket=tenantops-eun2-assets"}
+	must(t, controllerutil.SetControllerReference(c, stale, k8s.Scheme()))
+	create(t, stale)
+	must(t, get(t, c, "", "eun2"))
+	orig = c.DeepCopy()
+	c.Spec.App.Version = "1.2.0"
+	must(t, k8s.Patch(ctx, c, client.MergeFrom(orig)))
+	playJob(t, b.TenantNamespace(tenant), b.MigrationJobName("1.2.0"), true)
+	eventually(t, "the old builder's Job of 1.2.0 replaced", func() error {
+		if err := get(t, &batchv1.Job{}, ns, stale.Name); err == nil {
+			return fmt.Errorf("Job %s of the old builder is still there", stale.Name)
+		}
+		return nil
+	})
+	playJob(t, ns, publishJob(t, ns, "1.2.0").Name, true)
+	eventually(t, "the rollout to 1.2.0", func() error {
+		must(t, get(t, c, "", "eun2"))
+		if c.Status.AppVersion != "1.2.0" {
+			return fmt.Errorf("app version %s", c.Status.AppVersion)
+		}
+		return nil
+	})
+
+	// A bucket ACK is asked to adopt (someone else's files) is never served from.
+	must(t, get(t, bucket, ns, b.AssetsName))
+	ob := bucket.DeepCopy()
+	bucket.Annotations["services.k8s.aws/adoption-policy"] = "adopt"
+	must(t, k8s.Patch(ctx, bucket, client.MergeFrom(ob)))
+	refused := cellHas(t, "eun2", saasv1.ConditionAssetsReady, metav1.ConditionFalse, "BucketNotOurs")
+	if refused.Status.AssetsURL != "" {
+		t.Errorf("an assets URL from an adopted bucket: %s", refused.Status.AssetsURL)
+	}
+}
+
+// publishJobs are the publishing Jobs of a cell namespace, by name.
+func publishJobs(t testing.TB, ns string) map[string]*batchv1.Job {
+	t.Helper()
+	var list batchv1.JobList
+	must(t, k8s.List(context.Background(), &list, client.InNamespace(ns), client.MatchingLabels{saasv1.LabelComponent: b.ComponentAssets}))
+	out := map[string]*batchv1.Job{}
+	for i := range list.Items {
+		if list.Items[i].DeletionTimestamp.IsZero() {
+			out[list.Items[i].Name] = &list.Items[i]
+		}
+	}
+	return out
+}
+
+// publishJob waits for the one publishing Job of version the operator made, and returns it.
+func publishJob(t testing.TB, ns, version string) *batchv1.Job {
+	t.Helper()
+	var job *batchv1.Job
+	eventually(t, "the publishing Job of "+version, func() error {
+		job = nil
+		for _, j := range publishJobs(t, ns) {
+			if j.Annotations[b.AnnotationAppVersion] == version && strings.HasPrefix(j.Name, "publish-assets-") && len(j.Name) > 9 && j.Name[len(j.Name)-9] == '-' {
+				if job != nil {
+					return fmt.Errorf("two Jobs of %s: %s and %s", version, job.Name, j.Name)
+				}
+				job = j
+			}
+		}
+		if job == nil {
+			return fmt.Errorf("none yet")
+		}
+		return nil
+	})
+	return job
 }
 
 // The estimate follows what the tenant has. Hand-computed from the built-in table's defaults

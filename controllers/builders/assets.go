@@ -1,6 +1,8 @@
 package builders
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 
@@ -146,10 +148,11 @@ func AssetsRecordSet(c *saasv1.RegionCell, distributionDomain string) *route53.R
 	}
 }
 
-// AssetsURL is where the cell's files are served once the distribution is deployed.
-func AssetsURL(c *saasv1.RegionCell, distributionDomain string) string {
+// AssetsURL is where the cell's files are served once the distribution is deployed: at the
+// alias once Route53 answers for it, at the distribution's own domain until then.
+func AssetsURL(c *saasv1.RegionCell, distributionDomain string, aliasAnswers bool) string {
 	host := distributionDomain
-	if a := c.Spec.Assets; a != nil && a.Alias != "" {
+	if a := c.Spec.Assets; a != nil && a.Alias != "" && aliasAnswers {
 		host = a.Alias
 	}
 	return "https://" + host + "/" + AssetsPrefix
@@ -164,17 +167,15 @@ func AssetsPublisherServiceAccount(c *saasv1.RegionCell) *corev1.ServiceAccount 
 	return sa
 }
 
-// PublishAssetsJobName names the Job that publishes a version's files: one per version.
-func PublishAssetsJobName(version string) string {
-	return truncate("publish-assets-"+strings.Trim(notLabel.ReplaceAllString(strings.ToLower(version), "-"), "-"), 63)
-}
-
 // PublishAssetsJob runs `app publish-assets` of version: it uploads the files that version's
-// pages load, those the bucket lacks, with their content type and immutable caching.
-func PublishAssetsJob(c *saasv1.RegionCell, version string) *batchv1.Job {
+// pages load, those the bucket (of account bucketOwner, checked on every S3 call) lacks, with
+// their content type and immutable caching. Its name ends in a hash of the whole Job, so a
+// change to what it runs (a registry move, another operator's builder) is a new Job, never an
+// update of a Job's pod template, which the API server refuses.
+func PublishAssetsJob(c *saasv1.RegionCell, version, bucketOwner string) *batchv1.Job {
 	labels := CellLabels(c, ComponentAssets)
-	return &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: PublishAssetsJobName(version), Namespace: CellNamespace(c), Labels: labels,
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Namespace: CellNamespace(c), Labels: labels,
 			Annotations: map[string]string{AnnotationAppVersion: version}},
 		Spec: batchv1.JobSpec{
 			BackoffLimit:          ptr(int32(3)),
@@ -187,7 +188,8 @@ func PublishAssetsJob(c *saasv1.RegionCell, version string) *batchv1.Job {
 					SecurityContext:    restrictedPodSecurityContext(),
 					Containers: []corev1.Container{{
 						Name: "publish", Image: Image(c, version),
-						Args: []string{"publish-assets", "--bucket=" + c.Spec.Assets.BucketName, "--prefix=" + AssetsPrefix, "--region=" + c.Spec.Region},
+						Args: []string{"publish-assets", "--bucket=" + c.Spec.Assets.BucketName, "--prefix=" + AssetsPrefix,
+							"--region=" + c.Spec.Region, "--expected-bucket-owner=" + bucketOwner},
 						Resources: corev1.ResourceRequirements{
 							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
@@ -198,4 +200,9 @@ func PublishAssetsJob(c *saasv1.RegionCell, version string) *batchv1.Job {
 			},
 		},
 	}
+	spec, _ := json.Marshal(job.Spec) // plain data: it cannot fail
+	sum := sha256.Sum256(spec)
+	v := strings.Trim(notLabel.ReplaceAllString(strings.ToLower(version), "-"), "-")
+	job.Name = strings.TrimRight(truncate("publish-assets-"+v, 63-9), "-") + "-" + hex.EncodeToString(sum[:])[:8]
+	return job
 }

@@ -3,6 +3,7 @@ package builders
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -37,7 +38,10 @@ func TestAssets(t *testing.T) {
 	o := d.Spec.DistributionConfig.Origins.Items[0]
 	aliased := AssetsDistribution(assetsCell("static.website.com"), "E3OAC")
 	rec := AssetsRecordSet(assetsCell("static.website.com"), "d111111abcdef8.cloudfront.net")
-	job := PublishAssetsJob(c, "v1.2.0")
+	job := PublishAssetsJob(c, "v1.2.0", "123456789012")
+	moved := assetsCell("")
+	moved.Spec.App.Image = "registry.example/tenantops/app"
+	long := PublishAssetsJob(c, strings.Repeat("1.2.3-rc", 10), "123456789012")
 	checks := []struct {
 		what      string
 		got, want any
@@ -62,10 +66,16 @@ func TestAssets(t *testing.T) {
 			"static.website.com sni-only"},
 		{"the alias record, relative to the zone", fmt.Sprint(*rec.Spec.Name, " ", *rec.Spec.AliasTarget.DNSName, " ", *rec.Spec.AliasTarget.HostedZoneID),
 			"static d111111abcdef8.cloudfront.net Z2FDTNDATAQYW2"},
-		{"URL without and with an alias", AssetsURL(c, "d1.cloudfront.net") + " " + AssetsURL(assetsCell("static.website.com"), "d1.cloudfront.net"),
-			"https://d1.cloudfront.net/static https://static.website.com/static"},
-		{"the publishing Job", fmt.Sprint(job.Name, " ", job.Spec.Template.Spec.Containers[0].Image, " ", job.Spec.Template.Spec.Containers[0].Args),
-			"publish-assets-v1-2-0 ghcr.io/tenantops/app:v1.2.0 [publish-assets --bucket=tenantops-eu1-assets --prefix=static --region=eu-west-1]"},
+		{"URL without an alias, with one Route53 answers for, with one it does not yet", AssetsURL(c, "d1.cloudfront.net", true) + " " +
+			AssetsURL(assetsCell("static.website.com"), "d1.cloudfront.net", true) + " " + AssetsURL(assetsCell("static.website.com"), "d1.cloudfront.net", false),
+			"https://d1.cloudfront.net/static https://static.website.com/static https://d1.cloudfront.net/static"},
+		{"the publishing Job, checking the bucket's owner", fmt.Sprint(job.Spec.Template.Spec.Containers[0].Image, " ", job.Spec.Template.Spec.Containers[0].Args),
+			"ghcr.io/tenantops/app:v1.2.0 [publish-assets --bucket=tenantops-eu1-assets --prefix=static --region=eu-west-1 --expected-bucket-owner=123456789012]"},
+		{"named after its version and what it runs", strings.HasPrefix(job.Name, "publish-assets-v1-2-0-") && len(job.Name) == len("publish-assets-v1-2-0-")+8, true},
+		{"the same Job, the same name", PublishAssetsJob(c, "v1.2.0", "123456789012").Name, job.Name},
+		{"a registry move is another Job", PublishAssetsJob(moved, "v1.2.0", "123456789012").Name != job.Name, true},
+		{"another owner is another Job", PublishAssetsJob(c, "v1.2.0", "210987654321").Name != job.Name, true},
+		{"a long version still makes a name", len(long.Name) <= 63 && !strings.Contains(long.Name, "--"), true},
 		{"as the publisher's IRSA role", fmt.Sprint(job.Spec.Template.Spec.ServiceAccountName, " ", AssetsPublisherServiceAccount(c).Annotations["eks.amazonaws.com/role-arn"]),
 			"asset-publisher arn:aws:iam::123456789012:role/assets"},
 	}

@@ -41,11 +41,16 @@ func (w *wire) count() int {
 	return len(w.puts)
 }
 
-// s3Server is a real S3-protocol server (gofakes3) on loopback, and a client of it.
-func s3Server(t *testing.T) (*s3.Client, *wire) {
+// s3Server is a real S3-protocol server (gofakes3) on loopback, and a client of it. plays wrap
+// it with behaviours of AWS's S3 that gofakes3 lacks, each a test's visible stand-in.
+func s3Server(t *testing.T, plays ...func(http.Handler) http.Handler) (*s3.Client, *wire) {
 	t.Helper()
 	w := &wire{}
-	srv := httptest.NewServer(w.wrap(gofakes3.New(s3mem.New()).Server()))
+	var h http.Handler = w.wrap(gofakes3.New(s3mem.New()).Server())
+	for _, play := range plays {
+		h = play(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	client := s3.New(s3.Options{
 		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
@@ -70,7 +75,7 @@ func TestPublishTwiceAtOnceThenNothingMore(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := Publish(ctx, client, "assets", "static")
+			_, err := Publish(ctx, client, "assets", "static", "")
 			errs <- err
 		}()
 	}
@@ -105,7 +110,7 @@ func TestPublishTwiceAtOnceThenNothingMore(t *testing.T) {
 	}
 	// A third run finds everything and uploads nothing.
 	before := w.count()
-	p, err := Publish(ctx, client, "assets", "/static/")
+	p, err := Publish(ctx, client, "assets", "/static/", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,5 +149,112 @@ func TestHandlerServesHashedFilesOnly(t *testing.T) {
 		if c.method == "HEAD" && rec.Body.Len() != 0 {
 			t.Errorf("HEAD answered a body")
 		}
+	}
+}
+
+// withoutListBucket plays S3 answering a caller without s3:ListBucket: a HEAD of a key that is
+// not there is 403, not 404 (S3 will not tell it whether the key exists).
+func withoutListBucket(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead {
+			next.ServeHTTP(rw, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			rw.Header()[k] = v
+		}
+		code := rec.Code
+		if code == http.StatusNotFound {
+			code = http.StatusForbidden
+		}
+		rw.WriteHeader(code)
+	})
+}
+
+// ownedBy plays S3's ExpectedBucketOwner check for a bucket of account: a call naming another
+// account is refused with 403 before the bucket is touched. It counts calls that named none.
+func ownedBy(account string, unnamed *int) func(http.Handler) http.Handler {
+	var mu sync.Mutex
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			got := r.Header.Get("X-Amz-Expected-Bucket-Owner")
+			if strings.Count(strings.Trim(r.URL.Path, "/"), "/") > 0 && got == "" {
+				mu.Lock()
+				*unnamed++
+				mu.Unlock()
+			}
+			if got != "" && got != account {
+				rw.WriteHeader(http.StatusForbidden)
+				return
+			}
+			next.ServeHTTP(rw, r)
+		})
+	}
+}
+
+// The publisher role docs/operations.md gives has no s3:ListBucket: S3 answers 403 for a key
+// that is not there, and publishing still uploads every file, then nothing more.
+func TestPublishWithoutListBucket(t *testing.T) {
+	ctx := context.Background()
+	unnamed := 0
+	client, w := s3Server(t, withoutListBucket, ownedBy("123456789012", &unnamed))
+	p, err := Publish(ctx, client, "assets", "static", "123456789012")
+	if err != nil {
+		t.Fatalf("publishing with a role that may not list: %v", err)
+	}
+	if len(p.Uploaded) != len(All()) {
+		t.Errorf("uploaded %d of %d files", len(p.Uploaded), len(All()))
+	}
+	before := w.count()
+	p, err = Publish(ctx, client, "assets", "static", "123456789012")
+	if err != nil || len(p.Present) != len(All()) || w.count() != before {
+		t.Errorf("a second run: %v, found %d of %d, %d more uploads", err, len(p.Present), len(All()), w.count()-before)
+	}
+	if unnamed != 0 {
+		t.Errorf("%d calls did not name the bucket's owner", unnamed)
+	}
+}
+
+// A bucket of the same name in another account (deleted, then taken by someone else) is never
+// read or written.
+func TestPublishRefusesABucketOfAnotherAccount(t *testing.T) {
+	unnamed := 0
+	client, w := s3Server(t, ownedBy("999999999999", &unnamed))
+	_, err := Publish(context.Background(), client, "assets", "static", "123456789012")
+	if err == nil || !strings.Contains(err.Error(), "not owned by account 123456789012") {
+		t.Errorf("publishing to another account's bucket: %v, want a refusal naming the account", err)
+	}
+	if w.count() != 0 {
+		t.Errorf("%d objects written to another account's bucket", w.count())
+	}
+}
+
+// Only these very bytes count as published: anything else under a file's name is written over.
+func TestPublishReplacesOtherBytesUnderAFilesName(t *testing.T) {
+	ctx := context.Background()
+	client, _ := s3Server(t)
+	f := All()[0]
+	key := "static/" + f.Hashed
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("assets"), Key: aws.String(key),
+		Body: strings.NewReader("alert('not ours')")}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Publish(ctx, client, "assets", "static", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Uploaded) != len(All()) {
+		t.Errorf("uploaded %v, want every file (the planted one included)", p.Uploaded)
+	}
+	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("assets"), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(out.Body)
+	_ = out.Body.Close()
+	if string(body) != string(f.Body) {
+		t.Errorf("%s still holds %q", key, body)
 	}
 }
