@@ -130,6 +130,15 @@ func TestCellDatabaseDefaultsReachExistingDatabasesOnlyByARollout(t *testing.T) 
 	if msg := condition(c.Status.Conditions, saasv1.ConditionDatabaseDefaultsRolledOut).Message; !strings.Contains(msg, "dbb") {
 		t.Errorf("pause does not name the tenant: %s", msg)
 	}
+	// A refusal of what the cell asked is the rollout's failure, not the tenant's: it serves,
+	// Ready, and nothing tells billing or CRM it failed.
+	refused := tenantHas(t, "dbb", saasv1.ConditionDatabaseReady, metav1.ConditionTrue, reasonDefaultsRefused)
+	if refused.Status.Phase != saasv1.PhaseReady || condition(refused.Status.Conditions, saasv1.ConditionStalled).Status == metav1.ConditionTrue {
+		t.Errorf("a refused defaults change made the tenant %s (Stalled %s)", refused.Status.Phase, condition(refused.Status.Conditions, saasv1.ConditionStalled).Status)
+	}
+	if p := refused.Status.PendingNotification; p != nil && p.Phase == saasv1.PhaseFailed {
+		t.Errorf("a tenant.failed event is owed for a refused defaults change: %+v", p)
+	}
 	stays(t, "paused", 2*time.Second, func() error {
 		if class, _ := dbShape(t, "dbc"); class != "db.t4g.medium" {
 			return fmt.Errorf("dbc modified during the pause")

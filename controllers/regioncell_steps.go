@@ -178,6 +178,8 @@ func defaultsRollout(c *saasv1.RegionCell, tenants []saasv1.Tenant) (*saasv1.Dat
 		}
 		db := findCondition(t.Status.Conditions, saasv1.ConditionDatabaseReady)
 		switch {
+		case db.Reason == reasonDefaultsRefused:
+			ro.Failed = append(ro.Failed, t.Name)
 		case db.Status == metav1.ConditionTrue && db.ObservedGeneration == t.Generation:
 			ro.Updated++
 		case findCondition(t.Status.Conditions, saasv1.ConditionStalled).Status == metav1.ConditionTrue && db.Status != metav1.ConditionTrue:
@@ -205,7 +207,7 @@ func defaultsRollout(c *saasv1.RegionCell, tenants []saasv1.Tenant) (*saasv1.Dat
 	switch {
 	case len(ro.Failed) > 0:
 		return ro, stalled(saasv1.ConditionDatabaseDefaultsRolledOut, "DatabaseFailed", fmt.Sprintf(
-			"rollout of database defaults %s paused: the database of tenants %s failed (see their DatabaseReady); %d updated, %d waiting",
+			"rollout of database defaults %s paused: RDS refused or failed the change for tenants %s (see their DatabaseReady; they serve as they were); change spec.database and its revision to go on; %d updated, %d waiting",
 			rev, strings.Join(first(ro.Failed, 5), ", "), ro.Updated, ro.Waiting))
 	case len(ro.InProgress) > 0 || ro.Waiting > 0:
 		return ro, waiting(saasv1.ConditionDatabaseDefaultsRolledOut, "RollingOut", fmt.Sprintf(

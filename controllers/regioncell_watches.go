@@ -118,6 +118,9 @@ func tenantMattersToCell() predicate.Predicate {
 			o.Status.Cell != n.Status.Cell || o.Status.Phase != n.Status.Phase || (o.Status.Move == nil) != (n.Status.Move == nil) ||
 			!equality.Semantic.DeepEqual(o.Status.LastMigration, n.Status.LastMigration) ||
 			!equality.Semantic.DeepEqual(o.Status.EffectiveDatabase, n.Status.EffectiveDatabase) ||
-			findCondition(o.Status.Conditions, saasv1.ConditionDatabaseReady).Status != findCondition(n.Status.Conditions, saasv1.ConditionDatabaseReady).Status
+			findCondition(o.Status.Conditions, saasv1.ConditionDatabaseReady).Status != findCondition(n.Status.Conditions, saasv1.ConditionDatabaseReady).Status ||
+			// A refusal of the cell's defaults, and its end, keep the database serving (True).
+			(findCondition(o.Status.Conditions, saasv1.ConditionDatabaseReady).Reason == reasonDefaultsRefused) !=
+				(findCondition(n.Status.Conditions, saasv1.ConditionDatabaseReady).Reason == reasonDefaultsRefused)
 	}}
 }

@@ -48,6 +48,15 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 	t.Status.EffectiveDatabase = &eff
 	st := ack.ReadState(db.Status.Conditions)
 	switch {
+	case st.Terminal && db.Status.Endpoint != nil && db.Status.Endpoint.Address != nil && cellDriven(t, c, eff):
+		// RDS refused what the cell's defaults rollout asked of a database that serves: a
+		// failure of the rollout, which pauses naming the tenant, not of the tenant. It keeps
+		// serving as it was; billing and CRM hear nothing.
+		storeEndpoint(run, db)
+		run.verdict.add(ready(saasv1.ConditionDatabaseReady, reasonDefaultsRefused, fmt.Sprintf(
+			"RDS refused the cell's database defaults %s for %s: %s; the database serves as it was, and the cell's rollout is paused until its defaults change",
+			eff.DefaultsRevision, *db.Spec.DBInstanceIdentifier, st.Message)))
+		return true, nil
 	case st.Terminal:
 		run.verdict.add(stalled(saasv1.ConditionDatabaseReady, st.Reason, "RDS: "+st.Message))
 		return false, nil
@@ -107,6 +116,19 @@ func (r *TenantReconciler) effectiveDatabase(ctx context.Context, run *tenantRun
 		eff.ChangedAt = had.ChangedAt
 	}
 	return eff, note, engineVersion, nil
+}
+
+// reasonDefaultsRefused is DatabaseReady's reason when RDS refused a change the cell's defaults
+// rollout asked for: the database serves as it was.
+const reasonDefaultsRefused = "DefaultsRefused"
+
+// cellDriven says whether the change in flight on the tenant's database is the cell's defaults
+// rollout (the revision it carries is the one the cell rolls out, and the cell named the tenant
+// in its batch), not one the tenant's spec asked for.
+func cellDriven(t *saasv1.Tenant, c *saasv1.RegionCell, eff saasv1.EffectiveDatabase) bool {
+	ro := c.Status.DatabaseRollout
+	return eff.ChangedAt != nil && eff.DefaultsRevision != "" && ro != nil && ro.Revision == eff.DefaultsRevision &&
+		(slices.Contains(ro.InProgress, t.Name) || slices.Contains(ro.Failed, t.Name))
 }
 
 // inDefaultsRollout says whether the cell rolls its current database defaults out to the tenant
