@@ -7,7 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -251,10 +254,30 @@ func TestDeletionDoesNotWaitForReceivers(t *testing.T) {
 		t.Fatalf("outbox entries: %d, want the Deleted event", len(entries.Items))
 	}
 
+	// The cell goes too while the receiver is still down: it holds until the event is
+	// delivered (its namespace keeps the outbox), and says what it owes.
+	c := &saasv1.RegionCell{}
+	must(t, get(t, c, "", "apse3"))
+	must(t, k8s.Delete(ctx, c))
+	held := cellHas(t, "apse3", saasv1.ConditionReady, metav1.ConditionFalse, "EventsOwed")
+	if msg := condition(held.Status.Conditions, saasv1.ConditionReady).Message; !strings.Contains(msg, "io.tenantops.tenant.deleted of quiet") ||
+		!strings.Contains(msg, "kubectl delete configmaps -n cell-apse3") {
+		t.Errorf("the held cell does not say what it owes, or how to give up: %s", msg)
+	}
+	stays(t, "the cell is kept while an event is owed", 2*time.Second, func() error {
+		return get(t, &saasv1.RegionCell{}, "", "apse3")
+	})
+
 	rcv.mu.Lock()
 	rcv.failFirst = -1 // back
 	rcv.mu.Unlock()
 	waitTypes(t, rcv, "/crm", "io.tenantops.tenant.deleted")
+	eventually(t, "the cell goes once the event is delivered", func() error {
+		if err := get(t, &saasv1.RegionCell{}, "", "apse3"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
 	eventually(t, "the delivered entry kept as a tombstone", func() error {
 		must(t, k8s.List(ctx, &entries, client.InNamespace("cell-apse3"), client.MatchingLabels{notify.OutboxLabel: "true"}))
 		if len(entries.Items) != 1 || entries.Items[0].Annotations["saas.tenantops.io/delivered-at"] == "" {
@@ -266,4 +289,82 @@ func TestDeletionDoesNotWaitForReceivers(t *testing.T) {
 		_, err := rcv.typesAt("/crm")
 		return err
 	})
+}
+
+// A receiver that never answers holds only its own cell's events: another cell's Deleted event
+// is delivered while an attempt at the dead one is still waiting for its answer.
+func TestOneDeadReceiverDoesNotHoldOtherCellsEvents(t *testing.T) {
+	ctx := context.Background()
+	release := make(chan struct{})
+	var inFlight atomic.Int32
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// The body read, the server notices the sender giving up (its context ends).
+		_, _ = io.Copy(io.Discard, req.Body)
+		if strings.HasSuffix(req.Header.Get(notify.HeaderDelivery), "-deleted") { // the outbox's
+			inFlight.Add(1)
+			defer inFlight.Add(-1)
+		}
+		select {
+		case <-release:
+		case <-req.Context().Done():
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer dead.Close()
+	defer close(release)
+	var deadBusyAtDelivery atomic.Int32
+	deadBusyAtDelivery.Store(-1)
+	alive, aliveSrv := newReceiver("k5", 0)
+	defer aliveSrv.Close()
+	aliveProbe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasSuffix(req.Header.Get(notify.HeaderDelivery), "-deleted") {
+			deadBusyAtDelivery.CompareAndSwap(-1, inFlight.Load())
+		}
+		alive.ServeHTTP(w, req)
+	}))
+	defer aliveProbe.Close()
+
+	deadCell := servingCell(t, "mec2", "me-central-2", func(c *saasv1.RegionCell) {
+		c.Spec.Notifications = &saasv1.Notifications{Webhooks: []saasv1.Webhook{{Name: "billing", URL: dead.URL + "/billing"}},
+			HMACSecretRef: hmacSecret(t, "notify-dead", "k4")}
+	})
+	aliveCell := servingCell(t, "mes1", "me-south-1", func(c *saasv1.RegionCell) {
+		c.Spec.Notifications = &saasv1.Notifications{Webhooks: []saasv1.Webhook{{Name: "billing", URL: aliveProbe.URL + "/billing"}},
+			HMACSecretRef: hmacSecret(t, "notify-alive", "k5")}
+	})
+	stuck, fine := newTenant("stuck", "me-central-2"), newTenant("fine", "me-south-1")
+	create(t, stuck, fine)
+	onboard(t, deadCell, stuck)
+	onboard(t, aliveCell, fine)
+	for _, tn := range []*saasv1.Tenant{stuck, fine} {
+		must(t, get(t, tn, "", tn.Name))
+		must(t, k8s.Delete(ctx, tn))
+		eventually(t, tn.Name+" gone", func() error {
+			if err := get(t, &saasv1.Tenant{}, "", tn.Name); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("still there: %v", err)
+			}
+			return nil
+		})
+		if tn == stuck {
+			eventually(t, "an outbox attempt at the dead receiver waiting", func() error {
+				if inFlight.Load() == 0 {
+					return fmt.Errorf("none")
+				}
+				return nil
+			})
+		}
+	}
+	eventually(t, "the other cell's Deleted event delivered", func() error {
+		got, err := alive.typesAt("/billing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(got, "io.tenantops.tenant.deleted") {
+			return fmt.Errorf("got %v", got)
+		}
+		return nil
+	})
+	if n := deadBusyAtDelivery.Load(); n < 1 {
+		t.Errorf("the other cell's event was delivered only once no attempt at the dead receiver was waiting (%d waiting): one dead receiver holds every cell's events", n)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 )
 
 func (r *RegionCellReconciler) reconcileNamespace(ctx context.Context, run *cellRun) error {
@@ -248,6 +249,19 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 			"deletion held: the databases of %d tenants served by other cells live in this cell's network (%s); delete those tenants, or restore them from snapshots in another cell, first",
 			len(names), strings.Join(first(names, 5), ", ")))
 		return ctrl.Result{}, nil
+	}
+	// Lifecycle events owed to the cell's receivers (a tenant's Deleted event among them) are
+	// kept in its namespace until delivered: the cell holds until they are, or until a person
+	// gives up on them.
+	owed, err := notify.Owed(ctx, r.APIReader, run.ns)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(owed) > 0 {
+		run.verdict.holdOn("EventsOwed", fmt.Sprintf(
+			"deletion held: %d lifecycle events are not yet delivered to the cell's receivers (%s); they are retried until delivered. To give up on them: kubectl delete configmaps -n %s -l %s=true",
+			len(owed), strings.Join(first(owed, 5), ", "), run.ns, notify.OutboxLabel))
+		return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
 	}
 	// The cache goes before the subnet groups AWS will not delete while something uses them.
 	awsChildren := []struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -72,6 +74,9 @@ func DeletedEvent(t *saasv1.Tenant, cell *saasv1.RegionCell) Event {
 	})
 }
 
+// DefaultOutboxWorkers is how many outbox entries are delivered at once.
+const DefaultOutboxWorkers = 8
+
 // Outbox delivers outbox entries: a reconciler of the ConfigMaps OutboxLabel marks.
 type Outbox struct {
 	Client client.Client
@@ -79,6 +84,10 @@ type Outbox struct {
 	// Notifier sends (its HTTP client, SNS publisher and HMAC key lookup).
 	Notifier *Notifier
 	Backoff  Backoff
+	// Workers deliver entries at once (DefaultOutboxWorkers when zero): an attempt waits up
+	// to the HTTP timeout for a receiver that does not answer, and one dead receiver must
+	// not hold every other cell's events behind it.
+	Workers int
 
 	mu       sync.Mutex
 	attempts map[string]int // failed attempts per entry, since this process started
@@ -93,6 +102,7 @@ func (o *Outbox) SetupWithManager(mgr ctrl.Manager) error {
 			return obj.GetLabels()[OutboxLabel] == "true"
 		}))).
 		Named("outbox").
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Workers, DefaultOutboxWorkers)}).
 		Complete(o)
 }
 
@@ -190,4 +200,22 @@ func PutInOutbox(ctx context.Context, c client.Client, scheme *runtime.Scheme, c
 		return err
 	}
 	return nil
+}
+
+// Owed lists the entries of namespace not yet taken by every receiver, as "<event type> of
+// <tenant>", read from the API server (a cache a step behind the last delivery would hold a
+// cell's deletion for an event already delivered, or let it go before one is).
+func Owed(ctx context.Context, r client.Reader, namespace string) ([]string, error) {
+	var list corev1.ConfigMapList
+	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{OutboxLabel: "true"}); err != nil {
+		return nil, err
+	}
+	var owed []string
+	for _, cm := range list.Items {
+		if cm.Annotations[annotationDeliveredAt] == "" && cm.DeletionTimestamp.IsZero() {
+			owed = append(owed, cm.Annotations["saas.tenantops.io/event-type"]+" of "+cm.Annotations["saas.tenantops.io/tenant-name"])
+		}
+	}
+	sort.Strings(owed)
+	return owed, nil
 }
