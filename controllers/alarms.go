@@ -102,19 +102,42 @@ func (r *TenantReconciler) reconcileAlarms(ctx context.Context, run *tenantRun) 
 	return true, nil
 }
 
+// ensureAlarms makes the alarms exactly these. An alarm whose CloudWatch name changed (an
+// operator upgrade that scopes names) is replaced: CloudWatch cannot rename one, and ACK would
+// make a second alarm beside the first; the old one is deleted first, the new one made once
+// it is gone.
 func ensureAlarms(ctx context.Context, a apply.Applier, owner client.Object, alarms []*cloudwatch.MetricAlarm, ns string, labels map[string]string) (map[string]ack.State, error) {
 	objs := make([]client.Object, 0, len(alarms))
+	states := map[string]ack.State{}
 	for _, m := range alarms {
+		live := &cloudwatch.MetricAlarm{}
+		switch err := a.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Name}, live); {
+		case err == nil && (!live.DeletionTimestamp.IsZero() || deref(live.Spec.Name) != deref(m.Spec.Name)):
+			if _, err := a.Absent(ctx, &cloudwatch.MetricAlarm{}, client.ObjectKeyFromObject(live)); err != nil {
+				return nil, err
+			}
+			states[m.Name] = ack.State{Reason: "Renaming", Message: "replacing " + deref(live.Spec.Name) + " by " + deref(m.Spec.Name)}
+			continue
+		case client.IgnoreNotFound(err) != nil:
+			return nil, err
+		}
 		objs = append(objs, m)
 	}
 	if err := ensureExactly(ctx, a, owner, objs, &cloudwatch.MetricAlarmList{}, ns, labels); err != nil {
 		return nil, err
 	}
-	states := map[string]ack.State{}
-	for _, m := range alarms {
+	for _, o := range objs {
+		m, _ := o.(*cloudwatch.MetricAlarm)
 		states[m.Name] = ack.ReadState(m.Status.Conditions)
 	}
 	return states, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // alarmsPart is AlarmsReady from the ACK states of the alarms.

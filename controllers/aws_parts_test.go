@@ -123,6 +123,29 @@ func TestAlarmsFollowTheirTenants(t *testing.T) {
 		t.Errorf("steady-state write of the cell: %s", w)
 	}
 
+	// Alarm names are unique per account and region: scoped by the tenant's cell, as its
+	// database identifier is. An alarm an older operator named otherwise is replaced (deleted,
+	// then made anew), not renamed in place, which would leave the old one in CloudWatch.
+	if got := *alarms["db-cpu-high"].Spec.Name; got != "tenantops-euc2-zurich-db-cpu-high" {
+		t.Errorf("alarm named %s in CloudWatch", got)
+	}
+	old := &cloudwatch.MetricAlarm{}
+	must(t, get(t, old, tns, "db-cpu-high"))
+	oldUID := old.UID
+	legacy := old.DeepCopy()
+	legacy.Spec.Name = ptr("tenantops-zurich-db-cpu-high")
+	must(t, k8s.Patch(ctx, legacy, client.MergeFrom(old)))
+	eventually(t, "the alarm of the older name replaced", func() error {
+		a := &cloudwatch.MetricAlarm{}
+		if err := get(t, a, tns, "db-cpu-high"); err != nil {
+			return err
+		}
+		if a.UID == oldUID || *a.Spec.Name != "tenantops-euc2-zurich-db-cpu-high" {
+			return fmt.Errorf("uid changed %v, name %s", a.UID != oldUID, *a.Spec.Name)
+		}
+		return nil
+	})
+
 	// A resize moves the storage threshold; a suspension turns the actions off, keeping the alarms.
 	got := &saasv1.Tenant{}
 	must(t, get(t, got, "", "zurich"))

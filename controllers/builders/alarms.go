@@ -127,12 +127,20 @@ func TenantAlarms(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.EffectiveDat
 	}
 	out := make([]*cloudwatch.MetricAlarm, 0, len(alarms))
 	for _, a := range alarms {
-		m := metricAlarm(a, "tenantops-"+t.Name+"-"+a.name, TenantNamespace(t), TenantLabels(t, c, ComponentAlerts), topicARN, !t.Spec.Suspended,
+		m := metricAlarm(a, TenantAlarmAWSName(t, c, a.name), TenantNamespace(t), TenantLabels(t, c, ComponentAlerts), topicARN, !t.Spec.Suspended,
 			map[string]string{"tenantops:tenant": t.Name, "tenantops:cell": HomeCell(t, c)})
 		m.Name = a.name
 		out = append(out, m)
 	}
 	return out
+}
+
+// TenantAlarmAWSName is the name of one of a tenant's alarms in CloudWatch, where names are
+// unique per account and region: scoped by the tenant's home cell, as its database identifier
+// is, so two cells (or two clusters) of one account never write each other's alarms, and a move
+// between cells renames nothing.
+func TenantAlarmAWSName(t *saasv1.Tenant, c *saasv1.RegionCell, alarm string) string {
+	return "tenantops-" + HomeCell(t, c) + "-" + t.Name + "-" + alarm
 }
 
 // FreeStorageThreshold is the free storage, in bytes, under which a database of storageGiB is

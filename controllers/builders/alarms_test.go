@@ -78,7 +78,7 @@ func TestTenantAlarms(t *testing.T) {
 		for _, a := range alarms {
 			got = append(got, describe(a))
 			if *a.Spec.AlarmActions[0] != topic || *a.Spec.OKActions[0] != topic || *a.Spec.Dimensions[0].Value != "tenant-eu1-acme" ||
-				!strings.HasPrefix(*a.Spec.Name, "tenantops-acme-") || a.Namespace != "tenant-acme" {
+				*a.Spec.Name != "tenantops-eu1-acme-"+a.Name || a.Namespace != "tenant-acme" {
 				t.Errorf("%s: %s: actions %v, dimension %v, AWS name %s, namespace %s", c.name, a.Name, *a.Spec.AlarmActions[0], *a.Spec.Dimensions[0].Value, *a.Spec.Name, a.Namespace)
 			}
 		}

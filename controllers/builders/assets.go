@@ -92,10 +92,17 @@ func AssetsOriginAccessControl(c *saasv1.RegionCell) *cloudfront.OriginAccessCon
 	return &cloudfront.OriginAccessControl{
 		ObjectMeta: metav1.ObjectMeta{Name: AssetsName, Namespace: CellNamespace(c), Labels: CellLabels(c, ComponentAssets)},
 		Spec: cloudfront.OriginAccessControlSpec{OriginAccessControlConfig: &cloudfront.OriginAccessControlConfig{
-			Name: ptr(truncate("tenantops-"+c.Name, 64)), Description: ptr("tenant-operator: cell " + c.Name + " reads its assets bucket"),
+			Name: ptr(OriginAccessControlName(c)), Description: ptr("tenant-operator: cell " + c.Name + " reads its assets bucket"),
 			OriginAccessControlOriginType: ptr("s3"), SigningBehavior: ptr("always"), SigningProtocol: ptr("sigv4"),
 		}},
 	}
+}
+
+// OriginAccessControlName is the origin access control's name, unique in the account across
+// every region (CloudFront is global): the cell's region and name, as a database identifier is
+// the cell's name within its region.
+func OriginAccessControlName(c *saasv1.RegionCell) string {
+	return truncate("tenantops-"+c.Spec.Region+"-"+c.Name, 64)
 }
 
 // AssetsDistribution serves the bucket over HTTPS only, from its one origin, with the cache

@@ -75,6 +75,7 @@ func TestAssets(t *testing.T) {
 		{"the same Job, the same name", PublishAssetsJob(c, "v1.2.0", "123456789012").Name, job.Name},
 		{"a registry move is another Job", PublishAssetsJob(moved, "v1.2.0", "123456789012").Name != job.Name, true},
 		{"another owner is another Job", PublishAssetsJob(c, "v1.2.0", "210987654321").Name != job.Name, true},
+		{"the origin access control's name is unique across regions (CloudFront is global)", *AssetsOriginAccessControl(c).Spec.OriginAccessControlConfig.Name, "tenantops-eu-west-1-eu1"},
 		{"a long version still makes a name", len(long.Name) <= 63 && !strings.Contains(long.Name, "--"), true},
 		{"as the publisher's IRSA role", fmt.Sprint(job.Spec.Template.Spec.ServiceAccountName, " ", AssetsPublisherServiceAccount(c).Annotations["eks.amazonaws.com/role-arn"]),
 			"asset-publisher arn:aws:iam::123456789012:role/assets"},
