@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	ackv1alpha1 "github.com/aws-controllers-k8s/runtime/apis/core/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -251,7 +253,12 @@ func TestMovingAPooledTenantBetweenCells(t *testing.T) {
 func TestMovingADedicatedTenantAndDeletingItMidMove(t *testing.T) {
 	ctx := context.Background()
 	from := servingCell(t, "eus2-a", "eu-south-2")
-	to := servingCell(t, "eus2-b", "eu-south-2")
+	// The cell it moves to has other defaults: the move must not apply them to what the tenant
+	// has of its own.
+	to := servingCell(t, "eus2-b", "eu-south-2", func(c *saasv1.RegionCell) {
+		c.Spec.Cache.NodeType, c.Spec.Cache.EngineVersion = "cache.r7g.large", "6.2"
+		c.Spec.App.Image, c.Spec.App.MinReplicas = "registry.example/tenantops/app", 5
+	})
 	tenant := newTenant("madrid", "eu-south-2", func(tn *saasv1.Tenant) { tn.Spec.Cell, tn.Spec.Tier = from.Name, saasv1.TierDedicated })
 	create(t, tenant)
 	onboard(t, from, tenant)
@@ -295,6 +302,14 @@ func TestMovingADedicatedTenantAndDeletingItMidMove(t *testing.T) {
 		return nil
 	})
 
+	own := func() string {
+		rg, dep := &ecv1.ReplicationGroup{}, &appsv1.Deployment{}
+		must(t, get(t, rg, "tenant-madrid", b.CacheName))
+		must(t, get(t, dep, "tenant-madrid", b.AppName))
+		return fmt.Sprint(*rg.Spec.CacheNodeType, " ", deref(rg.Spec.EngineVersion), " ", dep.Spec.Template.Spec.Containers[0].Image, " ", *dep.Spec.Replicas)
+	}
+	wantOwn := own()
+
 	rs := &route53.RecordSet{}
 	eventually(t, "DNS switched", func() error {
 		must(t, get(t, rs, "tenant-madrid", b.RecordSetName))
@@ -308,6 +323,9 @@ func TestMovingADedicatedTenantAndDeletingItMidMove(t *testing.T) {
 		rs.Status.Conditions = []*ackv1alpha1.Condition{{Type: ackv1alpha1.ConditionTypeResourceSynced, Status: corev1.ConditionTrue, LastTransitionTime: &now}}
 	})
 	tenantHas(t, "madrid", saasv1.ConditionPlaced, metav1.ConditionTrue, "Placed")
+	if got := own(); got != wantOwn {
+		t.Errorf("the move changed the tenant's own cache or app: %s, was %s", got, wantOwn)
+	}
 	eventually(t, "the old cell's rule gone", func() error {
 		if got := group(b.AppName) + " " + group(b.DrainingIngressName); got != "cell-eus2-b none" {
 			return fmt.Errorf("app, app-draining groups: %s", got)

@@ -68,7 +68,7 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 				"served by cell %s at %s; spec.baseDomain says %s, but a tenant's URL never changes: remove spec.baseDomain or recreate the tenant",
 				current.Name, b.Host(t, current), d)))
 		}
-		r.settle(run)
+		r.settle(run, cells)
 		return true, nil
 	}
 
@@ -108,7 +108,7 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 		t.Status.Cell = d.cell
 		r.placements.record(t.UID, d.cell)
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Placed", "Place", "placed in cell %s", d.cell)
-		r.settle(run)
+		r.settle(run, cells)
 		return true, nil
 	}
 
@@ -119,7 +119,7 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 		if why := moveRefusal(current, target); why != "" {
 			run.verdict.side(stalled(saasv1.ConditionPlaced, reasonMoveRefused, fmt.Sprintf(
 				"move to cell %s refused: %s; the tenant stays in %s. Set spec.cell back to %s", target.Name, why, current.Name, current.Name)))
-			r.settle(run)
+			r.settle(run, cells)
 			return true, nil
 		}
 	}
@@ -127,7 +127,7 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 		p := waiting(saasv1.ConditionPlaced, d.reason, fmt.Sprintf("served by cell %s; the move to %s waits: %s", current.Name, t.Spec.Cell, d.message))
 		p.Stalled = d.stalled
 		run.verdict.side(p)
-		r.settle(run)
+		r.settle(run, cells)
 		return true, nil
 	}
 	run.from, run.cell = run.cell, findCell(cells, d.cell).DeepCopy()
@@ -135,14 +135,17 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 	t.Status.Move = &saasv1.TenantMove{From: run.from.Name, StartedAt: metav1Time(r.now())}
 	r.placements.record(t.UID, d.cell)
 	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "MoveStarted", "Move", "moving from cell %s to cell %s", run.from.Name, run.cell.Name)
-	r.settle(run)
+	r.settle(run, cells)
 	return true, nil
 }
 
-// settle records what placement decided that status shows.
-func (r *TenantReconciler) settle(run *tenantRun) {
+// settle records what placement decided that status shows, and finds the tenant's home cell.
+func (r *TenantReconciler) settle(run *tenantRun, cells []saasv1.RegionCell) {
 	run.t.Status.Namespace = run.ns
 	run.t.Status.URL = b.URL(run.t, run.cell)
+	if home := findCell(cells, b.HomeCell(run.t, run.cell)); home != nil && home.Name != run.cell.Name {
+		run.home = home.DeepCopy()
+	}
 }
 
 func (r *TenantReconciler) subdomainTaken(run *tenantRun, owner string) {

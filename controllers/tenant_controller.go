@@ -79,7 +79,10 @@ type tenantRun struct {
 	// cell serves the tenant (during a move, the cell it moves to); nil until it is placed.
 	cell *saasv1.RegionCell
 	// from is the cell a move is leaving, while the move lasts.
-	from    *saasv1.RegionCell
+	from *saasv1.RegionCell
+	// home is the cell a dedicated tenant's own parts (app, cache, their versions and shapes)
+	// were made from: its home cell, which a move does not change (nil: the serving cell).
+	home    *saasv1.RegionCell
 	ns      string
 	verdict verdict
 	// requeueAfter asks for another look even without an event (a spot run waiting to fall back).

@@ -44,6 +44,17 @@ func (run *tenantRun) cells() []*saasv1.RegionCell {
 	return []*saasv1.RegionCell{run.cell}
 }
 
+// ownParts is the cell whose defaults shape what the tenant has of its own: for a dedicated
+// tenant its home cell, so that a move changes where it is served, never what it runs (its
+// app's image, version and replicas, its cache's node type and engine); the serving cell
+// otherwise.
+func (run *tenantRun) ownParts() *saasv1.RegionCell {
+	if run.home != nil && run.t.Spec.Tier == saasv1.TierDedicated {
+		return run.home
+	}
+	return run.cell
+}
+
 // dnsTarget is the cell whose load balancer the tenant's record aliases now.
 func (r *TenantReconciler) dnsTarget(run *tenantRun) *saasv1.RegionCell {
 	m := run.t.Status.Move

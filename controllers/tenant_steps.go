@@ -66,7 +66,7 @@ func (r *TenantReconciler) reconcileCache(ctx context.Context, run *tenantRun) (
 			}
 			live = nil
 		}
-		rg = b.ReplicationGroup(b.DedicatedCache(t, c, live))
+		rg = b.ReplicationGroup(b.DedicatedCache(t, run.ownParts(), live))
 		if _, err := r.applier().Ensure(ctx, t, rg); err != nil {
 			return false, refused(&run.verdict, saasv1.ConditionCacheReady, "InvalidCache", "", err)
 		}
@@ -126,7 +126,7 @@ func (r *TenantReconciler) reconcileConfig(ctx context.Context, run *tenantRun) 
 // reconcileMigrations runs `app migrate` once per effective app version. The version serves
 // only after its migration succeeded; a failure keeps the previous version serving.
 func (r *TenantReconciler) reconcileMigrations(ctx context.Context, run *tenantRun) (bool, error) {
-	t, c := run.t, run.cell
+	t, c := run.t, run.ownParts()
 	version := b.EffectiveAppVersion(t, c)
 	if lm := t.Status.LastMigration; lm != nil && lm.Version == version && lm.Succeeded {
 		run.verdict.add(ready(saasv1.ConditionMigrationsComplete, "Migrated", "schema migrated to "+version))
@@ -262,7 +262,7 @@ func migratedTo(t *saasv1.Tenant, version string) bool {
 func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
 	version := servingVersion(t)
-	tier := b.DedicatedAppTier(t, c, version)
+	tier := b.DedicatedAppTier(t, run.ownParts(), version)
 	labels := b.TenantLabels(t, c, b.AppName)
 	var hosts []string
 	if !t.Spec.Suspended {
