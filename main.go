@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"strings"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -18,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 )
 
@@ -33,6 +35,8 @@ func main() {
 		moveWarmup, moveDrain  time.Duration
 		priceTable             string
 		optionalKindsCheck     time.Duration
+		serviceAccount         string
+		dataRole               string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint (HTTPS with authn/authz unless --metrics-secure=false); 0 disables it.")
 	flag.BoolVar(&secure, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorised by the API server.")
@@ -53,6 +57,9 @@ func main() {
 	flag.DurationVar(&optionalKindsCheck, "optional-kinds-check-interval", controllers.DefaultOptionalKindsCheck,
 		"How often to ask whether the ACK kinds of spec.alerts and spec.assets were installed since the operator started; when they are, it exits so that its Deployment starts it again with their watches. 0 never asks.")
 	flag.StringVar(&snsEndpoint, "sns-endpoint-url", "", "SNS endpoint for lifecycle events, to use an SNS-compatible server instead of AWS.")
+	flag.StringVar(&serviceAccount, "service-account", "",
+		"The operator's own ServiceAccount, as namespace/name: in each namespace it makes it binds it to --namespace-data-role, the only place it may write Secrets and ConfigMaps (the chart sets it). Empty: it binds nothing, and its user needs those rights itself.")
+	flag.StringVar(&dataRole, "namespace-data-role", builders.DefaultDataRole, "The ClusterRole that writes Secrets and ConfigMaps, bound in the operator's namespaces only.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -96,7 +103,17 @@ func main() {
 		log.Error(err, "unable to load the AWS configuration")
 		os.Exit(1)
 	}
+	identity := builders.OperatorIdentity{DataRole: dataRole}
+	if serviceAccount != "" {
+		ns, name, ok := strings.Cut(serviceAccount, "/")
+		if !ok || ns == "" || name == "" {
+			log.Error(nil, "--service-account must be namespace/name", "got", serviceAccount)
+			os.Exit(2)
+		}
+		identity.Namespace, identity.ServiceAccount = ns, name
+	}
 	ctrlOpts := controllers.Options{
+		Identity:                identity,
 		MaxConcurrentReconciles: maxConcurrent,
 		SNS:                     &notify.AWSSNS{Config: awsCfg, EndpointURL: snsEndpoint},
 		MoveWarmup:              moveWarmup,

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/cost"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 )
@@ -76,6 +77,10 @@ type Options struct {
 	MoveWarmup, MoveDrain time.Duration
 	// PriceTable is the file of the cost estimates' price table; the built-in one when empty.
 	PriceTable string
+	// Identity is the operator's ServiceAccount and the ClusterRole it binds itself to in each
+	// namespace it makes (Secrets and ConfigMaps are written there only); empty when it runs
+	// as another user, which then needs those rights itself.
+	Identity b.OperatorIdentity
 	// OptionalKindsCheck is how often the API server is asked whether optional ACK kinds the
 	// operator started without were installed since; never when zero (main's flag defaults to
 	// DefaultOptionalKindsCheck).
@@ -124,12 +129,13 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		MoveDrain:               opts.MoveDrain,
 		Kinds:                   kinds,
 		Prices:                  prices,
+		Identity:                opts.Identity,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&RegionCellReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("tenant-operator"),
-		Kinds:    kinds, Prices: prices, Now: opts.Now,
+		Kinds:    kinds, Prices: prices, Now: opts.Now, Identity: opts.Identity,
 	}).SetupWithManager(mgr)
 }

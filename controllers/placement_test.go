@@ -101,6 +101,17 @@ func TestTenantsArePlacedInTheLeastFullCellOfTheirRegion(t *testing.T) {
 	leaving := &saasv1.Tenant{}
 	must(t, get(t, leaving, "", "syd1"))
 	must(t, k8s.Delete(ctx, leaving))
+	// Until it is gone its place is its own (a dedicated tenant's rule would still be on the
+	// load balancer): syd3 waits while RDS has not taken the deletion settings.
+	stays(t, "syd3 waits while syd1 is being deleted", time.Second, func() error {
+		got := &saasv1.Tenant{}
+		must(t, get(t, got, "", "syd3"))
+		if got.Status.Cell != "" {
+			return fmt.Errorf("placed in %s before syd1 was gone", got.Status.Cell)
+		}
+		return nil
+	})
+	playDBAvailable(t, leaving) // ACK takes the deletion settings; the tenant goes
 	waitPlaced(t, "syd3", "apse5-b")
 }
 

@@ -38,6 +38,9 @@ type RegionCellReconciler struct {
 	Prices *cost.Source
 	// Now is the clock; tests move it.
 	Now func() time.Time
+	// Identity is the operator's own, bound in each namespace it makes to write Secrets and
+	// ConfigMaps there.
+	Identity b.OperatorIdentity
 }
 
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells,verbs=get;list;watch;update;patch

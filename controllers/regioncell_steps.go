@@ -26,12 +26,13 @@ import (
 func (r *RegionCellReconciler) reconcileNamespace(ctx context.Context, run *cellRun) error {
 	c := run.cell
 	labels := b.CellLabels(c, "")
-	return ensureIsolation(ctx, r.applier(), c, []client.Object{
+	return ensureIsolation(ctx, r.applier(), c, withBinding([]client.Object{
 		b.Namespace(run.ns, labels),
 		b.AppServiceAccount(run.ns, labels),
 		b.ConfigReaderRole(run.ns, labels),
 		b.ConfigReaderRoleBinding(run.ns, labels),
-	}, b.NetworkPolicy(run.ns, labels, c.Spec.Ingress.SourceCIDRs))
+		b.AWSAPIsPolicy(run.ns, labels, c.Spec.Network.AWSAPICIDRs),
+	}, b.OperatorDataRoleBinding(run.ns, labels, r.Identity)), b.NetworkPolicy(run.ns, labels, c.Spec.Ingress.SourceCIDRs))
 }
 
 func (r *RegionCellReconciler) ensureAll(ctx context.Context, c *saasv1.RegionCell, objs []client.Object) error {

@@ -51,6 +51,8 @@ type TenantReconciler struct {
 	Kinds OptionalKinds
 	// Prices is the price table of the cost estimates.
 	Prices *cost.Source
+	// Identity is the operator's own, bound in each namespace it makes to write Secrets there.
+	Identity b.OperatorIdentity
 
 	placements placementLedger
 }
@@ -59,7 +61,10 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=tenants/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=tenants/finalizers,verbs=update
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=namespaces;secrets;serviceaccounts;services;resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;services;resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
+// Secrets are written only in the operator's namespaces, through the binding it makes there
+// (builders.OperatorDataRoleBinding); cluster-wide it reads them.
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=get;list;watch;create;update;patch;delete

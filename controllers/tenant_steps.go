@@ -12,6 +12,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,11 +32,21 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, run *tenantRu
 		// A dedicated tenant's app takes traffic from both load balancers while it moves.
 		sources = union(sources, run.from.Spec.Ingress.SourceCIDRs)
 	}
-	return true, ensureIsolation(ctx, r.applier(), t, []client.Object{
+	return true, ensureIsolation(ctx, r.applier(), t, withBinding([]client.Object{
 		b.Namespace(run.ns, labels),
 		b.ResourceQuota(t, c),
 		b.LimitRange(t, c),
-	}, b.NetworkPolicy(run.ns, labels, sources))
+		b.AWSAPIsPolicy(run.ns, labels, c.Spec.Network.AWSAPICIDRs),
+	}, b.OperatorDataRoleBinding(run.ns, labels, r.Identity)), b.NetworkPolicy(run.ns, labels, sources))
+}
+
+// withBinding puts the operator's own binding right after the namespace, first of what is made
+// in it: everything after may write Secrets and ConfigMaps there.
+func withBinding(objs []client.Object, binding *rbacv1.RoleBinding) []client.Object {
+	if binding == nil {
+		return objs
+	}
+	return append([]client.Object{objs[0], binding}, objs[1:]...)
 }
 
 // ensureIsolation writes a namespace's objects and its NetworkPolicy, then removes the three

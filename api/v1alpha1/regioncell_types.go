@@ -301,6 +301,19 @@ type CellNetwork struct {
 	// +listType=set
 	CacheSubnetIDs []string `json:"cacheSubnetIDs"`
 
+	// AWSAPICIDRs are where the app, its recommendation runs and the publishing Jobs reach the
+	// AWS APIs they call (SES, SQS, S3, STS for IRSA) over HTTPS: the addresses of the VPC's
+	// interface endpoints, and the CIDRs of the S3 gateway endpoint's prefix list. Only those
+	// pods get HTTPS out, and only to these ranges. Defaults to the private ranges a VPC's
+	// interface endpoints live in (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16); a cell that
+	// reaches AWS through a NAT gateway instead names 0.0.0.0/0 here, knowingly.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c))",message="spec.network.awsAPICIDRs must be CIDRs such as 10.0.0.0/16 (the VPC endpoints' addresses, or a prefix list's CIDRs)"
+	// +listType=set
+	AWSAPICIDRs []string `json:"awsAPICIDRs,omitempty"`
+
 	// CacheSecurityGroupIDs guard the caches.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=5

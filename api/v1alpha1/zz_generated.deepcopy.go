@@ -207,6 +207,11 @@ func (in *CellNetwork) DeepCopyInto(out *CellNetwork) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.AWSAPICIDRs != nil {
+		in, out := &in.AWSAPICIDRs, &out.AWSAPICIDRs
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.CacheSecurityGroupIDs != nil {
 		in, out := &in.CacheSecurityGroupIDs, &out.CacheSecurityGroupIDs
 		*out = make([]string, len(*in))

@@ -76,7 +76,7 @@ var LegacyNetworkPolicyNames = []string{"default-deny", "allow-app-port", "allow
 // there: every pod selected, so nothing comes in or goes out but what it lists. In: the app's
 // port, from the load balancer's ranges when the cells name them (a pod that does not listen
 // there, a Job's, takes nothing), and the ops port for health checks and Prometheus. Out: DNS,
-// MySQL, the cache, and HTTPS for the AWS APIs the app and its jobs call (SES, SQS, S3, SNS).
+// MySQL and the cache. HTTPS out is AWSAPIsPolicy's, for the pods that call AWS only.
 func NetworkPolicy(namespace string, labels map[string]string, sourceCIDRs []string) *networkingv1.NetworkPolicy {
 	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
 	port := func(p corev1.Protocol, n int32) networkingv1.NetworkPolicyPort {
@@ -100,8 +100,45 @@ func NetworkPolicy(namespace string, labels map[string]string, sourceCIDRs []str
 			Egress: []networkingv1.NetworkPolicyEgressRule{
 				{Ports: []networkingv1.NetworkPolicyPort{port(udp, 53), port(tcp, 53)}},
 				{Ports: []networkingv1.NetworkPolicyPort{port(tcp, DBPort), port(tcp, CachePort)}},
-				{Ports: []networkingv1.NetworkPolicyPort{port(tcp, 443)}},
 			},
+		},
+	}
+}
+
+// AWSAPIsPolicyName is the NetworkPolicy that lets the pods calling AWS reach its APIs.
+const AWSAPIsPolicyName = "aws-apis"
+
+// DefaultAWSAPICIDRs are where AWS's APIs are reached when a cell names no ranges: the private
+// ranges a VPC's interface endpoints have their addresses in. Nothing on the internet.
+var DefaultAWSAPICIDRs = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
+
+// awsClients are the components whose pods call AWS: the app (SES, SQS), the recommendation
+// runs (SES) and the publishing Jobs (S3). Migrations talk to the database only.
+var awsClients = []string{AppName, ComponentRecommend, ComponentAssets}
+
+// AWSAPIsPolicy lets the pods that call AWS APIs, and no other, open HTTPS connections, to the
+// cell's AWS API ranges (spec.network.awsAPICIDRs, DefaultAWSAPICIDRs when empty) only: the
+// shared app holds every pooled tenant's database password, and a compromised pod must not be
+// able to send it anywhere on the internet.
+func AWSAPIsPolicy(namespace string, labels map[string]string, cidrs []string) *networkingv1.NetworkPolicy {
+	if len(cidrs) == 0 {
+		cidrs = DefaultAWSAPICIDRs
+	}
+	tcp := corev1.ProtocolTCP
+	to := make([]networkingv1.NetworkPolicyPeer, 0, len(cidrs))
+	for _, cidr := range cidrs {
+		to = append(to, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
+	}
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: AWSAPIsPolicyName, Namespace: namespace, Labels: labels},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: saasv1.LabelComponent, Operator: metav1.LabelSelectorOpIn, Values: awsClients}}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{
+				Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: ptr(intstr.FromInt32(443))}},
+				To:    to,
+			}},
 		},
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 )
@@ -41,8 +43,8 @@ func TestNetworkPolicy(t *testing.T) {
 				ports = append(ports, p.Port.IntValue())
 			}
 		}
-		if fmt.Sprint(ports) != "[53 53 3306 6379 443]" {
-			t.Errorf("%s: egress ports %v, want DNS, MySQL, the cache and HTTPS (AWS APIs) only", c.name, ports)
+		if fmt.Sprint(ports) != "[53 53 3306 6379]" {
+			t.Errorf("%s: egress ports %v, want DNS, MySQL and the cache only (HTTPS is the AWS APIs policy's)", c.name, ports)
 		}
 	}
 }
@@ -64,6 +66,54 @@ func TestResourceQuotaByTier(t *testing.T) {
 		want := []string{tc.jobs, tc.pods, tc.cpu, tc.memory}
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("%s quota (jobs pods cpu memory) = %v, want %v", tc.tier, got, want)
+		}
+	}
+}
+
+// HTTPS out only for the pods that call AWS, and only to the cell's AWS API ranges.
+func TestAWSAPIsPolicy(t *testing.T) {
+	c, tn := testCell(), testTenant("acme")
+	cases := []struct {
+		name  string
+		cidrs []string
+		want  string
+	}{
+		{"the private ranges of VPC endpoints by default", nil, "[10.0.0.0/8 172.16.0.0/12 192.168.0.0/16]"},
+		{"the cell's ranges", []string{"10.20.0.0/16", "52.95.128.0/21"}, "[10.20.0.0/16 52.95.128.0/21]"},
+	}
+	for _, tc := range cases {
+		np := AWSAPIsPolicy("tenant-acme", nil, tc.cidrs)
+		if len(np.Spec.Egress) != 1 || len(np.Spec.Egress[0].Ports) != 1 || np.Spec.Egress[0].Ports[0].Port.IntValue() != 443 ||
+			fmt.Sprint(np.Spec.PolicyTypes) != "[Egress]" {
+			t.Fatalf("%s: %+v, want one egress rule on 443", tc.name, np.Spec)
+		}
+		var to []string
+		for _, p := range np.Spec.Egress[0].To {
+			to = append(to, p.IPBlock.CIDR)
+		}
+		if fmt.Sprint(to) != tc.want {
+			t.Errorf("%s: HTTPS to %v, want %s", tc.name, to, tc.want)
+		}
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&AWSAPIsPolicy("x", nil, nil).Spec.PodSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Spec.Assets = &saasv1.CellAssets{BucketName: "b"}
+	pods := []struct {
+		what   string
+		labels map[string]string
+		calls  bool
+	}{
+		{"the shared app (SES, SQS)", AppDeployment(CellAppTier(c, "1.0.0")).Spec.Template.Labels, true},
+		{"a dedicated app", AppDeployment(DedicatedAppTier(tn, c, "1.0.0")).Spec.Template.Labels, true},
+		{"a recommendation run (SES)", RecommendCronJob(tn, c, "1.0.0").Spec.JobTemplate.Spec.Template.Labels, true},
+		{"a publishing Job (S3)", PublishAssetsJob(c, "1.0.0", "123456789012").Spec.Template.Labels, true},
+		{"a migration (the database only)", MigrationJob(tn, c, "1.0.0").Spec.Template.Labels, false},
+	}
+	for _, p := range pods {
+		if got := sel.Matches(labels.Set(p.labels)); got != p.calls {
+			t.Errorf("%s: HTTPS to the AWS APIs %v, want %v", p.what, got, p.calls)
 		}
 	}
 }

@@ -93,7 +93,9 @@ type Outbox struct {
 	attempts map[string]int // failed attempts per entry, since this process started
 }
 
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
+// Entries are written only in cells' namespaces, through the binding the operator makes there;
+// cluster-wide it reads ConfigMaps.
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 
 // SetupWithManager registers the Outbox; only the leader delivers.
 func (o *Outbox) SetupWithManager(mgr ctrl.Manager) error {

@@ -28,6 +28,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/test/inprocess"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
@@ -226,6 +227,14 @@ func TestOperatorRunsUnderTheChartsRBAC(t *testing.T) {
 			if ref, ok := o.Object["roleRef"].(map[string]any); ok {
 				ref["name"] = ref["name"].(string) + "-rbac-test"
 			}
+			rules, _ := o.Object["rules"].([]any)
+			for _, r := range rules {
+				rule, _ := r.(map[string]any)
+				names, _ := rule["resourceNames"].([]any)
+				for i := range names {
+					names[i] = names[i].(string) + "-rbac-test"
+				}
+			}
 		}
 		if err := admin.Create(ctx, o); err != nil {
 			t.Fatalf("%s %s: %v", o.GetKind(), o.GetName(), err)
@@ -237,7 +246,8 @@ func TestOperatorRunsUnderTheChartsRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Leader election too: its Lease and Events are part of what the chart must grant.
-	if err := inprocess.StartOperator(ctx, user.Config(), controllers.Options{MaxConcurrentReconciles: 2}, func(o *ctrl.Options) {
+	identity := builders.OperatorIdentity{ServiceAccount: sa, Namespace: ns, DataRole: "tenant-operator-namespace-data-rbac-test"}
+	if err := inprocess.StartOperator(ctx, user.Config(), controllers.Options{MaxConcurrentReconciles: 2, Identity: identity}, func(o *ctrl.Options) {
 		o.LeaderElection, o.LeaderElectionNamespace, o.LeaderElectionID = true, ns, "tenant-operator.saas.tenantops.io"
 	}); err != nil {
 		t.Fatal(err)
@@ -272,6 +282,110 @@ func TestOperatorRunsUnderTheChartsRBAC(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// Secrets and ConfigMaps are written only where the operator binds itself to write them, in its
+// own namespaces: nothing the chart (or config/rbac) grants it cluster-wide writes them. On EKS
+// that keeps kube-system/aws-auth, and every other namespace's Secrets, out of its reach.
+func TestNoClusterWideWritesOfSecretsOrConfigMaps(t *testing.T) {
+	rendered := render(t, loadChart(t), map[string]any{}, "tenant-operator-system")
+	var fromConfig []*unstructured.Unstructured
+	files, err := filepath.Glob(filepath.Join(testenv.Root(), "config", "rbac", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(raw), "\n---\n") {
+			u := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if u.Object != nil {
+				fromConfig = append(fromConfig, u)
+			}
+		}
+	}
+	for source, objs := range map[string][]*unstructured.Unstructured{"the chart": rendered, "config/rbac": fromConfig} {
+		roles := map[string]*unstructured.Unstructured{}
+		for _, o := range objs {
+			if o.GetKind() == "ClusterRole" {
+				roles[o.GetName()] = o
+			}
+		}
+		bound := 0
+		for _, o := range objs {
+			if o.GetKind() != "ClusterRoleBinding" {
+				continue
+			}
+			name, _, _ := unstructured.NestedString(o.Object, "roleRef", "name")
+			role := roles[name]
+			if role == nil {
+				t.Errorf("%s: ClusterRoleBinding %s names ClusterRole %s, which it does not make", source, o.GetName(), name)
+				continue
+			}
+			bound++
+			for _, w := range clusterWideDataWrites(role) {
+				t.Errorf("%s: ClusterRole %s, bound cluster-wide by %s, grants %s", source, name, o.GetName(), w)
+			}
+		}
+		if bound < 2 {
+			t.Errorf("%s: %d ClusterRoleBindings read, want the operator's (the check would pass on nothing)", source, bound)
+		}
+	}
+	// The check itself catches what it is for.
+	if got := clusterWideDataWrites(&unstructured.Unstructured{Object: map[string]any{"rules": []any{
+		map[string]any{"apiGroups": []any{""}, "resources": []any{"configmaps", "pods"}, "verbs": []any{"get", "patch"}}}}}); len(got) != 1 {
+		t.Errorf("a rule patching ConfigMaps cluster-wide was not caught: %v", got)
+	}
+}
+
+// clusterWideDataWrites lists the writes of Secrets or ConfigMaps a ClusterRole's rules grant.
+func clusterWideDataWrites(role *unstructured.Unstructured) []string {
+	var out []string
+	rules, _ := role.Object["rules"].([]any)
+	for _, r := range rules {
+		rule, _ := r.(map[string]any)
+		groups, resources, verbs := strs(rule["apiGroups"]), strs(rule["resources"]), strs(rule["verbs"])
+		if !contains(groups, "", "*") {
+			continue
+		}
+		for _, res := range []string{"secrets", "configmaps"} {
+			if !contains(resources, res, "*") {
+				continue
+			}
+			for _, v := range verbs {
+				if contains([]string{v}, "create", "update", "patch", "delete", "deletecollection", "*") {
+					out = append(out, v+" "+res)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func strs(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+func contains(list []string, any ...string) bool {
+	for _, x := range list {
+		for _, a := range any {
+			if x == a {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // With every monitor on, the chart's ServiceMonitor, PodMonitor (the apps' ops port) and
