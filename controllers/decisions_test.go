@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	ackv1alpha1 "github.com/aws-controllers-k8s/runtime/apis/core/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -19,6 +20,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
 
 // Unit tests of the pure decisions the reconcilers take; the envtest suites show them at work.
@@ -374,5 +376,29 @@ func TestSummarizeTwiceChangesNothing(t *testing.T) {
 				t.Errorf("%s: %s changed its transition time on a second pass over the same verdict", name, c.Type)
 			}
 		}
+	}
+}
+
+// While a move waits, the cell being left serves the tenant with its own cache and its own CDN's
+// files, those of the version it runs (it once handed out the destination's).
+func TestTheCellLeftServesItsOwnFiles(t *testing.T) {
+	tenant := newTenant("leaving", "eu-west-1")
+	from := newCell("old", "eu-west-1", func(c *saasv1.RegionCell) {
+		c.Status.AppVersion, c.Status.AssetsURL, c.Status.AssetsVersions = "1.0.0", "https://static-old.website.com/static", []string{"1.0.0"}
+	})
+	to := newCell("new", "eu-west-1", func(c *saasv1.RegionCell) {
+		c.Status.AppVersion, c.Status.AssetsURL, c.Status.AssetsVersions = "2.0.0", "https://static-new.website.com/static", []string{"2.0.0"}
+	})
+	dest := b.Endpoints{DBAddress: "db", DBPort: 3306, CacheAddress: "cache-new", CachePort: 6379, AssetsBaseURL: assetsBaseURL(tenant, to)}
+	cache := &ecv1.ReplicationGroup{}
+	cache.Status.NodeGroups = []*ecv1.NodeGroup{{PrimaryEndpoint: &ecv1.Endpoint{Address: ptr("cache-old"), Port: ptr(int64(6379))}}}
+	got := endpointsIn(dest, tenant, from, cache)
+	if got.AssetsBaseURL != "https://static-old.website.com/static" || got.CacheAddress != "cache-old" || got.DBAddress != "db" {
+		t.Errorf("the cell left hands out %+v", got)
+	}
+	// A cell left without a CDN serves the app's own files.
+	from.Status.AssetsURL, from.Status.AssetsVersions = "", nil
+	if got := endpointsIn(dest, tenant, from, cache); got.AssetsBaseURL != "" {
+		t.Errorf("the cell left, without a CDN, hands out %q", got.AssetsBaseURL)
 	}
 }

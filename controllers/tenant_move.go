@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -93,15 +94,20 @@ func (r *TenantReconciler) keepServingFrom(ctx context.Context, run *tenantRun) 
 	if err != nil || rg == nil {
 		return err // the cell left has its cache until it is deleted, which the tenant holds
 	}
-	ep := run.endpoints
-	if addr, port, ok := b.CacheEndpoint(rg); ok {
-		ep.CacheAddress, ep.CachePort = addr, port
-	}
-	// The cell left serves its own CDN's files (those of the version it runs), not the
-	// destination's.
-	ep.AssetsBaseURL = assetsBaseURL(t, from)
+	ep := endpointsIn(run.endpoints, t, from, rg)
 	_, err = r.applier().Ensure(ctx, t, b.TenantConfig(t, from, b.CellNamespace(from), b.ConfigSecretName(t), ep, run.password))
 	return err
+}
+
+// endpointsIn are the tenant's endpoints as another cell's app serves it: the same database,
+// that cell's shared cache, and that cell's CDN for the files of the version it runs (not the
+// files of the cell the tenant moves to, which may run another version or have no CDN).
+func endpointsIn(ep b.Endpoints, t *saasv1.Tenant, cell *saasv1.RegionCell, cache *ecv1.ReplicationGroup) b.Endpoints {
+	if addr, port, ok := b.CacheEndpoint(cache); ok {
+		ep.CacheAddress, ep.CachePort = addr, port
+	}
+	ep.AssetsBaseURL = assetsBaseURL(t, cell)
+	return ep
 }
 
 // reconcileMove ends a move: once Route53 has the switched record in sync and the drain after

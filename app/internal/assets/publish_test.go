@@ -46,7 +46,7 @@ func (w *wire) count() int {
 func s3Server(t *testing.T, plays ...func(http.Handler) http.Handler) (*s3.Client, *wire) {
 	t.Helper()
 	w := &wire{}
-	var h http.Handler = w.wrap(gofakes3.New(s3mem.New()).Server())
+	h := w.wrap(gofakes3.New(s3mem.New()).Server())
 	for _, play := range plays {
 		h = play(h)
 	}
