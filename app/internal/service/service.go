@@ -26,6 +26,7 @@ type Tenant struct {
 	db      *sql.DB
 	release func()
 	memo    recoMemo
+	pages   pageMemo
 }
 
 // Close closes the tenant's database pool and lets go of its cache backend.
@@ -104,6 +105,7 @@ func (t *Tenant) Recommend(ctx context.Context, topN int, priorWeight float64, n
 		return RecommendResult{}, fmt.Errorf("warming the cache: %w", err)
 	}
 	t.memo.forget()
+	t.pages.forget()
 	return RecommendResult{Generation: gen, Ratings: acc.Ratings(), Items: len(recs), Prior: m, Weight: c, Duration: time.Since(start)}, nil
 }
 

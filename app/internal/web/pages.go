@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -81,35 +82,66 @@ func origin(u string) string {
 }
 
 func render(w http.ResponseWriter, code int, name string, p page, withScript bool) (int, error) {
-	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, name, p); err != nil {
+	body, err := renderBytes(name, p)
+	if err != nil {
 		return 0, err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Security-Policy", p.csp(withScript))
-	w.WriteHeader(code)
-	_, _ = buf.WriteTo(w)
-	return code, nil
+	return writePage(w, code, body, p.csp(withScript)), nil
 }
 
+func renderBytes(name string, p page) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name, p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func writePage(w http.ResponseWriter, code int, body []byte, csp string) int {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", csp)
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+	return code
+}
+
+// pageHome is the tenant's first page: its categories, a page of items and the
+// recommendations. It is served from the tenant's rendered pages while its data has not changed
+// (service.Tenant.Page: at most PageFreshFor stale), so most requests open neither the database
+// nor the cache.
 func (s *Server) pageHome(w http.ResponseWriter, r request) (int, error) {
-	l, err := listItems(r)
+	pg, perPage, err := paging(r)
 	if err != nil {
 		return 0, err
 	}
-	cats, err := r.tenant.Store.Categories(r.Context())
+	cat, err := category(r)
 	if err != nil {
 		return 0, err
 	}
-	recs, _, err := r.tenant.Recommendations(r.Context(), l.category)
+	key := "home?page=" + strconv.Itoa(pg) + "&per_page=" + strconv.Itoa(perPage) + "&category=" + url.QueryEscape(cat)
+	body, err := r.tenant.Page(r.Context(), key, func(ctx context.Context) ([]byte, error) {
+		l, err := listItems(r)
+		if err != nil {
+			return nil, err
+		}
+		cats, err := r.tenant.Store.Categories(ctx)
+		if err != nil {
+			return nil, err
+		}
+		recs, _, err := r.tenant.Recommendations(ctx, l.category)
+		if err != nil {
+			return nil, err
+		}
+		return renderBytes("home.html", newPage(r.tenant.Config, map[string]any{
+			"Items": l.items, "Categories": cats, "Category": l.category,
+			"Recommendations": recs, "Page": l.page, "Prev": l.page - 1, "Next": nextPage(l.page, l.perPage, l.total),
+		}))
+	})
 	if err != nil {
 		return 0, err
 	}
-	return render(w, http.StatusOK, "home.html", newPage(r.tenant.Config, map[string]any{
-		"Items": l.items, "Categories": cats, "Category": l.category,
-		"Recommendations": recs, "Page": l.page, "Prev": l.page - 1, "Next": nextPage(l.page, l.perPage, l.total),
-	}), false)
+	return writePage(w, http.StatusOK, body, newPage(r.tenant.Config, nil).csp(false)), nil
 }
 
 func nextPage(page, perPage, total int) int {
@@ -119,12 +151,24 @@ func nextPage(page, perPage, total int) int {
 	return 0
 }
 
+// pageItem is an item with its latest ratings, served from the tenant's rendered pages like the
+// home page: a rating posted on any replica shows within PageFreshFor.
 func (s *Server) pageItem(w http.ResponseWriter, r request) (int, error) {
-	item, ratings, err := itemWithRatings(r, 50)
+	id, err := itemID(r)
 	if err != nil {
 		return 0, err
 	}
-	return render(w, http.StatusOK, "item.html", newPage(r.tenant.Config, map[string]any{"Item": item, "Ratings": ratings}), true)
+	body, err := r.tenant.Page(r.Context(), "item/"+strconv.FormatInt(id, 10), func(context.Context) ([]byte, error) {
+		item, ratings, err := itemWithRatings(r, 50)
+		if err != nil {
+			return nil, err
+		}
+		return renderBytes("item.html", newPage(r.tenant.Config, map[string]any{"Item": item, "Ratings": ratings}))
+	})
+	if err != nil {
+		return 0, err
+	}
+	return writePage(w, http.StatusOK, body, newPage(r.tenant.Config, nil).csp(true)), nil
 }
 
 func (s *Server) pageRate(w http.ResponseWriter, r request) (int, error) {

@@ -314,6 +314,11 @@ func (s *Server) rate(r request, id int64, in RatingInput) (catalog.Rating, erro
 	if err != nil {
 		return rating, err
 	}
+	// Pages showing the item are rendered again: here at once, on the other replicas within
+	// service.PageFreshFor (within service.PageMaxAge should the cache not take the news).
+	if err := r.tenant.DataChanged(context.WithoutCancel(r.Context())); err != nil {
+		r.log.Warn("telling the other replicas the catalog changed", "error", err)
+	}
 	ev, _ := json.Marshal(map[string]any{"type": "rating.created", "tenant": r.tenant.Config.ID, "itemId": id, "stars": in.Stars})
 	if err := s.Queue.Send(context.WithoutCancel(r.Context()), ev); err != nil {
 		r.log.Warn("queueing the rating event", "error", err)
