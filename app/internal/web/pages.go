@@ -81,14 +81,6 @@ func origin(u string) string {
 	return p.Scheme + "://" + p.Host
 }
 
-func render(w http.ResponseWriter, code int, name string, p page, withScript bool) (int, error) {
-	body, err := renderBytes(name, p)
-	if err != nil {
-		return 0, err
-	}
-	return writePage(w, code, body, p.csp(withScript)), nil
-}
-
 func renderBytes(name string, p page) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, p); err != nil {
