@@ -431,9 +431,13 @@ func suspend(ctx context.Context, t *testing.T, cell *saasv1.RegionCell, acme *s
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ready := meta.FindStatusCondition(mustTenant(ctx, t, acme.Name).Status.Conditions, saasv1.ConditionReady)
-	if ready == nil || ready.Reason != "Suspended" {
-		t.Errorf("a suspended tenant's Ready condition is %+v, want reason Suspended", ready)
+	// The operator writes the tenant's status at the end of the reconcile that stopped serving
+	// it; the app, watching its configuration, may stop a moment before.
+	if err := waitFor(ctx, 30*time.Second, "acme's Ready to say Suspended", func() (bool, string) {
+		ready := meta.FindStatusCondition(mustTenant(ctx, t, acme.Name).Status.Conditions, saasv1.ConditionReady)
+		return ready != nil && ready.Reason == "Suspended", fmt.Sprintf("Ready %+v", ready)
+	}); err != nil {
+		t.Error(err)
 	}
 	if db := tenantDB(ctx, t, acme.Name); db.PingContext(ctx) != nil {
 		t.Errorf("suspending lost the tenant's database")
