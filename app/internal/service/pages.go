@@ -108,9 +108,5 @@ func (t *Tenant) dataStamp(ctx context.Context) (string, bool) {
 func (t *Tenant) PageMemoBytes() int {
 	t.pages.mu.Lock()
 	defer t.pages.mu.Unlock()
-	n := 0
-	for k, v := range t.pages.pages {
-		n += len(k) + len(v)
-	}
-	return n
+	return sizeOf(t.pages.pages)
 }

@@ -159,8 +159,13 @@ func (m *recoMemo) forget() {
 func (t *Tenant) MemoBytes() int {
 	t.memo.mu.Lock()
 	defer t.memo.mu.Unlock()
+	return sizeOf(t.memo.byCat)
+}
+
+// sizeOf is what an in-process copy holds: its keys and values.
+func sizeOf(m map[string][]byte) int {
 	n := 0
-	for k, v := range t.memo.byCat {
+	for k, v := range m {
 		n += len(k) + len(v)
 	}
 	return n

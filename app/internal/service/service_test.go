@@ -364,3 +364,45 @@ func TestANewGenerationReachesEveryReplicaWithinTheBound(t *testing.T) {
 		t.Errorf("replica b keeps %d bytes after 1,000 made-up categories", n)
 	}
 }
+
+// A page is rendered once while the data is unchanged, again after a change, and what a replica
+// keeps stays bounded however many pages the query strings ask for.
+func TestPagesAreKeptBoundedAndDroppedOnAChange(t *testing.T) {
+	ctx := context.Background()
+	tn := sqliteTenant(t, "pages")
+	renders := 0
+	render := func(body string) func(context.Context) ([]byte, error) {
+		return func(context.Context) ([]byte, error) { renders++; return []byte(body), nil }
+	}
+	for range 10 {
+		if got, err := tn.Page(ctx, "home", render("v1")); err != nil || string(got) != "v1" {
+			t.Fatalf("page: %q %v", got, err)
+		}
+	}
+	if renders != 1 {
+		t.Errorf("10 requests with no change rendered %d times", renders)
+	}
+	if err := tn.DataChanged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tn.Page(ctx, "home", render("v2")); string(got) != "v2" {
+		t.Errorf("after a change the page is %q, want it rendered again", got)
+	}
+	huge := strings.Repeat("y", pageMemoMaxBytes+1)
+	before := renders
+	for range 3 {
+		_, _ = tn.Page(ctx, "huge", render(huge))
+	}
+	if renders-before != 3 {
+		t.Errorf("a page over %d bytes was kept", pageMemoMaxBytes)
+	}
+	big := strings.Repeat("x", 1024)
+	for i := range 1000 {
+		if _, err := tn.Page(ctx, fmt.Sprintf("home?category=made-up-%d", i), render(big)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := tn.PageMemoBytes(); n > pageMemoEntries*(len(big)+64) {
+		t.Errorf("%d bytes kept after 1,000 made-up pages", n)
+	}
+}
