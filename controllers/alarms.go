@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	utilptr "k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -112,11 +113,11 @@ func ensureAlarms(ctx context.Context, a apply.Applier, owner client.Object, ala
 	for _, m := range alarms {
 		live := &cloudwatch.MetricAlarm{}
 		switch err := a.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Name}, live); {
-		case err == nil && (!live.DeletionTimestamp.IsZero() || deref(live.Spec.Name) != deref(m.Spec.Name)):
+		case err == nil && (!live.DeletionTimestamp.IsZero() || utilptr.Deref(live.Spec.Name, "") != utilptr.Deref(m.Spec.Name, "")):
 			if _, err := a.Absent(ctx, &cloudwatch.MetricAlarm{}, client.ObjectKeyFromObject(live)); err != nil {
 				return nil, err
 			}
-			states[m.Name] = ack.State{Reason: "Renaming", Message: "replacing " + deref(live.Spec.Name) + " by " + deref(m.Spec.Name)}
+			states[m.Name] = ack.State{Reason: "Renaming", Message: "replacing " + utilptr.Deref(live.Spec.Name, "") + " by " + utilptr.Deref(m.Spec.Name, "")}
 			continue
 		case client.IgnoreNotFound(err) != nil:
 			return nil, err
@@ -131,13 +132,6 @@ func ensureAlarms(ctx context.Context, a apply.Applier, owner client.Object, ala
 		states[m.Name] = ack.ReadState(m.Status.Conditions)
 	}
 	return states, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // alarmsPart is AlarmsReady from the ACK states of the alarms.

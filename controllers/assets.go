@@ -78,12 +78,14 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 	if dist.Status.DomainName != nil {
 		domain = *dist.Status.DomainName
 	}
+	aliasAnswers := false
 	if c.Spec.Assets.Alias != "" && domain != "" {
 		rec := b.AssetsRecordSet(c, domain)
 		if _, err := a.Ensure(ctx, c, rec); err != nil {
 			return refusedSide(&run.verdict, saasv1.ConditionAssetsReady, "InvalidRecord", err)
 		}
-		states["Route53 record "+c.Spec.Assets.Alias] = ack.ReadState(rec.Status.Conditions)
+		st := ack.ReadState(rec.Status.Conditions)
+		states["Route53 record "+c.Spec.Assets.Alias], aliasAnswers = st, st.Synced
 	}
 
 	owner, notOurs := bucketOwner(c, bucket)
@@ -105,7 +107,6 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 	c.Status.AssetsURL = ""
 	if deployed && owner != "" && slices.Contains(published, servingOrWanted(c)) {
 		// The alias once Route53 answers for it; the distribution's own domain until then.
-		aliasAnswers := c.Spec.Assets.Alias != "" && states["Route53 record "+c.Spec.Assets.Alias].Synced
 		c.Status.AssetsURL = b.AssetsURL(c, domain, aliasAnswers)
 	}
 	name, st := ackReport(states)
@@ -172,14 +173,13 @@ func bucketOwner(c *saasv1.RegionCell, bucket *s3.Bucket) (owner, refusal string
 func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun, owner string) (published, pending, failed []string, err error) {
 	c := run.cell
 	a := r.applier()
-	var jobs batchv1.JobList
-	if err := r.List(ctx, &jobs, client.InNamespace(run.ns), client.MatchingLabels(b.CellLabels(c, b.ComponentAssets))); err != nil {
+	jobs, err := r.publishJobs(ctx, run)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	inUse := versionsInUse(c, run.tenants)
 	keep := map[string]bool{}
-	for _, v := range inUse {
-		if done := succeededJob(jobs.Items, v); done != "" {
+	for _, v := range versionsInUse(c, run.tenants) {
+		if done := succeededJob(jobs, v); done != "" {
 			published, keep[done] = append(published, v), true
 			continue
 		}
@@ -201,8 +201,8 @@ func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun, 
 			pending = append(pending, v)
 		}
 	}
-	for i := range jobs.Items {
-		j := &jobs.Items[i]
+	for i := range jobs {
+		j := &jobs[i]
 		if keep[j.Name] || !j.DeletionTimestamp.IsZero() {
 			continue
 		}
@@ -227,11 +227,21 @@ func succeededJob(jobs []batchv1.Job, version string) string {
 // published says whether the files of version are on the cell's bucket: a publishing Job of
 // that version succeeded (the assets step makes the Job; its end wakes the cell).
 func (r *RegionCellReconciler) published(ctx context.Context, run *cellRun, version string) bool {
-	var jobs batchv1.JobList
-	if err := r.List(ctx, &jobs, client.InNamespace(run.ns), client.MatchingLabels(b.CellLabels(run.cell, b.ComponentAssets))); err != nil {
-		return false
+	jobs, err := r.publishJobs(ctx, run)
+	return err == nil && succeededJob(jobs, version) != ""
+}
+
+// publishJobs are the cell's publishing Jobs as the cache holds them, read once a reconcile (the
+// rollout step asks before the assets step, which reads them too).
+func (r *RegionCellReconciler) publishJobs(ctx context.Context, run *cellRun) ([]batchv1.Job, error) {
+	if run.publishJobs == nil {
+		var jobs batchv1.JobList
+		if err := r.List(ctx, &jobs, client.InNamespace(run.ns), client.MatchingLabels(b.CellLabels(run.cell, b.ComponentAssets))); err != nil {
+			return nil, err
+		}
+		run.publishJobs = append([]batchv1.Job{}, jobs.Items...)
 	}
-	return succeededJob(jobs.Items, version) != ""
+	return run.publishJobs, nil
 }
 
 // versionsInUse are the app versions whose files the cell's pages load: the shared app's, the

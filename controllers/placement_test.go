@@ -15,6 +15,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilptr "k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -317,7 +318,7 @@ func TestMovingADedicatedTenantAndDeletingItMidMove(t *testing.T) {
 		rg, dep := &ecv1.ReplicationGroup{}, &appsv1.Deployment{}
 		must(t, get(t, rg, "tenant-madrid", b.CacheName))
 		must(t, get(t, dep, "tenant-madrid", b.AppName))
-		return fmt.Sprint(*rg.Spec.CacheNodeType, " ", deref(rg.Spec.EngineVersion), " ", dep.Spec.Template.Spec.Containers[0].Image, " ", *dep.Spec.Replicas)
+		return fmt.Sprint(*rg.Spec.CacheNodeType, " ", utilptr.Deref(rg.Spec.EngineVersion, ""), " ", dep.Spec.Template.Spec.Containers[0].Image, " ", *dep.Spec.Replicas)
 	}
 	wantOwn := own()
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -71,6 +72,8 @@ type cellRun struct {
 	verdict verdict
 	// cellsInRegion counts the cells of the cell's region (they share its EKS control plane).
 	cellsInRegion int
+	// publishJobs are the cell's publishing Jobs, once read (nil: not yet).
+	publishJobs []batchv1.Job
 }
 
 func (r *RegionCellReconciler) now() time.Time {

@@ -39,10 +39,12 @@ func regionCells(ctx context.Context, c client.Client, region string) (inRegion,
 // served by any cell yet; then nothing else of it is made.
 func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []saasv1.RegionCell) (bool, error) {
 	t := run.t
-	if cell := r.placements.placed(t.UID); t.Status.Cell == "" && findCell(cells, cell) != nil {
-		// Placed by an earlier reconcile whose status write did not land (or is not cached yet):
-		// the same place, which the placements since were told is taken.
-		t.Status.Cell = cell
+	if t.Status.Cell == "" {
+		if cell := r.placements.placed(t.UID); findCell(cells, cell) != nil {
+			// Placed by an earlier reconcile whose status write did not land (or is not cached
+			// yet): the same place, which the placements since were told is taken.
+			t.Status.Cell = cell
+		}
 	}
 	current := findCell(cells, t.Status.Cell)
 	if current != nil && !wantsCell(t) {
@@ -180,6 +182,7 @@ type placementLedger struct {
 	pending map[types.UID]string // tenant -> the cell it was placed in (or moves to)
 }
 
+// record notes a placement; the caller holds mu (the whole placement runs under it).
 func (l *placementLedger) record(uid types.UID, cell string) {
 	if l.pending == nil {
 		l.pending = map[types.UID]string{}

@@ -74,8 +74,10 @@ func DeletedEvent(t *saasv1.Tenant, cell *saasv1.RegionCell) Event {
 	})
 }
 
-// DefaultOutboxWorkers is how many outbox entries are delivered at once.
-const DefaultOutboxWorkers = 8
+// OutboxWorkers is how many outbox entries are delivered at once: an attempt waits up to the
+// HTTP timeout for a receiver that does not answer, and one dead receiver must not hold every
+// other cell's events behind it.
+const OutboxWorkers = 8
 
 // Outbox delivers outbox entries: a reconciler of the ConfigMaps OutboxLabel marks.
 type Outbox struct {
@@ -84,10 +86,6 @@ type Outbox struct {
 	// Notifier sends (its HTTP client, SNS publisher and HMAC key lookup).
 	Notifier *Notifier
 	Backoff  Backoff
-	// Workers deliver entries at once (DefaultOutboxWorkers when zero): an attempt waits up
-	// to the HTTP timeout for a receiver that does not answer, and one dead receiver must
-	// not hold every other cell's events behind it.
-	Workers int
 
 	mu       sync.Mutex
 	attempts map[string]int // failed attempts per entry, since this process started
@@ -104,7 +102,7 @@ func (o *Outbox) SetupWithManager(mgr ctrl.Manager) error {
 			return obj.GetLabels()[OutboxLabel] == "true"
 		}))).
 		Named("outbox").
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Workers, DefaultOutboxWorkers)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: OutboxWorkers}).
 		Complete(o)
 }
 
