@@ -96,7 +96,7 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	if err := inprocess.StartOperator(ctx, operatorCfg, controllers.Options{MaxConcurrentReconciles: 4}, nil); err != nil {
+	if _, err := inprocess.StartOperator(ctx, operatorCfg, controllers.Options{MaxConcurrentReconciles: 4}, nil); err != nil {
 		return err
 	}
 	say("operator running in this process as the chart's ServiceAccount, with exactly the chart's RBAC")

@@ -247,7 +247,7 @@ func TestOperatorRunsUnderTheChartsRBAC(t *testing.T) {
 	}
 	// Leader election too: its Lease and Events are part of what the chart must grant.
 	identity := builders.OperatorIdentity{ServiceAccount: sa, Namespace: ns, DataRole: "tenant-operator-namespace-data-rbac-test"}
-	if err := inprocess.StartOperator(ctx, user.Config(), controllers.Options{MaxConcurrentReconciles: 2, Identity: identity}, func(o *ctrl.Options) {
+	if _, err := inprocess.StartOperator(ctx, user.Config(), controllers.Options{MaxConcurrentReconciles: 2, Identity: identity}, func(o *ctrl.Options) {
 		o.LeaderElection, o.LeaderElectionNamespace, o.LeaderElectionID = true, ns, "tenant-operator.saas.tenantops.io"
 	}); err != nil {
 		t.Fatal(err)

@@ -58,7 +58,8 @@ func TestMain(m *testing.M) {
 }
 
 // operator runs one operator process whose every request goes through its own proxy; stop
-// ends it (what was killed stays killed: its proxy forwards nothing more).
+// ends it and waits until it has stopped (what was killed stays killed: its proxy forwards none
+// of its writes).
 func operator(t *testing.T, setup func(*Proxy)) (*Proxy, func()) {
 	t.Helper()
 	p, err := Start(env.Config)
@@ -73,10 +74,20 @@ func operator(t *testing.T, setup func(*Proxy)) (*Proxy, func()) {
 		NotificationBackoff: notify.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Attempts: 8}}
 	// One process runs operator after operator: their controllers' names repeat.
 	skip := true
-	if err := inprocess.StartOperator(ctx, p.Config(), opts, func(o *ctrl.Options) { o.Controller.SkipNameValidation = &skip }); err != nil {
+	stopped, err := inprocess.StartOperator(ctx, p.Config(), opts, func(o *ctrl.Options) { o.Controller.SkipNameValidation = &skip })
+	if err != nil {
 		t.Fatal(err)
 	}
-	return p, func() { cancel(); p.Close() }
+	return p, func() {
+		cancel()
+		p.LetReadsThrough()
+		select {
+		case <-stopped:
+		case <-time.After(time.Minute):
+			t.Errorf("an operator did not stop within a minute of being told to")
+		}
+		p.Close()
+	}
 }
 
 func cell(t *testing.T, name, region string, mutate ...func(*saasv1.RegionCell)) {

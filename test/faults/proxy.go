@@ -34,6 +34,9 @@ type Proxy struct {
 	// the operator's process would at a SIGKILL: nothing it sends after that arrives.
 	killAfter int
 	dead      bool
+	// readsAfterDeath lets a killed operator's reads through again (its writes stay dead), so
+	// that the in-process manager standing for the killed process can finish stopping.
+	readsAfterDeath bool
 	writes    []string // the writes forwarded, "VERB path"
 	seen      int      // writes seen, forwarded or not
 	cancels   map[*http.Request]context.CancelFunc
@@ -91,7 +94,7 @@ func counts(r *http.Request) bool {
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
-	if p.dead || p.down {
+	if p.down || (p.dead && !(p.readsAfterDeath && !isWrite(r))) {
 		p.mu.Unlock()
 		http.Error(w, "the API server is unreachable (injected)", http.StatusServiceUnavailable)
 		return
@@ -152,6 +155,17 @@ func (p *Proxy) KillAfter(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.killAfter = len(p.writes) + n
+}
+
+// LetReadsThrough forwards a killed operator's reads again, never its writes. A killed process
+// is gone at once; the in-process manager that stands for it must still stop, and
+// controller-runtime's manager stopped before its caches have synced does not return (it spins
+// a core in runnableGroup.Start, kubernetes-sigs/controller-runtime#3440): with its reads
+// refused for good, every kill left one such manager behind and each later kill ran slower.
+func (p *Proxy) LetReadsThrough() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.readsAfterDeath = true
 }
 
 // Dead says whether the kill happened.

@@ -111,7 +111,7 @@ func TestArgoCDAndKstatusReadTheOperatorsStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := inprocess.StartOperator(ctx, env.Config, controllers.Options{MaxConcurrentReconciles: 2}, nil); err != nil {
+	if _, err := inprocess.StartOperator(ctx, env.Config, controllers.Options{MaxConcurrentReconciles: 2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	cell, err := testenv.SampleCell()

@@ -18,7 +18,9 @@ import (
 // StartOperator runs the operator's manager in this process, as cfg's identity, until ctx ends:
 // the same scheme, cache limits and controllers as main.go, no metrics listener, logs dropped.
 // tune, when not nil, adjusts the manager's options (a counting client, leader election).
-func StartOperator(ctx context.Context, cfg *rest.Config, opts controllers.Options, tune func(*ctrl.Options)) error {
+// stopped is closed once the manager has returned: a caller that runs operator after operator
+// waits for it, so that none outlives its test.
+func StartOperator(ctx context.Context, cfg *rest.Config, opts controllers.Options, tune func(*ctrl.Options)) (stopped <-chan struct{}, err error) {
 	mo := ctrl.Options{
 		Scheme: controllers.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache: controllers.CacheOptions(), Logger: zap.New(zap.WriteTo(io.Discard)),
@@ -28,11 +30,15 @@ func StartOperator(ctx context.Context, cfg *rest.Config, opts controllers.Optio
 	}
 	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := controllers.SetupAll(mgr, opts); err != nil {
-		return err
+		return nil, err
 	}
-	go func() { _ = mgr.Start(ctx) }()
-	return nil
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = mgr.Start(ctx)
+	}()
+	return done, nil
 }
