@@ -37,9 +37,9 @@ type Proxy struct {
 	// readsAfterDeath lets a killed operator's reads through again (its writes stay dead), so
 	// that the in-process manager standing for the killed process can finish stopping.
 	readsAfterDeath bool
-	writes    []string // the writes forwarded, "VERB path"
-	seen      int      // writes seen, forwarded or not
-	cancels   map[*http.Request]context.CancelFunc
+	writes          []string // the writes forwarded, "VERB path"
+	seen            int      // writes seen, forwarded or not
+	cancels         map[*http.Request]context.CancelFunc
 }
 
 // Start proxies to the API server of cfg, on a loopback port.
@@ -94,7 +94,7 @@ func counts(r *http.Request) bool {
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
-	if p.down || (p.dead && !(p.readsAfterDeath && !isWrite(r))) {
+	if p.down || (p.dead && (!p.readsAfterDeath || isWrite(r))) {
 		p.mu.Unlock()
 		http.Error(w, "the API server is unreachable (injected)", http.StatusServiceUnavailable)
 		return
