@@ -72,6 +72,10 @@ test: verify envtest test-deps ## Run all tests: controllers on envtest, the app
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /test/faults$$) -count=1
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go test $(GO_TEST_FLAGS) ./test/faults -count=1
 
+.PHONY: unit
+unit: ## Run the tests that need no API server, database or browser (the decisions, builders, app parts), in seconds.
+	go test $(GO_TEST_FLAGS) $$(hack/unit-packages.sh) -count=1
+
 .PHONY: bench
 bench: envtest ## Run benchmarks; figures go into docs/benchmarks.md.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go test ./... -run '^$$' -bench . -benchmem

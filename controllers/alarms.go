@@ -13,6 +13,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/sns"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // Alarms and their topic (spec.alerts): the cell's topic, subscriptions and alarms on its cache
@@ -25,7 +26,7 @@ func (r *RegionCellReconciler) reconcileAlerts(ctx context.Context, run *cellRun
 	labels := b.CellLabels(c, b.ComponentAlerts)
 	if c.Spec.Alerts == nil {
 		c.Status.AlertsTopicARN = ""
-		run.verdict.side(ready(saasv1.ConditionAlarmsReady, "NotConfigured", "the cell does not alert (spec.alerts)"))
+		run.verdict.Side(verdict.Ready(saasv1.ConditionAlarmsReady, "NotConfigured", "the cell does not alert (spec.alerts)"))
 		if !r.Kinds.Alerts {
 			return nil
 		}
@@ -37,34 +38,34 @@ func (r *RegionCellReconciler) reconcileAlerts(ctx context.Context, run *cellRun
 		return nil
 	}
 	if !r.Kinds.Alerts {
-		run.verdict.side(stalled(saasv1.ConditionAlarmsReady, "ACKMissing",
+		run.verdict.Side(verdict.Stalled(saasv1.ConditionAlarmsReady, "ACKMissing",
 			"spec.alerts needs the ACK SNS and CloudWatch controllers: their CRDs are not installed (install them: the operator notices within a minute and restarts to watch them)"))
 		return nil
 	}
 	topic := b.AlertsTopic(c)
 	if _, err := a.Ensure(ctx, c, topic); err != nil {
-		return refusedSide(&run.verdict, saasv1.ConditionAlarmsReady, "InvalidTopic", err)
+		return verdict.RefusedSide(&run.verdict, saasv1.ConditionAlarmsReady, "InvalidTopic", err)
 	}
 	var subs []client.Object
 	for _, s := range b.AlertSubscriptions(c) {
 		subs = append(subs, s)
 	}
 	if err := ensureExactly(ctx, a, c, subs, &sns.SubscriptionList{}, run.ns, labels); err != nil {
-		return refusedSide(&run.verdict, saasv1.ConditionAlarmsReady, "InvalidSubscription", err)
+		return verdict.RefusedSide(&run.verdict, saasv1.ConditionAlarmsReady, "InvalidSubscription", err)
 	}
 	arn := topicARN(topic)
 	c.Status.AlertsTopicARN = arn
 	if arn == "" {
 		st := ack.ReadState(topic.Status.Conditions)
-		run.verdict.side(sidePart(saasv1.ConditionAlarmsReady, st, "SNS topic "+b.AlertsTopicAWSName(c)+": "+st.Message, "WaitingForTopic"))
+		run.verdict.Side(verdict.ACKSide(saasv1.ConditionAlarmsReady, st, "SNS topic "+b.AlertsTopicAWSName(c)+": "+st.Message, "WaitingForTopic"))
 		return nil
 	}
 	alarms := b.CellAlarms(c, arn)
 	states, err := ensureAlarms(ctx, a, c, alarms, run.ns, labels)
 	if err != nil {
-		return refusedSide(&run.verdict, saasv1.ConditionAlarmsReady, "InvalidAlarm", err)
+		return verdict.RefusedSide(&run.verdict, saasv1.ConditionAlarmsReady, "InvalidAlarm", err)
 	}
-	run.verdict.side(alarmsPart(states, fmt.Sprintf("%d alarms and %d subscriptions to topic %s", len(alarms), len(subs), b.AlertsTopicAWSName(c))))
+	run.verdict.Side(alarmsPart(states, fmt.Sprintf("%d alarms and %d subscriptions to topic %s", len(alarms), len(subs), b.AlertsTopicAWSName(c))))
 	return nil
 }
 
@@ -75,31 +76,31 @@ func (r *TenantReconciler) reconcileAlarms(ctx context.Context, run *tenantRun) 
 	labels := b.TenantLabels(t, c, b.ComponentAlerts)
 	switch {
 	case c.Spec.Alerts == nil:
-		run.verdict.side(ready(saasv1.ConditionAlarmsReady, "NotConfigured", "the tenant's cell does not alert (spec.alerts)"))
+		run.verdict.Side(verdict.Ready(saasv1.ConditionAlarmsReady, "NotConfigured", "the tenant's cell does not alert (spec.alerts)"))
 		if !r.Kinds.Alerts {
 			return true, nil
 		}
 		return true, ensureExactly(ctx, a, t, nil, &cloudwatch.MetricAlarmList{}, run.ns, labels)
 	case !r.Kinds.Alerts:
-		run.verdict.side(stalled(saasv1.ConditionAlarmsReady, "ACKMissing", "the cell alerts, but the ACK CloudWatch controller's CRDs are not installed"))
+		run.verdict.Side(verdict.Stalled(saasv1.ConditionAlarmsReady, "ACKMissing", "the cell alerts, but the ACK CloudWatch controller's CRDs are not installed"))
 		return true, nil
 	case t.Status.EffectiveDatabase == nil:
-		run.verdict.side(waiting(saasv1.ConditionAlarmsReady, "WaitingForDatabase", "the alarms watch the database, not made yet"))
+		run.verdict.Side(verdict.Waiting(saasv1.ConditionAlarmsReady, "WaitingForDatabase", "the alarms watch the database, not made yet"))
 		return true, nil
 	case c.Status.AlertsTopicARN == "":
-		run.verdict.side(waiting(saasv1.ConditionAlarmsReady, "WaitingForTopic", "waiting for cell "+c.Name+"'s SNS topic"))
+		run.verdict.Side(verdict.Waiting(saasv1.ConditionAlarmsReady, "WaitingForTopic", "waiting for cell "+c.Name+"'s SNS topic"))
 		return true, nil
 	}
 	alarms := b.TenantAlarms(t, c, *t.Status.EffectiveDatabase, c.Status.AlertsTopicARN)
 	states, err := ensureAlarms(ctx, a, t, alarms, run.ns, labels)
 	if err != nil {
-		return true, refusedSide(&run.verdict, saasv1.ConditionAlarmsReady, "InvalidAlarm", err)
+		return true, verdict.RefusedSide(&run.verdict, saasv1.ConditionAlarmsReady, "InvalidAlarm", err)
 	}
 	what := fmt.Sprintf("%d alarms on database %s to cell %s's topic", len(alarms), t.Status.EffectiveDatabase.Identifier, c.Name)
 	if t.Spec.Suspended {
 		what += "; their actions are disabled while the tenant is suspended"
 	}
-	run.verdict.side(alarmsPart(states, what))
+	run.verdict.Side(alarmsPart(states, what))
 	return true, nil
 }
 
@@ -135,35 +136,12 @@ func ensureAlarms(ctx context.Context, a apply.Applier, owner client.Object, ala
 }
 
 // alarmsPart is AlarmsReady from the ACK states of the alarms.
-func alarmsPart(states map[string]ack.State, what string) part {
-	name, st := ackReport(states)
+func alarmsPart(states map[string]ack.State, what string) verdict.Part {
+	name, st := verdict.ACKReport(states)
 	if name == "" {
-		return ready(saasv1.ConditionAlarmsReady, "InSync", what)
+		return verdict.Ready(saasv1.ConditionAlarmsReady, "InSync", what)
 	}
-	return sidePart(saasv1.ConditionAlarmsReady, st, "CloudWatch alarm "+name+": "+st.Message, "")
-}
-
-// sidePart turns an ACK state into a side condition: stalled when terminal, waiting otherwise.
-func sidePart(typ string, st ack.State, msg, reason string) part {
-	if reason == "" {
-		reason = st.Reason
-	}
-	if st.Terminal {
-		return stalled(typ, st.Reason, msg)
-	}
-	return waiting(typ, reason, msg)
-}
-
-// refusedSide is refused for a side condition.
-func refusedSide(v *verdict, typ, reason string, err error) error {
-	var side verdict
-	if rerr := refused(&side, typ, reason, "", err); rerr != nil {
-		return rerr
-	}
-	for _, p := range side.parts {
-		v.side(p)
-	}
-	return nil
+	return verdict.ACKSide(saasv1.ConditionAlarmsReady, st, "CloudWatch alarm "+name+": "+st.Message, "")
 }
 
 func topicARN(t *sns.Topic) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -17,6 +16,9 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/ack/s3"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/report"
+	"github.com/tenantops/tenant-operator/controllers/rollout"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // reconcileAssets keeps the cell's static files on S3 behind CloudFront (spec.assets): the
@@ -30,7 +32,7 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 	labels := b.CellLabels(c, b.ComponentAssets)
 	if c.Spec.Assets == nil {
 		c.Status.AssetsURL, c.Status.AssetsVersions = "", nil
-		run.verdict.side(ready(saasv1.ConditionAssetsReady, "NotConfigured", "the app serves its own files (spec.assets is not set)"))
+		run.verdict.Side(verdict.Ready(saasv1.ConditionAssetsReady, "NotConfigured", "the app serves its own files (spec.assets is not set)"))
 		if !r.Kinds.Assets {
 			return nil
 		}
@@ -43,7 +45,7 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 		return nil
 	}
 	if !r.Kinds.Assets {
-		run.verdict.side(stalled(saasv1.ConditionAssetsReady, "ACKMissing",
+		run.verdict.Side(verdict.Stalled(saasv1.ConditionAssetsReady, "ACKMissing",
 			"spec.assets needs the ACK S3 and CloudFront controllers: their CRDs are not installed (install them: the operator notices within a minute and restarts to watch them)"))
 		return nil
 	}
@@ -60,18 +62,18 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 	oac := b.AssetsOriginAccessControl(c)
 	for _, o := range []client.Object{bucket, oac, b.AssetsPublisherServiceAccount(c)} {
 		if _, err := a.Ensure(ctx, c, o); err != nil {
-			return refusedSide(&run.verdict, saasv1.ConditionAssetsReady, "InvalidAssets", err)
+			return verdict.RefusedSide(&run.verdict, saasv1.ConditionAssetsReady, "InvalidAssets", err)
 		}
 	}
 	states := map[string]ack.State{"S3 bucket " + c.Spec.Assets.BucketName: ack.ReadState(bucket.Status.Conditions),
 		"CloudFront origin access control": ack.ReadState(oac.Status.Conditions)}
 	if oac.Status.ID == nil {
-		run.verdict.side(waiting(saasv1.ConditionAssetsReady, "WaitingForOriginAccessControl", "waiting for CloudFront to make the origin access control"))
+		run.verdict.Side(verdict.Waiting(saasv1.ConditionAssetsReady, "WaitingForOriginAccessControl", "waiting for CloudFront to make the origin access control"))
 		return nil
 	}
 	dist := b.AssetsDistribution(c, *oac.Status.ID)
 	if _, err := a.Ensure(ctx, c, dist); err != nil {
-		return refusedSide(&run.verdict, saasv1.ConditionAssetsReady, "InvalidDistribution", err)
+		return verdict.RefusedSide(&run.verdict, saasv1.ConditionAssetsReady, "InvalidDistribution", err)
 	}
 	states["CloudFront distribution"] = ack.ReadState(dist.Status.Conditions)
 	domain := ""
@@ -82,7 +84,7 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 	if c.Spec.Assets.Alias != "" && domain != "" {
 		rec := b.AssetsRecordSet(c, domain)
 		if _, err := a.Ensure(ctx, c, rec); err != nil {
-			return refusedSide(&run.verdict, saasv1.ConditionAssetsReady, "InvalidRecord", err)
+			return verdict.RefusedSide(&run.verdict, saasv1.ConditionAssetsReady, "InvalidRecord", err)
 		}
 		st := ack.ReadState(rec.Status.Conditions)
 		states["Route53 record "+c.Spec.Assets.Alias], aliasAnswers = st, st.Synced
@@ -92,7 +94,7 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 	if notOurs != "" {
 		// Every page's script origin would be a bucket the operator does not control.
 		c.Status.AssetsURL, c.Status.AssetsVersions = "", nil
-		run.verdict.side(stalled(saasv1.ConditionAssetsReady, "BucketNotOurs", notOurs))
+		run.verdict.Side(verdict.Stalled(saasv1.ConditionAssetsReady, "BucketNotOurs", notOurs))
 		return nil
 	}
 	published, pending, failed, err := r.publishAssets(ctx, run, owner)
@@ -105,28 +107,28 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 		c.Status.AssetsVersions = published
 	}
 	c.Status.AssetsURL = ""
-	if deployed && owner != "" && slices.Contains(published, servingOrWanted(c)) {
+	if deployed && owner != "" && slices.Contains(published, rollout.ServingOrWanted(c)) {
 		// The alias once Route53 answers for it; the distribution's own domain until then.
 		c.Status.AssetsURL = b.AssetsURL(c, domain, aliasAnswers)
 	}
-	name, st := ackReport(states)
+	name, st := verdict.ACKReport(states)
 	switch {
 	case st.Terminal:
-		run.verdict.side(stalled(saasv1.ConditionAssetsReady, st.Reason, name+": "+st.Message))
+		run.verdict.Side(verdict.Stalled(saasv1.ConditionAssetsReady, st.Reason, name+": "+st.Message))
 	case len(failed) > 0:
-		run.verdict.side(stalled(saasv1.ConditionAssetsReady, "PublishFailed", fmt.Sprintf(
+		run.verdict.Side(verdict.Stalled(saasv1.ConditionAssetsReady, "PublishFailed", fmt.Sprintf(
 			"publishing the files of %s failed (Job %s/%s): check that the role %s may write %s (docs/operations.md gives its policy); delete the Job to retry",
 			strings.Join(failed, ", "), run.ns, b.PublishAssetsJob(c, failed[0], owner).Name, c.Spec.Assets.PublisherRoleARN, c.Spec.Assets.BucketName)))
 	case name != "":
-		run.verdict.side(waiting(saasv1.ConditionAssetsReady, st.Reason, name+": "+st.Message))
+		run.verdict.Side(verdict.Waiting(saasv1.ConditionAssetsReady, st.Reason, name+": "+st.Message))
 	case owner == "":
-		run.verdict.side(waiting(saasv1.ConditionAssetsReady, "WaitingForBucket", "waiting for ACK to report the bucket's owner account"))
+		run.verdict.Side(verdict.Waiting(saasv1.ConditionAssetsReady, "WaitingForBucket", "waiting for ACK to report the bucket's owner account"))
 	case !deployed:
-		run.verdict.side(waiting(saasv1.ConditionAssetsReady, "Deploying", "CloudFront is deploying the distribution to its edge locations"))
+		run.verdict.Side(verdict.Waiting(saasv1.ConditionAssetsReady, "Deploying", "CloudFront is deploying the distribution to its edge locations"))
 	case len(pending) > 0:
-		run.verdict.side(waiting(saasv1.ConditionAssetsReady, "PublishingAssets", "publishing the files of "+strings.Join(pending, ", ")))
+		run.verdict.Side(verdict.Waiting(saasv1.ConditionAssetsReady, "PublishingAssets", "publishing the files of "+strings.Join(pending, ", ")))
 	default:
-		run.verdict.side(ready(saasv1.ConditionAssetsReady, "Serving", fmt.Sprintf("files of %s served at %s", strings.Join(published, ", "), c.Status.AssetsURL)))
+		run.verdict.Side(verdict.Ready(saasv1.ConditionAssetsReady, "Serving", fmt.Sprintf("files of %s served at %s", strings.Join(published, ", "), c.Status.AssetsURL)))
 	}
 	return nil
 }
@@ -178,7 +180,7 @@ func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun, 
 		return nil, nil, nil, err
 	}
 	keep := map[string]bool{}
-	for _, v := range versionsInUse(c, run.tenants) {
+	for _, v := range rollout.VersionsInUse(c, run.tenants) {
 		if done := succeededJob(jobs, v); done != "" {
 			published, keep[done] = append(published, v), true
 			continue
@@ -192,7 +194,7 @@ func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun, 
 			return nil, nil, nil, err
 		}
 		keep[job.Name] = true
-		switch done, bad := jobFinished(job); {
+		switch done, bad := report.JobFinished(job); {
 		case done && !bad:
 			published = append(published, v)
 		case done:
@@ -217,7 +219,7 @@ func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun, 
 func succeededJob(jobs []batchv1.Job, version string) string {
 	for i := range jobs {
 		j := &jobs[i]
-		if done, bad := jobFinished(j); j.Annotations[b.AnnotationAppVersion] == version && done && !bad && j.DeletionTimestamp.IsZero() {
+		if done, bad := report.JobFinished(j); j.Annotations[b.AnnotationAppVersion] == version && done && !bad && j.DeletionTimestamp.IsZero() {
 			return j.Name
 		}
 	}
@@ -244,47 +246,15 @@ func (r *RegionCellReconciler) publishJobs(ctx context.Context, run *cellRun) ([
 	return run.publishJobs, nil
 }
 
-// versionsInUse are the app versions whose files the cell's pages load: the shared app's, the
-// one it rolls out to, and each dedicated tenant's.
-func versionsInUse(c *saasv1.RegionCell, tenants []saasv1.Tenant) []string {
-	set := map[string]bool{c.Spec.App.Version: true}
-	if c.Status.AppVersion != "" {
-		set[c.Status.AppVersion] = true
-	}
-	for i := range tenants {
-		t := &tenants[i]
-		if t.Spec.Tier == saasv1.TierDedicated && t.DeletionTimestamp.IsZero() && t.Status.Cell == c.Name {
-			set[b.EffectiveAppVersion(t, c)] = true
-			if v := servingVersion(t); v != "" {
-				set[v] = true
-			}
-		}
-	}
-	out := make([]string, 0, len(set))
-	for v := range set {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// servingOrWanted is the version the shared app runs, or, before it runs one, the spec's.
-func servingOrWanted(c *saasv1.RegionCell) string {
-	if c.Status.AppVersion != "" {
-		return c.Status.AppVersion
-	}
-	return c.Spec.App.Version
-}
-
 // assetsBaseURL is where tenant t's pages load their files from: the cell's CDN once the files
 // of the version serving t are published there; otherwise the app's own /static.
 func assetsBaseURL(t *saasv1.Tenant, c *saasv1.RegionCell) string {
 	if c.Status.AssetsURL == "" {
 		return ""
 	}
-	version := servingOrWanted(c)
+	version := rollout.ServingOrWanted(c)
 	if t.Spec.Tier == saasv1.TierDedicated {
-		version = servingVersion(t)
+		version = rollout.ServingVersion(t)
 	}
 	if !slices.Contains(c.Status.AssetsVersions, version) {
 		return ""

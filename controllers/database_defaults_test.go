@@ -13,6 +13,7 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/rollout"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -132,7 +133,7 @@ func TestCellDatabaseDefaultsReachExistingDatabasesOnlyByARollout(t *testing.T) 
 	}
 	// A refusal of what the cell asked is the rollout's failure, not the tenant's: it serves,
 	// Ready, and nothing tells billing or CRM it failed.
-	refused := tenantHas(t, "dbb", saasv1.ConditionDatabaseReady, metav1.ConditionTrue, reasonDefaultsRefused)
+	refused := tenantHas(t, "dbb", saasv1.ConditionDatabaseReady, metav1.ConditionTrue, rollout.ReasonDefaultsRefused)
 	if refused.Status.Phase != saasv1.PhaseReady || condition(refused.Status.Conditions, saasv1.ConditionStalled).Status == metav1.ConditionTrue {
 		t.Errorf("a refused defaults change made the tenant %s (Stalled %s)", refused.Status.Phase, condition(refused.Status.Conditions, saasv1.ConditionStalled).Status)
 	}

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,12 @@ func TestEveryStalledReasonIsDocumented(t *testing.T) {
 	if len(reasons) < 10 {
 		t.Fatalf("found only %d Stalled reasons in the source (%v): the scan no longer sees the calls", len(reasons), reasons)
 	}
+	// One of each way a reason is given: a call of verdict.Stalled, and a placement decision.
+	for _, known := range []string{"SubdomainTaken", "CellInOtherRegion"} {
+		if !slices.Contains(reasons, known) {
+			t.Errorf("the scan missed %s (found %v): it no longer sees every way a reason is given", known, reasons)
+		}
+	}
 	for _, r := range reasons {
 		if !strings.Contains(string(doc), "`"+r+"`") {
 			t.Errorf("reason %s can stall a condition but docs/operations.md does not name it (as `%s`)", r, r)
@@ -32,18 +39,26 @@ func TestEveryStalledReasonIsDocumented(t *testing.T) {
 	}
 }
 
-// stalledReasons are the reasons passed, as literals or package constants, to stalled, refused and
-// refusedSide in the package's non-test files.
+// stalledReasons are the reasons passed, as literals or constants, to verdict.Stalled,
+// verdict.Refused and verdict.RefusedSide, and given to placement decisions that stall
+// (placement.Decision{Reason: ..., Stalled: true}), in the non-test files of the controllers and
+// the packages under them.
 func stalledReasons(t *testing.T) []string {
 	t.Helper()
 	fset := token.NewFileSet()
-	files, _ := filepath.Glob("*.go")
+	var files []string
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var parsed []*ast.File
 	consts := map[string]string{}
 	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
 		af, err := parser.ParseFile(fset, f, nil, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -62,32 +77,63 @@ func stalledReasons(t *testing.T) []string {
 			return true
 		})
 	}
+	value := func(e ast.Expr) string {
+		switch a := e.(type) {
+		case *ast.BasicLit:
+			s, _ := strconv.Unquote(a.Value)
+			return s
+		case *ast.Ident:
+			return consts[a.Name]
+		case *ast.SelectorExpr:
+			return consts[a.Sel.Name]
+		}
+		return ""
+	}
 	// The reason's position among each function's arguments.
-	reasonArg := map[string]int{"stalled": 1, "refused": 2, "refusedSide": 2}
+	reasonArg := map[string]int{"Stalled": 1, "Refused": 2, "RefusedSide": 2}
 	var out []string
+	add := func(reason string) {
+		if reason != "" && !slices.Contains(out, reason) {
+			out = append(out, reason)
+		}
+	}
 	for _, af := range parsed {
 		ast.Inspect(af, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok {
-				return true
-			}
-			fn, ok := call.Fun.(*ast.Ident)
-			if !ok {
-				return true
-			}
-			i, ok := reasonArg[fn.Name]
-			if !ok || len(call.Args) <= i {
-				return true
-			}
-			reason := ""
-			switch a := call.Args[i].(type) {
-			case *ast.BasicLit:
-				reason, _ = strconv.Unquote(a.Value)
-			case *ast.Ident:
-				reason = consts[a.Name]
-			}
-			if reason != "" && !slices.Contains(out, reason) {
-				out = append(out, reason)
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				name := ""
+				switch fn := n.Fun.(type) {
+				case *ast.Ident:
+					name = fn.Name
+				case *ast.SelectorExpr:
+					if pkg, ok := fn.X.(*ast.Ident); ok && pkg.Name == "verdict" {
+						name = fn.Sel.Name
+					}
+				}
+				if i, ok := reasonArg[name]; ok && len(n.Args) > i {
+					add(value(n.Args[i]))
+				}
+			case *ast.CompositeLit:
+				var reason string
+				stalls := false
+				for _, e := range n.Elts {
+					kv, ok := e.(*ast.KeyValueExpr)
+					if !ok {
+						continue
+					}
+					switch key, _ := kv.Key.(*ast.Ident); {
+					case key == nil:
+					case key.Name == "Reason":
+						reason = value(kv.Value)
+					case key.Name == "Stalled":
+						if v, ok := kv.Value.(*ast.Ident); ok && v.Name == "true" {
+							stalls = true
+						}
+					}
+				}
+				if stalls {
+					add(reason)
+				}
 			}
 			return true
 		})

@@ -15,6 +15,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/report"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -95,7 +96,7 @@ func TestACellOf300TenantsNeedsOneRuleAndOneCertificate(t *testing.T) {
 	for _, h := range hosts {
 		routed := false
 		for i := range group {
-			routed = routed || ingressRoutes(&group[i], h)
+			routed = routed || report.IngressRoutes(&group[i], h)
 		}
 		if !routed {
 			t.Errorf("%s is not routed by the cell's load balancer", h)

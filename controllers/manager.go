@@ -17,6 +17,7 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/cost"
+	"github.com/tenantops/tenant-operator/controllers/indexes"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 )
 
@@ -89,7 +90,7 @@ type Options struct {
 
 // SetupAll registers both controllers and the lifecycle notifier with the manager.
 func SetupAll(mgr ctrl.Manager, opts Options) error {
-	if err := addIndexes(context.Background(), mgr.GetFieldIndexer()); err != nil {
+	if err := indexes.Add(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 	notifier := &notify.Notifier{

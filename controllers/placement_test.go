@@ -23,6 +23,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/placement"
 )
 
 // cellCounts waits until the cell counts its tenants by phase as want says.
@@ -83,7 +84,7 @@ func TestTenantsArePlacedInTheLeastFullCellOfTheirRegion(t *testing.T) {
 	}
 	// The region is full: a new tenant waits, and says for what.
 	create(t, newTenant("syd3", "ap-southeast-5"))
-	got := tenantHas(t, "syd3", saasv1.ConditionReady, metav1.ConditionFalse, reasonRegionFull)
+	got := tenantHas(t, "syd3", saasv1.ConditionReady, metav1.ConditionFalse, placement.ReasonRegionFull)
 	if got.Status.Phase != saasv1.PhasePending || got.Status.Cell != "" {
 		t.Errorf("a tenant of a full region: phase %s cell %q", got.Status.Phase, got.Status.Cell)
 	}
@@ -119,13 +120,13 @@ func TestTenantsArePlacedInTheLeastFullCellOfTheirRegion(t *testing.T) {
 func TestAPinnedTenantWaitsForItsCell(t *testing.T) {
 	create(t, newCell("caw1-a", "ca-west-1"))
 	create(t, newTenant("calgary", "ca-west-1", func(tn *saasv1.Tenant) { tn.Spec.Cell = "caw1-b" }))
-	got := tenantHas(t, "calgary", saasv1.ConditionReady, metav1.ConditionFalse, reasonCellMissing)
+	got := tenantHas(t, "calgary", saasv1.ConditionReady, metav1.ConditionFalse, placement.ReasonCellMissing)
 	if got.Status.Phase != saasv1.PhasePending || got.Status.Cell != "" {
 		t.Errorf("a tenant pinned to a missing cell: phase %s cell %q", got.Status.Phase, got.Status.Cell)
 	}
 	// A pin to another region's cell never resolves: the spec must change.
 	create(t, newTenant("astray", "ca-west-1", func(tn *saasv1.Tenant) { tn.Spec.Cell = "apse5-a" }))
-	astray := tenantHas(t, "astray", saasv1.ConditionStalled, metav1.ConditionTrue, reasonCellInOtherRegion)
+	astray := tenantHas(t, "astray", saasv1.ConditionStalled, metav1.ConditionTrue, placement.ReasonCellInOtherRegion)
 	if astray.Status.Cell != "" {
 		t.Errorf("placed in another region's cell: %q", astray.Status.Cell)
 	}
@@ -385,7 +386,7 @@ func TestAMoveAcrossBaseDomainsIsRefused(t *testing.T) {
 	create(t, tenant)
 	onboard(t, from, tenant)
 	setSpecCell(t, "virginia", "usgw1-b")
-	got := tenantHas(t, "virginia", saasv1.ConditionStalled, metav1.ConditionTrue, reasonMoveRefused)
+	got := tenantHas(t, "virginia", saasv1.ConditionStalled, metav1.ConditionTrue, placement.ReasonMoveRefused)
 	if r := condition(got.Status.Conditions, saasv1.ConditionReady); r.Status != metav1.ConditionTrue || got.Status.Phase != saasv1.PhaseReady || got.Status.Cell != from.Name {
 		t.Errorf("a refused move changed the tenant: Ready %s, phase %s, cell %s", r.Status, got.Status.Phase, got.Status.Cell)
 	}

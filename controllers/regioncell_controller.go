@@ -18,6 +18,8 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/cost"
+	"github.com/tenantops/tenant-operator/controllers/indexes"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // CellFinalizer holds a RegionCell while it still serves Tenants.
@@ -69,7 +71,7 @@ type cellRun struct {
 	cell    *saasv1.RegionCell
 	ns      string
 	tenants []saasv1.Tenant // the cell's tenants, those moving out included
-	verdict verdict
+	verdict verdict.Verdict
 	// cellsInRegion counts the cells of the cell's region (they share its EKS control plane).
 	cellsInRegion int
 	// publishJobs are the cell's publishing Jobs, once read (nil: not yet).
@@ -139,7 +141,7 @@ func (r *RegionCellReconciler) applier() apply.Applier {
 func (r *RegionCellReconciler) listTenants(ctx context.Context, run *cellRun) error {
 	var all saasv1.TenantList
 	// The cell only reads its tenants: skip copying them out of the cache.
-	if err := r.List(ctx, &all, client.MatchingFields{indexTenantCell: run.cell.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := r.List(ctx, &all, client.MatchingFields{indexes.TenantCell: run.cell.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
 	for _, t := range all.Items {
@@ -173,7 +175,7 @@ func (r *RegionCellReconciler) patchStatus(ctx context.Context, cell, before *sa
 		tenantsByPhase.WithLabelValues(cell.Name, phase).Set(float64(n))
 	}
 	cellCost(cell, run.tenants, run.cellsInRegion, r.Prices, r.now())
-	st.Phase = summarize(&st.Conditions, cell.Generation, cellParts, run.verdict)
+	st.Phase = verdict.Summarize(&st.Conditions, cell.Generation, cellParts, run.verdict)
 	if runErr == nil {
 		st.ObservedGeneration = cell.Generation
 	}

@@ -3,13 +3,11 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,7 +18,11 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/indexes"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/report"
+	"github.com/tenantops/tenant-operator/controllers/rollout"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 func (r *RegionCellReconciler) reconcileNamespace(ctx context.Context, run *cellRun) error {
@@ -58,61 +60,28 @@ func (r *RegionCellReconciler) reconcileCache(ctx context.Context, run *cellRun)
 	c := run.cell
 	rg := b.ReplicationGroup(b.CellCache(c))
 	if _, err := r.applier().Ensure(ctx, c, rg); err != nil {
-		return refused(&run.verdict, saasv1.ConditionCacheReady, "InvalidCache", "", err)
+		return verdict.Refused(&run.verdict, saasv1.ConditionCacheReady, "InvalidCache", "", err)
 	}
 	st := ack.ReadState(rg.Status.Conditions)
 	addr, port, ok := b.CacheEndpoint(rg)
 	switch {
 	case st.Terminal:
-		run.verdict.add(stalled(saasv1.ConditionCacheReady, st.Reason, "ElastiCache: "+st.Message))
+		run.verdict.Add(verdict.Stalled(saasv1.ConditionCacheReady, st.Reason, "ElastiCache: "+st.Message))
 	case !st.Synced || !ok:
-		run.verdict.add(waiting(saasv1.ConditionCacheReady, st.Reason, "ElastiCache: "+st.Message))
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionCacheReady, st.Reason, "ElastiCache: "+st.Message))
 	default:
 		c.Status.CacheEndpoint = fmt.Sprintf("%s:%d", addr, port)
-		run.verdict.add(ready(saasv1.ConditionCacheReady, "Available", "shared cache at "+c.Status.CacheEndpoint))
+		run.verdict.Add(verdict.Ready(saasv1.ConditionCacheReady, "Available", "shared cache at "+c.Status.CacheEndpoint))
 	}
 	return nil
 }
 
-// rolloutTarget decides the version the shared app runs: the spec's version once every pooled
-// tenant that follows the cell (upgradeStrategy Auto) has migrated to it, the current one until
-// then. A failed migration holds the rollout and names the tenants.
-func rolloutTarget(c *saasv1.RegionCell, tenants []saasv1.Tenant) (string, part) {
-	want, serving := c.Spec.App.Version, c.Status.AppVersion
-	if serving == "" || serving == want {
-		return want, ready(saasv1.ConditionRolloutComplete, "UpToDate", "the shared app runs "+want)
-	}
-	var failed, pending []string
-	for _, t := range tenants {
-		if t.Spec.Tier == saasv1.TierDedicated || !t.DeletionTimestamp.IsZero() || b.EffectiveAppVersion(&t, c) != want {
-			continue
-		}
-		lm := t.Status.LastMigration
-		switch {
-		case lm != nil && lm.Version == want && lm.Succeeded:
-		case lm != nil && lm.Version == want:
-			failed = append(failed, t.Name)
-		default:
-			pending = append(pending, t.Name)
-		}
-	}
-	switch {
-	case len(failed) > 0:
-		return serving, stalled(saasv1.ConditionRolloutComplete, "MigrationFailed",
-			fmt.Sprintf("rollout to %s held at %s: migration failed for tenants %s", want, serving, strings.Join(failed, ", ")))
-	case len(pending) > 0:
-		return serving, waiting(saasv1.ConditionRolloutComplete, "Migrating",
-			fmt.Sprintf("rollout to %s waits for the migrations of %d tenants (%s)", want, len(pending), strings.Join(first(pending, 5), ", ")))
-	}
-	return want, ready(saasv1.ConditionRolloutComplete, "UpToDate", "the shared app runs "+want)
-}
-
 func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) error {
 	c := run.cell
-	version, rollout := rolloutTarget(c, run.tenants)
+	version, target := rollout.AppTarget(c, run.tenants)
 	if c.Spec.Assets != nil && r.Kinds.Assets && c.Status.AppVersion != "" && version != c.Status.AppVersion && !r.published(ctx, run, version) {
 		// The new version's pages load files that must be on the CDN before it serves them.
-		rollout = waiting(saasv1.ConditionRolloutComplete, "PublishingAssets", fmt.Sprintf(
+		target = verdict.Waiting(saasv1.ConditionRolloutComplete, "PublishingAssets", fmt.Sprintf(
 			"rollout to %s waits for its files to be published to s3://%s/%s", version, c.Spec.Assets.BucketName, b.AssetsPrefix))
 		version = c.Status.AppVersion
 	}
@@ -124,10 +93,10 @@ func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) e
 		return err
 	}
 	// Migrations allow the version; the rollout is complete once the Deployment says so.
-	if done, progress := rolledOut(dep); version == c.Spec.App.Version && !done {
-		rollout = waiting(saasv1.ConditionRolloutComplete, "RollingOut", "rolling out "+version+": "+progress)
+	if done, progress := report.RolledOut(dep); version == c.Spec.App.Version && !done {
+		target = verdict.Waiting(saasv1.ConditionRolloutComplete, "RollingOut", "rolling out "+version+": "+progress)
 	}
-	run.verdict.add(rollout)
+	run.verdict.Add(target)
 	if res == apply.Updated && c.Status.AppVersion != version {
 		r.Recorder.Eventf(c, nil, corev1.EventTypeNormal, "RollingOut", "Rollout", "shared app %s -> %s", c.Status.AppVersion, version)
 	}
@@ -140,9 +109,9 @@ func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) e
 	}
 	c.Status.AvailableReplicas = dep.Status.AvailableReplicas
 	if dep.Status.AvailableReplicas < 1 {
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "AppUnavailable", "the shared app has no available replica yet"))
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionAppReady, "AppUnavailable", "the shared app has no available replica yet"))
 	} else {
-		run.verdict.add(ready(saasv1.ConditionAppReady, "Serving", fmt.Sprintf("%d replicas of %s available", dep.Status.AvailableReplicas, version)))
+		run.verdict.Add(verdict.Ready(saasv1.ConditionAppReady, "Serving", fmt.Sprintf("%d replicas of %s available", dep.Status.AvailableReplicas, version)))
 	}
 	return nil
 }
@@ -153,75 +122,16 @@ func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) e
 // batch while one has failed.
 func (r *RegionCellReconciler) reconcileDatabaseDefaults(_ context.Context, run *cellRun) error {
 	c := run.cell
-	rollout, part := defaultsRollout(c, run.tenants)
-	c.Status.DatabaseRollout = rollout
-	run.verdict.add(part)
+	next, part := rollout.DefaultsRollout(c, run.tenants)
+	c.Status.DatabaseRollout = next
+	run.verdict.Add(part)
 	return nil
-}
-
-// defaultsRollout is the next state of the cell's database defaults rollout.
-func defaultsRollout(c *saasv1.RegionCell, tenants []saasv1.Tenant) (*saasv1.DatabaseRollout, part) {
-	rev := c.Spec.Database.Revision
-	if rev == "" {
-		return nil, ready(saasv1.ConditionDatabaseDefaultsRolledOut, "NewDatabasesOnly",
-			"the database defaults apply to new databases; set spec.database.revision to roll them out to existing ones")
-	}
-	ro := &saasv1.DatabaseRollout{Revision: rev}
-	var waitingNames []string
-	for i := range tenants {
-		t := &tenants[i]
-		eff := t.Status.EffectiveDatabase
-		if eff == nil || !t.DeletionTimestamp.IsZero() {
-			continue // no database yet: it is created with the current defaults
-		}
-		if eff.DefaultsRevision != rev {
-			waitingNames = append(waitingNames, t.Name)
-			continue
-		}
-		db := findCondition(t.Status.Conditions, saasv1.ConditionDatabaseReady)
-		switch {
-		case db.Reason == reasonDefaultsRefused:
-			ro.Failed = append(ro.Failed, t.Name)
-		case db.Status == metav1.ConditionTrue && db.ObservedGeneration == t.Generation:
-			ro.Updated++
-		case findCondition(t.Status.Conditions, saasv1.ConditionStalled).Status == metav1.ConditionTrue && db.Status != metav1.ConditionTrue:
-			ro.Failed = append(ro.Failed, t.Name)
-		default:
-			ro.InProgress = append(ro.InProgress, t.Name)
-		}
-	}
-	// Tenants the last reconcile put in the batch stay there until their database moved.
-	if prev := c.Status.DatabaseRollout; prev != nil && prev.Revision == rev {
-		for _, name := range prev.InProgress {
-			if slices.Contains(waitingNames, name) {
-				ro.InProgress = append(ro.InProgress, name)
-				waitingNames = slices.DeleteFunc(waitingNames, func(n string) bool { return n == name })
-			}
-		}
-	}
-	if len(ro.Failed) == 0 {
-		for len(ro.InProgress) < int(max(1, c.Spec.Database.RolloutBatchSize)) && len(waitingNames) > 0 {
-			ro.InProgress, waitingNames = append(ro.InProgress, waitingNames[0]), waitingNames[1:]
-		}
-	}
-	sort.Strings(ro.InProgress)
-	ro.Waiting = int32(len(waitingNames))
-	switch {
-	case len(ro.Failed) > 0:
-		return ro, stalled(saasv1.ConditionDatabaseDefaultsRolledOut, "DatabaseFailed", fmt.Sprintf(
-			"rollout of database defaults %s paused: RDS refused or failed the change for tenants %s (see their DatabaseReady; they serve as they were); change spec.database and its revision to go on; %d updated, %d waiting",
-			rev, strings.Join(first(ro.Failed, 5), ", "), ro.Updated, ro.Waiting))
-	case len(ro.InProgress) > 0 || ro.Waiting > 0:
-		return ro, waiting(saasv1.ConditionDatabaseDefaultsRolledOut, "RollingOut", fmt.Sprintf(
-			"rolling database defaults %s out: %d updated, modifying %s, %d waiting", rev, ro.Updated, strings.Join(first(ro.InProgress, 5), ", "), ro.Waiting))
-	}
-	return ro, ready(saasv1.ConditionDatabaseDefaultsRolledOut, "UpToDate", fmt.Sprintf("all %d databases have defaults %s", ro.Updated, rev))
 }
 
 // reconcileDelete holds the cell while it serves tenants, then removes the shared tier.
 func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun) (ctrl.Result, error) {
 	c := run.cell
-	run.verdict.phase = saasv1.PhaseDeleting
+	run.verdict.Phase = saasv1.PhaseDeleting
 	if !controllerutil.ContainsFinalizer(c, CellFinalizer) {
 		return ctrl.Result{}, nil
 	}
@@ -230,14 +140,14 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 		for _, t := range run.tenants {
 			names = append(names, t.Name)
 		}
-		run.verdict.holdOn("TenantsRemain",
-			fmt.Sprintf("deletion held: the cell still serves %d tenants (%s); delete them or move them to another cell (spec.cell) first", len(names), strings.Join(first(names, 5), ", ")))
+		run.verdict.HoldOn("TenantsRemain",
+			fmt.Sprintf("deletion held: the cell still serves %d tenants (%s); delete them or move them to another cell (spec.cell) first", len(names), strings.Join(verdict.Few(names, 5), ", ")))
 		return ctrl.Result{}, nil
 	}
 	// Tenants that moved to another cell keep their databases (and dedicated caches) in this
 	// cell's subnet groups, which AWS does not delete while they are in use.
 	var homed saasv1.TenantList
-	if err := r.List(ctx, &homed, client.MatchingFields{indexTenantHome: c.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := r.List(ctx, &homed, client.MatchingFields{indexes.TenantHome: c.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, err
 	}
 	if len(homed.Items) > 0 {
@@ -246,9 +156,9 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 			names = append(names, t.Name)
 		}
 		sort.Strings(names)
-		run.verdict.holdOn("DatabasesRemain", fmt.Sprintf(
+		run.verdict.HoldOn("DatabasesRemain", fmt.Sprintf(
 			"deletion held: the databases of %d tenants served by other cells live in this cell's network (%s); delete those tenants, or restore them from snapshots in another cell, first",
-			len(names), strings.Join(first(names, 5), ", ")))
+			len(names), strings.Join(verdict.Few(names, 5), ", ")))
 		return ctrl.Result{}, nil
 	}
 	// Lifecycle events owed to the cell's receivers (a tenant's Deleted event among them) are
@@ -259,9 +169,9 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 		return ctrl.Result{}, err
 	}
 	if len(owed) > 0 {
-		run.verdict.holdOn("EventsOwed", fmt.Sprintf(
+		run.verdict.HoldOn("EventsOwed", fmt.Sprintf(
 			"deletion held: %d lifecycle events are not yet delivered to the cell's receivers (%s); they are retried until delivered. To give up on them: kubectl delete configmaps -n %s -l %s=true",
-			len(owed), strings.Join(first(owed, 5), ", "), run.ns, notify.OutboxLabel))
+			len(owed), strings.Join(verdict.Few(owed, 5), ", "), run.ns, notify.OutboxLabel))
 		return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
 	}
 	// The cache goes before the subnet groups AWS will not delete while something uses them.
@@ -278,7 +188,7 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 		if gone, err := r.applier().Absent(ctx, child.obj, key); err != nil {
 			return ctrl.Result{}, err
 		} else if !gone {
-			run.verdict.holdOn("Deleting", fmt.Sprintf("waiting for AWS to delete %T %s", child.obj, key))
+			run.verdict.HoldOn("Deleting", fmt.Sprintf("waiting for AWS to delete %T %s", child.obj, key))
 			return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
 		}
 	}

@@ -30,6 +30,9 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/ack/s3"
 	"github.com/tenantops/tenant-operator/controllers/ack/sns"
+	"github.com/tenantops/tenant-operator/controllers/placement"
+	"github.com/tenantops/tenant-operator/controllers/rollout"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // SetupWithManager watches RegionCells, their children, and Tenants (hosts and rollouts).
@@ -75,7 +78,7 @@ func cellsOfTenant() handler.EventHandler {
 		if !ok {
 			return nil
 		}
-		out := []string{t.Status.Cell, moveFrom(t)}
+		out := placement.CellsServing(t)
 		if e := t.Status.EffectiveDatabase; e != nil {
 			out = append(out, e.Cell)
 		}
@@ -118,9 +121,9 @@ func tenantMattersToCell() predicate.Predicate {
 			o.Status.Cell != n.Status.Cell || o.Status.Phase != n.Status.Phase || (o.Status.Move == nil) != (n.Status.Move == nil) ||
 			!equality.Semantic.DeepEqual(o.Status.LastMigration, n.Status.LastMigration) ||
 			!equality.Semantic.DeepEqual(o.Status.EffectiveDatabase, n.Status.EffectiveDatabase) ||
-			findCondition(o.Status.Conditions, saasv1.ConditionDatabaseReady).Status != findCondition(n.Status.Conditions, saasv1.ConditionDatabaseReady).Status ||
+			verdict.Condition(o.Status.Conditions, saasv1.ConditionDatabaseReady).Status != verdict.Condition(n.Status.Conditions, saasv1.ConditionDatabaseReady).Status ||
 			// A refusal of the cell's defaults, and its end, keep the database serving (True).
-			(findCondition(o.Status.Conditions, saasv1.ConditionDatabaseReady).Reason == reasonDefaultsRefused) !=
-				(findCondition(n.Status.Conditions, saasv1.ConditionDatabaseReady).Reason == reasonDefaultsRefused)
+			(verdict.Condition(o.Status.Conditions, saasv1.ConditionDatabaseReady).Reason == rollout.ReasonDefaultsRefused) !=
+				(verdict.Condition(n.Status.Conditions, saasv1.ConditionDatabaseReady).Reason == rollout.ReasonDefaultsRefused)
 	}}
 }

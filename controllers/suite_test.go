@@ -23,6 +23,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -167,7 +168,7 @@ func must(t testing.TB, err error) {
 
 // condition is the condition of type typ (status Unknown when absent).
 func condition(conds []metav1.Condition, typ string) metav1.Condition {
-	return findCondition(conds, typ)
+	return verdict.Condition(conds, typ)
 }
 
 func tenantCondition(name, typ string) (metav1.Condition, *saasv1.Tenant, error) {

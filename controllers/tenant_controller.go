@@ -18,6 +18,8 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/cost"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/placement"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // TenantFinalizer holds a Tenant until its database has been snapshotted, retained or deleted
@@ -54,7 +56,7 @@ type TenantReconciler struct {
 	// Identity is the operator's own, bound in each namespace it makes to write Secrets there.
 	Identity b.OperatorIdentity
 
-	placements placementLedger
+	placements placement.Ledger
 }
 
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=tenants,verbs=get;list;watch;update;patch
@@ -89,7 +91,7 @@ type tenantRun struct {
 	// were made from: its home cell, which a move does not change (nil: the serving cell).
 	home    *saasv1.RegionCell
 	ns      string
-	verdict verdict
+	verdict verdict.Verdict
 	// requeueAfter asks for another look even without an event (a spot run waiting to fall back).
 	requeueAfter time.Duration
 	password     string
@@ -162,16 +164,16 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 // patchStatus summarises the run into status and writes it once, only when it changed.
 // observedGeneration moves only when the run ended without error.
 func (r *TenantReconciler) patchStatus(ctx context.Context, t, before *saasv1.Tenant, run *tenantRun, runErr error) error {
-	if run.verdict.phase == "" && t.Spec.Suspended {
-		run.verdict.phase = saasv1.PhaseSuspended
+	if run.verdict.Phase == "" && t.Spec.Suspended {
+		run.verdict.Phase = saasv1.PhaseSuspended
 	}
-	if run.cell != nil && !run.verdict.hasSide(saasv1.ConditionPlaced) {
-		run.verdict.side(placedPart(run))
+	if run.cell != nil && !run.verdict.HasSide(saasv1.ConditionPlaced) {
+		run.verdict.Side(placedPart(run))
 	}
 	if run.cell != nil {
 		tenantCost(t, run.cell, r.Prices, r.now())
 	}
-	phase := summarize(&t.Status.Conditions, t.Generation, tenantParts, run.verdict)
+	phase := verdict.Summarize(&t.Status.Conditions, t.Generation, tenantParts, run.verdict)
 	t.Status.Phase = phase
 	if runErr == nil {
 		t.Status.ObservedGeneration = t.Generation

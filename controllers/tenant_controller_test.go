@@ -26,6 +26,8 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/placement"
+	"github.com/tenantops/tenant-operator/controllers/report"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -192,7 +194,7 @@ func TestPooledTenantOnboardsAndSteadyStateWritesNothing(t *testing.T) {
 	}
 	ing := &networkingv1.Ingress{}
 	must(t, get(t, ing, "cell-euw1", b.AppName))
-	if !ingressRoutes(ing, "acme.website.com") {
+	if !report.IngressRoutes(ing, "acme.website.com") {
 		t.Errorf("cell ingress does not route the tenant: %+v", ing.Spec.Rules)
 	}
 
@@ -283,7 +285,7 @@ func TestDedicatedTenantGetsItsOwnAppAndCache(t *testing.T) {
 		n, _ := strconv.Atoi(i.Annotations["alb.ingress.kubernetes.io/group.order"])
 		return n
 	}
-	if !ingressRoutes(ing, "initech.website.com") || ing.Annotations["alb.ingress.kubernetes.io/group.name"] != "cell-euw2" ||
+	if !report.IngressRoutes(ing, "initech.website.com") || ing.Annotations["alb.ingress.kubernetes.io/group.name"] != "cell-euw2" ||
 		order(ing) >= order(cellIng) {
 		t.Errorf("dedicated ingress: %+v %v (the cell's order %d)", ing.Spec.Rules, ing.Annotations, order(cellIng))
 	}
@@ -623,7 +625,7 @@ func TestFullCellKeepsNewTenantsPending(t *testing.T) {
 	create(t, newTenant("first", "ca-central-1"))
 	tenantHas(t, "first", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
 	create(t, newTenant("second", "ca-central-1"))
-	got := tenantHas(t, "second", saasv1.ConditionReady, metav1.ConditionFalse, reasonRegionFull)
+	got := tenantHas(t, "second", saasv1.ConditionReady, metav1.ConditionFalse, placement.ReasonRegionFull)
 	if got.Status.Phase != saasv1.PhasePending || !strings.Contains(condition(got.Status.Conditions, saasv1.ConditionReady).Message, "cac1 1/1") {
 		t.Errorf("pending tenant: %+v", got.Status)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +15,9 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/report"
+	"github.com/tenantops/tenant-operator/controllers/rollout"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // reconcileDatabase makes the master password (once, never again) and the DBInstance, and waits
@@ -34,7 +36,7 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 	}
 	db := b.DBInstance(t, c, eff, engineVersion)
 	if res, err := r.applier().Ensure(ctx, t, db); err != nil {
-		return false, refused(&run.verdict, saasv1.ConditionDatabaseReady, "InvalidDatabase", "", err)
+		return false, verdict.Refused(&run.verdict, saasv1.ConditionDatabaseReady, "InvalidDatabase", "", err)
 	} else if res == apply.Created {
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseCreated", "Create",
 			"RDS DBInstance %s requested in %s", *db.Spec.DBInstanceIdentifier, c.Spec.Region)
@@ -48,24 +50,24 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 	t.Status.EffectiveDatabase = &eff
 	st := ack.ReadState(db.Status.Conditions)
 	switch {
-	case st.Terminal && db.Status.Endpoint != nil && db.Status.Endpoint.Address != nil && cellDriven(t, c, eff):
+	case st.Terminal && db.Status.Endpoint != nil && db.Status.Endpoint.Address != nil && rollout.CellDriven(t, c, eff):
 		// RDS refused what the cell's defaults rollout asked of a database that serves: a
 		// failure of the rollout, which pauses naming the tenant, not of the tenant. It keeps
 		// serving as it was; billing and CRM hear nothing.
 		storeEndpoint(run, db)
-		run.verdict.add(ready(saasv1.ConditionDatabaseReady, reasonDefaultsRefused, fmt.Sprintf(
+		run.verdict.Add(verdict.Ready(saasv1.ConditionDatabaseReady, rollout.ReasonDefaultsRefused, fmt.Sprintf(
 			"RDS refused the cell's database defaults %s for %s: %s; the database serves as it was, and the cell's rollout is paused until its defaults change",
 			eff.DefaultsRevision, *db.Spec.DBInstanceIdentifier, st.Message)))
 		return true, nil
 	case st.Terminal:
-		run.verdict.add(stalled(saasv1.ConditionDatabaseReady, st.Reason, "RDS: "+st.Message))
+		run.verdict.Add(verdict.Stalled(saasv1.ConditionDatabaseReady, st.Reason, "RDS: "+st.Message))
 		return false, nil
 	case !st.Synced || db.Status.Endpoint == nil || db.Status.Endpoint.Address == nil:
-		run.verdict.add(waiting(saasv1.ConditionDatabaseReady, st.Reason, "RDS instance "+*db.Spec.DBInstanceIdentifier+" "+dbStatus(db)+": "+st.Message))
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionDatabaseReady, st.Reason, "RDS instance "+*db.Spec.DBInstanceIdentifier+" "+report.DBStatus(db)+": "+st.Message))
 		return false, nil
 	case eff.ChangedAt != nil && !ack.SyncedSince(db.Status.Conditions, eff.ChangedAt.Time):
 		// The database keeps serving while RDS modifies it: the later steps go on.
-		run.verdict.add(waiting(saasv1.ConditionDatabaseReady, "Modifying", fmt.Sprintf("RDS is modifying %s to %s",
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionDatabaseReady, "Modifying", fmt.Sprintf("RDS is modifying %s to %s",
 			*db.Spec.DBInstanceIdentifier, describeDatabase(eff))))
 		storeEndpoint(run, db)
 		return true, nil
@@ -75,7 +77,7 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 	if note != "" {
 		msg += "; " + note
 	}
-	run.verdict.add(ready(saasv1.ConditionDatabaseReady, "Available", msg))
+	run.verdict.Add(verdict.Ready(saasv1.ConditionDatabaseReady, "Available", msg))
 	return true, nil
 }
 
@@ -111,32 +113,11 @@ func (r *TenantReconciler) effectiveDatabase(ctx context.Context, run *tenantRun
 	if exists && live.Spec.EngineVersion != nil {
 		engineVersion = *live.Spec.EngineVersion
 	}
-	eff, note = b.ResolveDatabase(t, c, had, had != nil && inDefaultsRollout(t, c, had))
+	eff, note = b.ResolveDatabase(t, c, had, had != nil && rollout.InDefaultsRollout(t, c, had))
 	if had != nil {
 		eff.ChangedAt = had.ChangedAt
 	}
 	return eff, note, engineVersion, nil
-}
-
-// reasonDefaultsRefused is DatabaseReady's reason when RDS refused a change the cell's defaults
-// rollout asked for: the database serves as it was.
-const reasonDefaultsRefused = "DefaultsRefused"
-
-// cellDriven says whether the change in flight on the tenant's database is the cell's defaults
-// rollout (the revision it carries is the one the cell rolls out, and the cell named the tenant
-// in its batch), not one the tenant's spec asked for.
-func cellDriven(t *saasv1.Tenant, c *saasv1.RegionCell, eff saasv1.EffectiveDatabase) bool {
-	ro := c.Status.DatabaseRollout
-	return eff.ChangedAt != nil && eff.DefaultsRevision != "" && ro != nil && ro.Revision == eff.DefaultsRevision &&
-		(slices.Contains(ro.InProgress, t.Name) || slices.Contains(ro.Failed, t.Name))
-}
-
-// inDefaultsRollout says whether the cell rolls its current database defaults out to the tenant
-// now: its database carries another revision and the cell put it in the batch in progress.
-func inDefaultsRollout(t *saasv1.Tenant, c *saasv1.RegionCell, had *saasv1.EffectiveDatabase) bool {
-	ro := c.Status.DatabaseRollout
-	rev := c.Spec.Database.Revision
-	return rev != "" && had.DefaultsRevision != rev && ro != nil && ro.Revision == rev && slices.Contains(ro.InProgress, t.Name)
 }
 
 func describeDatabase(d saasv1.EffectiveDatabase) string {
@@ -177,18 +158,11 @@ func (r *TenantReconciler) masterPassword(ctx context.Context, run *tenantRun) (
 	}
 	pw := string(secret.Data[b.DBPasswordKey])
 	if pw == "" {
-		run.verdict.add(stalled(saasv1.ConditionDatabaseReady, "PasswordMissing", fmt.Sprintf(
+		run.verdict.Add(verdict.Stalled(saasv1.ConditionDatabaseReady, "PasswordMissing", fmt.Sprintf(
 			"Secret %s/%s has no key %q: restore the master password the database was created with (the operator never generates a second one)",
 			run.ns, b.DBPasswordSecretName, b.DBPasswordKey)))
 	}
 	return pw, nil
-}
-
-func dbStatus(db *rds.DBInstance) string {
-	if db.Status.DBInstanceStatus != nil {
-		return "is " + *db.Status.DBInstanceStatus
-	}
-	return "is being created"
 }
 
 // NewPassword makes a 32-character RDS master password from letters and digits (RDS refuses

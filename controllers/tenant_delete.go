@@ -20,6 +20,8 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/placement"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // ackDeletionPolicyAnnotation tells any ACK controller to leave the AWS resource in place when
@@ -34,13 +36,13 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 	if !controllerutil.ContainsFinalizer(t, TenantFinalizer) {
 		return ctrl.Result{}, nil
 	}
-	r.placements.forget(t.UID)
+	r.placements.Forget(t.UID)
 	before := t.DeepCopy()
 	ns := b.TenantNamespace(t)
 	// The cell whose receivers hear of the deletion: the tenant's own, or, when it was never
 	// placed (or its cell is gone), none.
 	var cell *saasv1.RegionCell
-	if c := findCell(cells, t.Status.Cell); c != nil {
+	if c := placement.FindCell(cells, t.Status.Cell); c != nil {
 		cell = c.DeepCopy()
 	}
 
@@ -86,10 +88,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 		}
 	}
 	// Deleted mid-move, it leaves both cells.
-	for _, name := range []string{t.Status.Cell, moveFrom(t)} {
-		if name == "" {
-			continue
-		}
+	for _, name := range placement.CellsServing(t) {
 		if err := r.releaseCell(ctx, t, name); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -123,16 +122,9 @@ func (r *TenantReconciler) announceDeletion(ctx context.Context, t *saasv1.Tenan
 
 func (r *TenantReconciler) patchDeleting(ctx context.Context, t, before *saasv1.Tenant, msg string) error {
 	t.Status.Phase = saasv1.PhaseDeleting
-	set(&t.Status.Conditions, t.Generation, saasv1.ConditionReady, "False", "Deleting", msg)
-	set(&t.Status.Conditions, t.Generation, saasv1.ConditionReconciling, "True", "Deleting", msg)
+	verdict.Set(&t.Status.Conditions, t.Generation, saasv1.ConditionReady, "False", "Deleting", msg)
+	verdict.Set(&t.Status.Conditions, t.Generation, saasv1.ConditionReconciling, "True", "Deleting", msg)
 	return r.applier().PatchStatus(ctx, t, before)
-}
-
-func moveFrom(t *saasv1.Tenant) string {
-	if t.Status.Move != nil {
-		return t.Status.Move.From
-	}
-	return ""
 }
 
 // databaseIdentifier is the RDS identifier of the tenant's database, as recorded when it was made.

@@ -1,278 +1,177 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
-	"slices"
 	"sort"
-	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/indexes"
+	"github.com/tenantops/tenant-operator/controllers/placement"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
-// Reasons a tenant is not (yet) in the cell it asks for.
-const (
-	reasonRegionFull        = "RegionFull"
-	reasonCellMissing       = "CellMissing"
-	reasonCellFull          = "CellFull"
-	reasonCellInOtherRegion = "CellInOtherRegion"
-	reasonMoveRefused       = "MoveRefused"
-	// reasonBaseDomainAmbiguous: the region's cells serve several base domains and the tenant
-	// names none; its URL must not depend on which cell has room.
-	reasonBaseDomainAmbiguous = "BaseDomainAmbiguous"
-	// reasonBaseDomainMismatch: the cell the tenant is pinned to (or placed in) serves another
-	// base domain than its spec.baseDomain.
-	reasonBaseDomainMismatch = "BaseDomainMismatch"
-	// reasonNoCellForBaseDomain: no cell of the region serves the tenant's base domain yet.
-	reasonNoCellForBaseDomain = "NoCellForBaseDomain"
-)
-
-// placement is the cell a tenant goes to, or why it waits.
-type placement struct {
-	cell    string
-	reason  string
-	message string
-	// stalled: waiting will not help; the spec must change.
-	stalled bool
+// regionCells lists the RegionCells of region (and, to tell a tenant pinned to another
+// region's cell what is wrong, every other cell), sorted by name. The list shares the cache's
+// objects: callers copy a cell before keeping it.
+func regionCells(ctx context.Context, c client.Client, region string) (inRegion, all []saasv1.RegionCell, err error) {
+	var cells saasv1.RegionCellList
+	if err := c.List(ctx, &cells, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, nil, err
+	}
+	all = cells.Items
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	for _, cell := range all {
+		if cell.Spec.Region == region {
+			inRegion = append(inRegion, cell)
+		}
+	}
+	return inRegion, all, nil
 }
 
-// occupancy is what a cell holds: tenants placed in it, and tenants moving out of it, which it
-// still serves.
-type occupancy struct{ tenants, dedicated int32 }
-
-func (o *occupancy) add(t *saasv1.Tenant) {
-	o.tenants++
-	if t.Spec.Tier == saasv1.TierDedicated {
-		o.dedicated++
-	}
-}
-
-// wantsCell says whether t waits for a cell: it was never placed, or its spec.cell names
-// another cell than the one it is in and no move is under way.
-func wantsCell(t *saasv1.Tenant) bool {
-	return t.DeletionTimestamp.IsZero() && (t.Status.Cell == "" ||
-		(t.Spec.Cell != "" && t.Spec.Cell != t.Status.Cell && t.Status.Move == nil))
-}
-
-// decidePlacement decides where t goes among cells (every cell the operator sees) given the
-// tenants of t's region. Every tenant waiting for a cell is placed in turn, oldest first, by the
-// same rule, so that reconciles running at once, each deciding for its own tenant, agree on the
-// queue and never put more tenants in a cell than it takes:
-//   - a tenant with spec.cell goes there once the cell has room;
-//   - any other goes to the least full cell of its region and base domain with room (by share
-//     of maxTenants, then by count, then by name), and waits while every such cell is full.
-//
-// A dedicated tenant also needs a dedicated place (spec.capacity.maxDedicatedTenants). Only real
-// claims take room: a tenant being deleted keeps its place until it is gone (its load balancer
-// rule lives until then), while a waiting tenant that will never be placed there (its subdomain
-// belongs to an older tenant, or its move is refused) takes none.
-func decidePlacement(t *saasv1.Tenant, cells []saasv1.RegionCell, region []saasv1.Tenant) placement {
-	occ := map[string]*occupancy{}
-	for i := range cells {
-		occ[cells[i].Name] = &occupancy{}
-	}
-	count := func(cell string, o *saasv1.Tenant) {
-		if oc, ok := occ[cell]; ok {
-			oc.add(o)
+// place decides which cell serves the tenant this reconcile (run.cell) and, during a move,
+// which one it is leaving (run.from). A tenant is placed once: in its spec.cell, or else in the
+// least full cell of its region with room; a later spec.cell naming another cell starts a move.
+// A subdomain belongs to one tenant in the region. It returns false when the tenant is not
+// served by any cell yet; then nothing else of it is made.
+func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []saasv1.RegionCell) (bool, error) {
+	t := run.t
+	if t.Status.Cell == "" {
+		if cell := r.placements.Placed(t.UID); placement.FindCell(cells, cell) != nil {
+			// Placed by an earlier reconcile whose status write did not land (or is not cached
+			// yet): the same place, which the placements since were told is taken.
+			t.Status.Cell = cell
 		}
 	}
-	var queue []*saasv1.Tenant
-	// A subdomain is claimed by a placed tenant, else by the oldest waiting one: a younger
-	// waiting tenant of the same subdomain is never placed, so it takes no room.
-	held := map[string]bool{}
-	for i := range region {
-		o := &region[i]
-		if o.UID == t.UID {
-			continue
+	current := placement.FindCell(cells, t.Status.Cell)
+	if current != nil && !placement.WantsCell(t) {
+		// Placed: only the tenants of its subdomain can dispute anything.
+		var peers saasv1.TenantList
+		if err := r.List(ctx, &peers, client.MatchingFields{indexes.TenantSubdomain: indexes.RegionSubdomain(t.Spec.Region, t.Spec.Subdomain)},
+			client.UnsafeDisableDeepCopy); err != nil {
+			return false, err
 		}
-		if o.Status.Cell != "" {
-			count(o.Status.Cell, o)
-			held[o.Spec.Subdomain] = true
+		if owner := placement.SubdomainOwner(t, peers.Items); owner != "" {
+			r.subdomainTaken(run, owner)
+			return false, nil
 		}
-		if o.Status.Move != nil {
-			count(o.Status.Move.From, o)
-		}
-		if wantsCell(o) && olderThan(&o.ObjectMeta, &t.ObjectMeta) {
-			queue = append(queue, o)
-		}
-	}
-	if t.Status.Cell != "" {
-		count(t.Status.Cell, t)
-	}
-	sort.Slice(queue, func(i, j int) bool { return olderThan(&queue[i].ObjectMeta, &queue[j].ObjectMeta) })
-	for _, q := range queue {
-		if q.Status.Cell == "" {
-			if held[q.Spec.Subdomain] {
-				continue
+		run.cell = current.DeepCopy()
+		if m := t.Status.Move; m != nil {
+			if from := placement.FindCell(cells, m.From); from != nil {
+				run.from = from.DeepCopy()
 			}
-			held[q.Spec.Subdomain] = true
-		} else if from, to := findCell(cells, q.Status.Cell), findCell(cells, q.Spec.Cell); from != nil && to != nil && moveRefusal(from, to) != "" {
-			continue
 		}
-		if p := chooseCell(q, cells, occ); p.cell != "" {
-			occ[p.cell].add(q)
+		if d := t.Spec.BaseDomain; d != "" && d != current.Spec.BaseDomain {
+			// Set after the tenant was placed: its URL stays; the spec must say so.
+			run.verdict.Side(verdict.Stalled(saasv1.ConditionPlaced, placement.ReasonBaseDomainMismatch, fmt.Sprintf(
+				"served by cell %s at %s; spec.baseDomain says %s, but a tenant's URL never changes: remove spec.baseDomain or recreate the tenant",
+				current.Name, b.Host(t, current), d)))
 		}
+		r.settle(run, cells)
+		return true, nil
 	}
-	return chooseCell(t, cells, occ)
-}
 
-// chooseCell is the rule for one tenant, given what each cell holds.
-func chooseCell(t *saasv1.Tenant, cells []saasv1.RegionCell, occ map[string]*occupancy) placement {
-	if t.Spec.Cell != "" {
-		c := findCell(cells, t.Spec.Cell)
-		switch {
-		case c == nil:
-			return placement{reason: reasonCellMissing, message: fmt.Sprintf(
-				"spec.cell names RegionCell %s, which does not exist; the tenant waits for it (or remove spec.cell to let the operator choose)", t.Spec.Cell)}
-		case c.Spec.Region != t.Spec.Region:
-			return placement{reason: reasonCellInOtherRegion, stalled: true, message: fmt.Sprintf(
-				"spec.cell names RegionCell %s of region %s; a tenant of %s is served only by cells of its region (its data stays there)",
-				c.Name, c.Spec.Region, t.Spec.Region)}
-		case t.Spec.BaseDomain != "" && c.Spec.BaseDomain != t.Spec.BaseDomain:
-			return placement{reason: reasonBaseDomainMismatch, stalled: true, message: fmt.Sprintf(
-				"spec.cell names RegionCell %s, which serves %s; the tenant's spec.baseDomain is %s: pin it to a cell of %s",
-				c.Name, c.Spec.BaseDomain, t.Spec.BaseDomain, t.Spec.BaseDomain)}
-		case !c.DeletionTimestamp.IsZero():
-			return placement{reason: reasonCellMissing, message: fmt.Sprintf("spec.cell names RegionCell %s, which is being deleted", c.Name)}
-		case !hasRoom(c, occ[c.Name], t):
-			return placement{reason: reasonCellFull, message: fmt.Sprintf("cell %s is full (%s); the tenant waits for room", c.Name, describeRoom(c, occ[c.Name], t))}
+	// One placement at a time, each seeing the ones before it even where the cache has not yet
+	// (a placement is written with the tenant's status, at the end of its reconcile): two
+	// tenants created in the same second never both take a cell's last place.
+	r.placements.Lock()
+	defer r.placements.Unlock()
+	var region saasv1.TenantList
+	if err := r.List(ctx, &region, client.MatchingFields{indexes.TenantRegion: t.Spec.Region}, client.UnsafeDisableDeepCopy); err != nil {
+		return false, err
+	}
+	region.Items = r.placements.Overlay(region.Items)
+	if owner := placement.SubdomainOwner(t, region.Items); owner != "" {
+		r.subdomainTaken(run, owner)
+		return false, nil
+	}
+	_, all, err := regionCells(ctx, r.Client, t.Spec.Region)
+	if err != nil {
+		return false, err
+	}
+	if current == nil && t.Status.Cell != "" && (t.Spec.Cell == "" || t.Spec.Cell == t.Status.Cell) {
+		// Its cell was removed from under it (a cell holds its deletion while it has tenants):
+		// placing it elsewhere unasked would move its users; a person chooses.
+		r.waitForCell(run, placement.Decision{Reason: placement.ReasonCellMissing, Stalled: true, Message: fmt.Sprintf(
+			"the tenant's cell %s no longer exists; set spec.cell to a cell of region %s to serve it there", t.Status.Cell, t.Spec.Region)})
+		return false, nil
+	}
+	d := placement.Decide(t, all, region.Items)
+	if current == nil {
+		if d.Cell == "" {
+			r.waitForCell(run, d)
+			return false, nil
 		}
-		return placement{cell: c.Name}
+		// A new tenant (or one whose cell vanished without letting it go) is placed.
+		run.cell = placement.FindCell(cells, d.Cell).DeepCopy()
+		t.Status.Cell = d.Cell
+		r.placements.Record(t.UID, d.Cell)
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Placed", "Place", "placed in cell %s", d.Cell)
+		r.settle(run, cells)
+		return true, nil
 	}
-	domain, p := tenantBaseDomain(t, cells)
-	if domain == "" {
-		return p
-	}
-	var best *saasv1.RegionCell
-	var full []string
-	for i := range cells {
-		c := &cells[i]
-		if c.Spec.Region != t.Spec.Region || !c.DeletionTimestamp.IsZero() || c.Spec.BaseDomain != domain {
-			continue
-		}
-		if !hasRoom(c, occ[c.Name], t) {
-			full = append(full, c.Name+" "+describeRoom(c, occ[c.Name], t))
-			continue
-		}
-		if best == nil || lessFull(c, occ[c.Name], best, occ[best.Name]) {
-			best = c
-		}
-	}
-	if best == nil && len(full) == 0 {
-		return placement{reason: reasonNoCellForBaseDomain, message: fmt.Sprintf(
-			"no cell of region %s serves spec.baseDomain %s; the tenant waits for one (or set spec.baseDomain to a domain a cell of the region serves)",
-			t.Spec.Region, domain)}
-	}
-	if best == nil {
-		sort.Strings(full)
-		return placement{reason: reasonRegionFull, message: fmt.Sprintf(
-			"every cell of region %s serving %s is full (%s); the tenant waits for room: raise spec.capacity of a cell, or add a RegionCell to the region",
-			t.Spec.Region, domain, strings.Join(first(full, 5), "; "))}
-	}
-	return placement{cell: best.Name}
-}
 
-// tenantBaseDomain is the base domain an unpinned tenant is served under: its spec.baseDomain,
-// or the one base domain its region's cells serve. Where they serve several and the tenant
-// names none, its URL would depend on which cell has room: it waits for a person to choose.
-func tenantBaseDomain(t *saasv1.Tenant, cells []saasv1.RegionCell) (string, placement) {
-	if t.Spec.BaseDomain != "" {
-		return t.Spec.BaseDomain, placement{}
-	}
-	var domains []string
-	for i := range cells {
-		c := &cells[i]
-		if c.Spec.Region == t.Spec.Region && c.DeletionTimestamp.IsZero() && !slices.Contains(domains, c.Spec.BaseDomain) {
-			domains = append(domains, c.Spec.BaseDomain)
+	// Placed, and spec.cell names another cell: a move, when that cell can take the tenant.
+	run.cell = current.DeepCopy()
+	target := placement.FindCell(all, t.Spec.Cell)
+	if target != nil && target.Spec.Region == t.Spec.Region {
+		if why := placement.MoveRefusal(current, target); why != "" {
+			run.verdict.Side(verdict.Stalled(saasv1.ConditionPlaced, placement.ReasonMoveRefused, fmt.Sprintf(
+				"move to cell %s refused: %s; the tenant stays in %s. Set spec.cell back to %s", target.Name, why, current.Name, current.Name)))
+			r.settle(run, cells)
+			return true, nil
 		}
 	}
-	switch len(domains) {
-	case 0:
-		return "", placement{reason: reasonRegionFull, message: fmt.Sprintf("region %s has no cell that takes tenants; the tenant waits for a RegionCell", t.Spec.Region)}
-	case 1:
-		return domains[0], placement{}
+	if d.Cell == "" {
+		p := verdict.Waiting(saasv1.ConditionPlaced, d.Reason, fmt.Sprintf("served by cell %s; the move to %s waits: %s", current.Name, t.Spec.Cell, d.Message))
+		p.Stalled = d.Stalled
+		run.verdict.Side(p)
+		r.settle(run, cells)
+		return true, nil
 	}
-	sort.Strings(domains)
-	return "", placement{reason: reasonBaseDomainAmbiguous, stalled: true, message: fmt.Sprintf(
-		"the cells of region %s serve several base domains (%s): set spec.baseDomain to the one the tenant's URL is under",
-		t.Spec.Region, strings.Join(domains, ", "))}
+	run.from, run.cell = run.cell, placement.FindCell(cells, d.Cell).DeepCopy()
+	t.Status.Cell = d.Cell
+	t.Status.Move = &saasv1.TenantMove{From: run.from.Name, StartedAt: metav1Time(r.now())}
+	r.placements.Record(t.UID, d.Cell)
+	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "MoveStarted", "Move", "moving from cell %s to cell %s", run.from.Name, run.cell.Name)
+	r.settle(run, cells)
+	return true, nil
 }
 
-func hasRoom(c *saasv1.RegionCell, o *occupancy, t *saasv1.Tenant) bool {
-	if o.tenants >= c.Spec.Capacity.MaxTenants {
-		return false
+// settle records what placement decided that status shows, and finds the tenant's home cell.
+func (r *TenantReconciler) settle(run *tenantRun, cells []saasv1.RegionCell) {
+	run.t.Status.Namespace = run.ns
+	run.t.Status.URL = b.URL(run.t, run.cell)
+	if home := placement.FindCell(cells, b.HomeCell(run.t, run.cell)); home != nil && home.Name != run.cell.Name {
+		run.home = home.DeepCopy()
 	}
-	return t.Spec.Tier != saasv1.TierDedicated || o.dedicated < c.Spec.Capacity.MaxDedicatedTenants
 }
 
-func describeRoom(c *saasv1.RegionCell, o *occupancy, t *saasv1.Tenant) string {
-	s := fmt.Sprintf("%d/%d tenants", o.tenants, c.Spec.Capacity.MaxTenants)
-	if t.Spec.Tier == saasv1.TierDedicated {
-		s += fmt.Sprintf(", %d/%d dedicated", o.dedicated, c.Spec.Capacity.MaxDedicatedTenants)
-	}
-	return s
+func (r *TenantReconciler) subdomainTaken(run *tenantRun, owner string) {
+	run.verdict.Add(verdict.Stalled(saasv1.ConditionDNSReady, "SubdomainTaken",
+		fmt.Sprintf("spec.subdomain %q is already used by Tenant %q in region %s; choose another subdomain", run.t.Spec.Subdomain, owner, run.t.Spec.Region)))
 }
 
-// lessFull orders cells by the share of their capacity in use, then by tenants, then by name.
-func lessFull(a *saasv1.RegionCell, ao *occupancy, b *saasv1.RegionCell, bo *occupancy) bool {
-	// ao/amax < bo/bmax, without division.
-	l, r := int64(ao.tenants)*int64(b.Spec.Capacity.MaxTenants), int64(bo.tenants)*int64(a.Spec.Capacity.MaxTenants)
-	if l != r {
-		return l < r
+// waitForCell keeps a tenant no cell can take yet Pending, or Stalled when only a new spec helps.
+func (r *TenantReconciler) waitForCell(run *tenantRun, d placement.Decision) {
+	p := verdict.Waiting(saasv1.ConditionPlaced, d.Reason, d.Message)
+	p.Stalled = d.Stalled
+	run.verdict.Phase = saasv1.PhasePending
+	if d.Stalled {
+		run.verdict.Phase = saasv1.PhaseFailed
 	}
-	if ao.tenants != bo.tenants {
-		return ao.tenants < bo.tenants
-	}
-	return a.Name < b.Name
+	run.verdict.HoldOn(d.Reason, d.Message)
+	run.verdict.Side(p)
 }
 
-func findCell(cells []saasv1.RegionCell, name string) *saasv1.RegionCell {
-	for i := range cells {
-		if cells[i].Name == name {
-			return &cells[i]
-		}
+// placedPart is the Placed condition of a placed tenant: where it is, and how far a move is.
+func placedPart(run *tenantRun) verdict.Part {
+	if run.from == nil {
+		return verdict.Ready(saasv1.ConditionPlaced, "Placed", "served by cell "+run.cell.Name)
 	}
-	return nil
-}
-
-// moveRefusal says why a tenant cannot move from one cell to another, if it cannot: its URL
-// would change (another base domain or hosted zone), which its users depend on.
-func moveRefusal(from, to *saasv1.RegionCell) string {
-	if from.Spec.BaseDomain != to.Spec.BaseDomain || from.Spec.HostedZoneID != to.Spec.HostedZoneID {
-		return fmt.Sprintf("cell %s serves %s (hosted zone %s) and cell %s serves %s (hosted zone %s): the tenant's URL would change; a move keeps it",
-			from.Name, from.Spec.BaseDomain, from.Spec.HostedZoneID, to.Name, to.Spec.BaseDomain, to.Spec.HostedZoneID)
-	}
-	return ""
-}
-
-// subdomainOwner is the tenant of t's region that holds t's subdomain before t, if any: a placed
-// tenant keeps its subdomain; among the others, the oldest claims it.
-func subdomainOwner(t *saasv1.Tenant, peers []saasv1.Tenant) string {
-	for i := range peers {
-		o := &peers[i]
-		if o.UID == t.UID || o.Spec.Region != t.Spec.Region || o.Spec.Subdomain != t.Spec.Subdomain || !o.DeletionTimestamp.IsZero() {
-			continue
-		}
-		if claimsFirst(o, t) {
-			return o.Name
-		}
-	}
-	return ""
-}
-
-// claimsFirst says whether tenant a holds a claim (a subdomain) before b: a placed tenant keeps
-// it; otherwise the older one wins.
-func claimsFirst(a, b *saasv1.Tenant) bool {
-	if aIn, bIn := a.Status.Cell != "", b.Status.Cell != ""; aIn != bIn {
-		return aIn
-	}
-	return olderThan(&a.ObjectMeta, &b.ObjectMeta)
-}
-
-func olderThan(a, b *metav1.ObjectMeta) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return a.Name < b.Name
+	return verdict.Waiting(saasv1.ConditionPlaced, "Moving", run.moveProgress())
 }

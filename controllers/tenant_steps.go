@@ -21,6 +21,9 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/report"
+	"github.com/tenantops/tenant-operator/controllers/rollout"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // reconcileNamespace makes the tenant's namespace and its isolation: quota, limits, network.
@@ -79,13 +82,13 @@ func (r *TenantReconciler) reconcileCache(ctx context.Context, run *tenantRun) (
 		}
 		rg = b.ReplicationGroup(b.DedicatedCache(t, run.ownParts(), live))
 		if _, err := r.applier().Ensure(ctx, t, rg); err != nil {
-			return false, refused(&run.verdict, saasv1.ConditionCacheReady, "InvalidCache", "", err)
+			return false, verdict.Refused(&run.verdict, saasv1.ConditionCacheReady, "InvalidCache", "", err)
 		}
 	} else {
 		var err error
 		if rg, err = r.sharedCache(ctx, c); err != nil || rg == nil {
 			if rg == nil && err == nil {
-				run.verdict.add(waiting(saasv1.ConditionCacheReady, "WaitingForCell", "the cell's shared cache does not exist yet"))
+				run.verdict.Add(verdict.Waiting(saasv1.ConditionCacheReady, "WaitingForCell", "the cell's shared cache does not exist yet"))
 			}
 			return false, err
 		}
@@ -94,15 +97,15 @@ func (r *TenantReconciler) reconcileCache(ctx context.Context, run *tenantRun) (
 	addr, port, ok := b.CacheEndpoint(rg)
 	switch {
 	case st.Terminal:
-		run.verdict.add(stalled(saasv1.ConditionCacheReady, st.Reason, "ElastiCache: "+st.Message))
+		run.verdict.Add(verdict.Stalled(saasv1.ConditionCacheReady, st.Reason, "ElastiCache: "+st.Message))
 		return false, nil
 	case !st.Synced || !ok:
-		run.verdict.add(waiting(saasv1.ConditionCacheReady, st.Reason, "ElastiCache replication group "+rg.Namespace+"/"+rg.Name+": "+st.Message))
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionCacheReady, st.Reason, "ElastiCache replication group "+rg.Namespace+"/"+rg.Name+": "+st.Message))
 		return false, nil
 	}
 	run.endpoints.CacheAddress, run.endpoints.CachePort = addr, port
 	run.endpoints.AssetsBaseURL = assetsBaseURL(t, c)
-	run.verdict.add(ready(saasv1.ConditionCacheReady, "Available", fmt.Sprintf("cache %s:%d, key prefix %s", addr, port, b.CacheKeyPrefix(t))))
+	run.verdict.Add(verdict.Ready(saasv1.ConditionCacheReady, "Available", fmt.Sprintf("cache %s:%d, key prefix %s", addr, port, b.CacheKeyPrefix(t))))
 	return true, nil
 }
 
@@ -140,7 +143,7 @@ func (r *TenantReconciler) reconcileMigrations(ctx context.Context, run *tenantR
 	t, c := run.t, run.ownParts()
 	version := b.EffectiveAppVersion(t, c)
 	if lm := t.Status.LastMigration; lm != nil && lm.Version == version && lm.Succeeded {
-		run.verdict.add(ready(saasv1.ConditionMigrationsComplete, "Migrated", "schema migrated to "+version))
+		run.verdict.Add(verdict.Ready(saasv1.ConditionMigrationsComplete, "Migrated", "schema migrated to "+version))
 		return true, r.removeOldMigrationJobs(ctx, run, version)
 	}
 	job := b.MigrationJob(t, c, version)
@@ -151,12 +154,12 @@ func (r *TenantReconciler) reconcileMigrations(ctx context.Context, run *tenantR
 	if res == apply.Created {
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "MigrationStarted", "Migrate", "migrating schema to %s (Job %s)", version, job.Name)
 	}
-	switch finished, failed := jobFinished(job); {
+	switch finished, failed := report.JobFinished(job); {
 	case finished && !failed:
 		now := metav1Time(r.now())
 		t.Status.LastMigration = &saasv1.MigrationStatus{Version: version, Job: job.Name, Succeeded: true, FinishedAt: &now}
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "MigrationSucceeded", "Migrate", "schema migrated to %s", version)
-		run.verdict.add(ready(saasv1.ConditionMigrationsComplete, "Migrated", "schema migrated to "+version))
+		run.verdict.Add(verdict.Ready(saasv1.ConditionMigrationsComplete, "Migrated", "schema migrated to "+version))
 		return true, nil
 	case finished && failed:
 		if lm := t.Status.LastMigration; lm == nil || lm.Version != version || lm.Succeeded {
@@ -170,11 +173,11 @@ func (r *TenantReconciler) reconcileMigrations(ctx context.Context, run *tenantR
 			msg += serving + " keeps serving. "
 		}
 		msg += "Fix the cause, then delete the Job to retry, or set the version back."
-		run.verdict.add(stalled(saasv1.ConditionMigrationsComplete, "MigrationFailed", msg))
+		run.verdict.Add(verdict.Stalled(saasv1.ConditionMigrationsComplete, "MigrationFailed", msg))
 		// The previous version keeps serving: the later steps still keep it running.
 		return serving != "", nil
 	default:
-		run.verdict.add(waiting(saasv1.ConditionMigrationsComplete, "Migrating", "migrating schema to "+version+" (Job "+job.Name+")"))
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionMigrationsComplete, "Migrating", "migrating schema to "+version+" (Job "+job.Name+")"))
 		return t.Status.AppVersion != "", nil
 	}
 }
@@ -198,21 +201,6 @@ func (r *TenantReconciler) removeOldMigrationJobs(ctx context.Context, run *tena
 	return nil
 }
 
-func jobFinished(j *batchv1.Job) (finished, failed bool) {
-	for _, c := range j.Status.Conditions {
-		if c.Status != corev1.ConditionTrue {
-			continue
-		}
-		switch c.Type {
-		case batchv1.JobComplete:
-			return true, false
-		case batchv1.JobFailed:
-			return true, true
-		}
-	}
-	return false, false
-}
-
 // reconcileApp makes sure an app serves the tenant: its own for dedicated tenants; for pooled
 // tenants, the cell's shared app, given the tenant's configuration.
 func (r *TenantReconciler) reconcileApp(ctx context.Context, run *tenantRun) (bool, error) {
@@ -220,10 +208,10 @@ func (r *TenantReconciler) reconcileApp(ctx context.Context, run *tenantRun) (bo
 	if t.Spec.Tier == saasv1.TierDedicated {
 		return r.reconcileDedicatedApp(ctx, run)
 	}
-	if run.from != nil && !migratedTo(t, b.EffectiveAppVersion(t, c)) {
+	if run.from != nil && !rollout.MigratedTo(t, b.EffectiveAppVersion(t, c)) {
 		// The cell the tenant moves to runs another version: it serves the tenant once the
 		// schema is migrated to that version; until then the cell it leaves does.
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "WaitingForMigration", fmt.Sprintf(
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionAppReady, "WaitingForMigration", fmt.Sprintf(
 			"cell %s runs %s: it serves the tenant once the schema is migrated to it; cell %s serves it meanwhile",
 			c.Name, b.EffectiveAppVersion(t, c), run.from.Name)))
 		return false, r.keepServingFrom(ctx, run)
@@ -240,39 +228,34 @@ func (r *TenantReconciler) reconcileApp(ctx context.Context, run *tenantRun) (bo
 		return false, err
 	}
 	if t.Spec.Suspended {
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "Suspended", "suspended: the cell's app no longer serves "+b.Host(t, c)))
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionAppReady, "Suspended", "suspended: the cell's app no longer serves "+b.Host(t, c)))
 		return true, nil
 	}
 	dep := &appsv1.Deployment{}
 	ing := &networkingv1.Ingress{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: b.CellNamespace(c), Name: b.AppName}, dep); err != nil {
 		if apierrors.IsNotFound(err) {
-			run.verdict.add(waiting(saasv1.ConditionAppReady, "WaitingForCell", "the cell's shared app does not exist yet"))
+			run.verdict.Add(verdict.Waiting(saasv1.ConditionAppReady, "WaitingForCell", "the cell's shared app does not exist yet"))
 			return false, nil
 		}
 		return false, err
 	}
 	if dep.Status.AvailableReplicas < 1 {
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "AppUnavailable", "the cell's shared app has no available replica"))
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionAppReady, "AppUnavailable", "the cell's shared app has no available replica"))
 		return false, nil
 	}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: b.CellNamespace(c), Name: b.AppName}, ing); err != nil || !ingressRoutes(ing, b.Host(t, c)) {
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "WaitingForRoute", "waiting for the cell's Ingress to route "+b.Host(t, c)))
+	if err := r.Get(ctx, types.NamespacedName{Namespace: b.CellNamespace(c), Name: b.AppName}, ing); err != nil || !report.IngressRoutes(ing, b.Host(t, c)) {
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionAppReady, "WaitingForRoute", "waiting for the cell's Ingress to route "+b.Host(t, c)))
 		return false, client.IgnoreNotFound(err)
 	}
 	t.Status.AppVersion = dep.Spec.Template.Labels["app.kubernetes.io/version"]
-	run.verdict.add(ready(saasv1.ConditionAppReady, "Serving", "served by cell "+c.Name+"'s shared app at "+t.Status.AppVersion))
+	run.verdict.Add(verdict.Ready(saasv1.ConditionAppReady, "Serving", "served by cell "+c.Name+"'s shared app at "+t.Status.AppVersion))
 	return true, nil
-}
-
-func migratedTo(t *saasv1.Tenant, version string) bool {
-	lm := t.Status.LastMigration
-	return lm != nil && lm.Version == version && lm.Succeeded
 }
 
 func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
-	version := servingVersion(t)
+	version := rollout.ServingVersion(t)
 	tier := b.DedicatedAppTier(t, run.ownParts(), version)
 	labels := b.TenantLabels(t, c, b.AppName)
 	var hosts []string
@@ -314,15 +297,15 @@ func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenan
 		return false, err
 	}
 	if t.Spec.Suspended {
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "Suspended", "suspended: the app is scaled to zero and not routed"))
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionAppReady, "Suspended", "suspended: the app is scaled to zero and not routed"))
 		return true, nil
 	}
-	if done, progress := rolledOut(dep); !done {
-		run.verdict.add(waiting(saasv1.ConditionAppReady, "RollingOut", fmt.Sprintf("app %s: %s", version, progress)))
+	if done, progress := report.RolledOut(dep); !done {
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionAppReady, "RollingOut", fmt.Sprintf("app %s: %s", version, progress)))
 		return false, nil
 	}
 	t.Status.AppVersion = version
-	run.verdict.add(ready(saasv1.ConditionAppReady, "Serving", fmt.Sprintf("own app at %s, %d available replicas", version, dep.Status.AvailableReplicas)))
+	run.verdict.Add(verdict.Ready(saasv1.ConditionAppReady, "Serving", fmt.Sprintf("own app at %s, %d available replicas", version, dep.Status.AvailableReplicas)))
 	return true, nil
 }
 
@@ -330,9 +313,9 @@ func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenan
 // capacity to on-demand nodes.
 func (r *TenantReconciler) reconcileRecommendations(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
-	version := servingVersion(t)
+	version := rollout.ServingVersion(t)
 	if _, err := r.applier().Ensure(ctx, t, b.RecommendCronJob(t, c, version)); err != nil {
-		return false, refused(&run.verdict, saasv1.ConditionAppReady, "InvalidSchedule",
+		return false, verdict.Refused(&run.verdict, saasv1.ConditionAppReady, "InvalidSchedule",
 			"the recommendations CronJob was refused; check spec.recommendations: ", err)
 	}
 	return true, r.fallBackToOnDemand(ctx, run)
@@ -352,7 +335,7 @@ func (r *TenantReconciler) fallBackToOnDemand(ctx context.Context, run *tenantRu
 	now := r.now()
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		since, stuck := unschedulableSince(p)
+		since, stuck := report.UnschedulableSince(p)
 		jobName := p.Labels["job-name"]
 		if !stuck || jobName == "" {
 			continue
@@ -386,19 +369,6 @@ func (r *TenantReconciler) fallBackToOnDemand(ctx context.Context, run *tenantRu
 	return nil
 }
 
-// unschedulableSince says since when the scheduler has found no node for the pod.
-func unschedulableSince(p *corev1.Pod) (time.Time, bool) {
-	if p.Status.Phase != corev1.PodPending || p.Spec.NodeName != "" {
-		return time.Time{}, false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return p.CreationTimestamp.Time, true
-		}
-	}
-	return time.Time{}, false
-}
-
 // reconcileDNS points <subdomain>.<baseDomain> at the serving cell's load balancer, last, once
 // the tenant is served there. During a move it points at the cell being left until the switch
 // (reconcileMove decides when).
@@ -407,24 +377,24 @@ func (r *TenantReconciler) reconcileDNS(ctx context.Context, run *tenantRun) (bo
 	target := r.dnsTarget(run)
 	rs := b.RecordSet(t, target)
 	if _, err := r.applier().Ensure(ctx, t, rs); err != nil {
-		return false, refused(&run.verdict, saasv1.ConditionDNSReady, "InvalidRecord", "", err)
+		return false, verdict.Refused(&run.verdict, saasv1.ConditionDNSReady, "InvalidRecord", "", err)
 	}
 	run.record = rs
 	st := ack.ReadState(rs.Status.Conditions)
 	switch {
 	case st.Terminal:
-		run.verdict.add(stalled(saasv1.ConditionDNSReady, st.Reason, "Route53: "+st.Message))
+		run.verdict.Add(verdict.Stalled(saasv1.ConditionDNSReady, st.Reason, "Route53: "+st.Message))
 		return false, nil
 	case !st.Synced && run.from != nil:
 		// The switch of a move: the old answer is still the cell left, which still serves.
-		run.verdict.add(ready(saasv1.ConditionDNSReady, "Switching", b.Host(t, target)+": Route53 is changing its alias to "+
+		run.verdict.Add(verdict.Ready(saasv1.ConditionDNSReady, "Switching", b.Host(t, target)+": Route53 is changing its alias to "+
 			target.Spec.Ingress.LoadBalancerDNSName+"; both cells serve meanwhile"))
 		return true, nil
 	case !st.Synced:
-		run.verdict.add(waiting(saasv1.ConditionDNSReady, st.Reason, "Route53 record "+b.Host(t, target)+": "+st.Message))
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionDNSReady, st.Reason, "Route53 record "+b.Host(t, target)+": "+st.Message))
 		return false, nil
 	}
-	run.verdict.add(ready(saasv1.ConditionDNSReady, "InSync", b.Host(t, target)+" aliases "+target.Spec.Ingress.LoadBalancerDNSName))
+	run.verdict.Add(verdict.Ready(saasv1.ConditionDNSReady, "InSync", b.Host(t, target)+" aliases "+target.Spec.Ingress.LoadBalancerDNSName))
 	return true, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	"github.com/tenantops/tenant-operator/controllers/indexes"
 )
 
 // SetupWithManager watches Tenants, the children they own, and the few cell objects pooled
@@ -94,7 +95,7 @@ func (r *TenantReconciler) cellEndpointsChanged() handler.EventHandler {
 			slices.Equal(o.Status.AssetsVersions, n.Status.AssetsVersions)) {
 			return
 		}
-		for _, req := range tenantsMatching(ctx, r.Client, indexTenantCell, n.Name) {
+		for _, req := range tenantsMatching(ctx, r.Client, indexes.TenantCell, n.Name) {
 			q.Add(req)
 		}
 	}}
@@ -107,8 +108,8 @@ func (r *TenantReconciler) tenantsOfCell(ctx context.Context, o client.Object) [
 	if !ok {
 		return nil
 	}
-	return append(tenantsMatching(ctx, r.Client, indexTenantCell, cell.Name),
-		tenantsMatching(ctx, r.Client, indexTenantWaiting, cell.Spec.Region)...)
+	return append(tenantsMatching(ctx, r.Client, indexes.TenantCell, cell.Name),
+		tenantsMatching(ctx, r.Client, indexes.TenantWaiting, cell.Spec.Region)...)
 }
 
 // tenantsMatching are the Tenants whose index entry equals value.
@@ -127,7 +128,7 @@ func tenantsMatching(ctx context.Context, c client.Client, index, value string) 
 // roomFreed wakes the tenants waiting for a cell in a region where a tenant left a cell.
 func (r *TenantReconciler) roomFreed() handler.EventHandler {
 	wake := func(ctx context.Context, region string, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		for _, req := range tenantsMatching(ctx, r.Client, indexTenantWaiting, region) {
+		for _, req := range tenantsMatching(ctx, r.Client, indexes.TenantWaiting, region) {
 			q.Add(req)
 		}
 	}
@@ -156,7 +157,7 @@ func (r *TenantReconciler) cellChildToTenants() handler.EventHandler {
 		if l[saasv1.LabelTenant] != "" || l[saasv1.LabelCell] == "" {
 			return nil
 		}
-		return tenantsMatching(ctx, r.Client, indexTenantCell, l[saasv1.LabelCell])
+		return tenantsMatching(ctx, r.Client, indexes.TenantCell, l[saasv1.LabelCell])
 	})
 }
 

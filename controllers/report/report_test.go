@@ -1,9 +1,10 @@
-package controllers
+package report
 
 import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -27,9 +28,21 @@ func TestRolledOut(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got, progress := rolledOut(c.dep); got != c.want {
-				t.Errorf("rolledOut = %v (%s), want %v", got, progress, c.want)
+			if got, progress := RolledOut(c.dep); got != c.want {
+				t.Errorf("report.RolledOut = %v (%s), want %v", got, progress, c.want)
 			}
 		})
+	}
+}
+
+func TestIngressRoutes(t *testing.T) {
+	ing := &networkingv1.Ingress{Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "*.website.com"}, {Host: "own.example.org"}}}}
+	for host, want := range map[string]bool{
+		"acme.website.com": true, "own.example.org": true, "a.b.website.com": false, "website.com": false,
+		"acme.website.com.evil.org": false, "acmewebsite.com": false, "other.example.org": false,
+	} {
+		if got := IngressRoutes(ing, host); got != want {
+			t.Errorf("%s: got %v, want %v", host, got, want)
+		}
 	}
 }
