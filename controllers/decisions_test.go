@@ -12,6 +12,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/rollout"
 )
 
 // Unit tests of the pure decisions the reconcilers take; the envtest suites show them at work.
@@ -52,7 +53,7 @@ func TestTheCellLeftServesItsOwnFiles(t *testing.T) {
 	to := newCell("new", "eu-west-1", func(c *saasv1.RegionCell) {
 		c.Status.AppVersion, c.Status.AssetsURL, c.Status.AssetsVersions = "2.0.0", "https://static-new.website.com/static", []string{"2.0.0"}
 	})
-	dest := b.Endpoints{DBAddress: "db", DBPort: 3306, CacheAddress: "cache-new", CachePort: 6379, AssetsBaseURL: assetsBaseURL(tenant, to)}
+	dest := b.Endpoints{DBAddress: "db", DBPort: 3306, CacheAddress: "cache-new", CachePort: 6379, AssetsBaseURL: rollout.AssetsBaseURL(tenant, to)}
 	cache := &ecv1.ReplicationGroup{}
 	cache.Status.NodeGroups = []*ecv1.NodeGroup{{PrimaryEndpoint: &ecv1.Endpoint{Address: ptr("cache-old"), Port: ptr(int64(6379))}}}
 	got := endpointsIn(dest, tenant, from, cache)

@@ -18,7 +18,9 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/cost"
+	"github.com/tenantops/tenant-operator/controllers/estimate"
 	"github.com/tenantops/tenant-operator/controllers/indexes"
+	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
@@ -170,11 +172,13 @@ func (r *RegionCellReconciler) patchStatus(ctx context.Context, cell, before *sa
 		}
 		st.TenantsByPhase[phase]++
 	}
-	tenantsByPhase.DeletePartialMatch(map[string]string{"cell": cell.Name})
+	metrics.TenantsByPhase.DeletePartialMatch(map[string]string{"cell": cell.Name})
 	for phase, n := range st.TenantsByPhase {
-		tenantsByPhase.WithLabelValues(cell.Name, phase).Set(float64(n))
+		metrics.TenantsByPhase.WithLabelValues(cell.Name, phase).Set(float64(n))
 	}
-	cellCost(cell, run.tenants, run.cellsInRegion, r.Prices, r.now())
+	cellCost, usd := estimate.Cell(cell, run.tenants, run.cellsInRegion, r.Prices, r.now())
+	cell.Status.Cost = &cellCost
+	metrics.SetCellCost(cell.Name, usd)
 	st.Phase = verdict.Summarize(&st.Conditions, cell.Generation, cellParts, run.verdict)
 	if runErr == nil {
 		st.ObservedGeneration = cell.Generation
@@ -183,4 +187,10 @@ func (r *RegionCellReconciler) patchStatus(ctx context.Context, cell, before *sa
 		r.Recorder.Eventf(cell, nil, corev1.EventTypeNormal, "Phase"+st.Phase, "Reconcile", "%s -> %s", orNone(before.Status.Phase), st.Phase)
 	}
 	return r.applier().PatchStatus(ctx, cell, before)
+}
+func orNone(s string) string {
+	if s == "" {
+		return "(new)"
+	}
+	return s
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/indexes"
+	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/report"
 	"github.com/tenantops/tenant-operator/controllers/rollout"
@@ -199,6 +200,6 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 	if err := r.Update(ctx, c); client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, err
 	}
-	forgetCellMetrics(c.Name)
+	metrics.ForgetCell(c.Name)
 	return ctrl.Result{}, nil
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/cost"
+	"github.com/tenantops/tenant-operator/controllers/estimate"
+	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/placement"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
@@ -171,7 +173,10 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, t, before *saasv1.Te
 		run.verdict.Side(placedPart(run))
 	}
 	if run.cell != nil {
-		tenantCost(t, run.cell, r.Prices, r.now())
+		if est, usd, ok := estimate.Tenant(t, run.cell, r.Prices, r.now()); ok {
+			t.Status.Cost = &est
+			metrics.SetTenantCost(t.Name, run.cell.Name, usd)
+		}
 	}
 	phase := verdict.Summarize(&t.Status.Conditions, t.Generation, tenantParts, run.verdict)
 	t.Status.Phase = phase
@@ -181,7 +186,7 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, t, before *saasv1.Te
 	if phase == saasv1.PhaseReady && t.Status.ReadySince == nil {
 		now := metav1Time(r.now())
 		t.Status.ReadySince = &now
-		onboardingSeconds.Observe(now.Sub(t.CreationTimestamp.Time).Seconds())
+		metrics.OnboardingSeconds.Observe(now.Sub(t.CreationTimestamp.Time).Seconds())
 	}
 	if run.cell != nil {
 		// Lifecycle events go to the receivers of the tenant's cell; a tenant no cell took yet

@@ -19,6 +19,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/placement"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
@@ -48,7 +49,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 
 	// Its alarms go first: they would only watch a database going away.
 	if r.Kinds.Alerts {
-		if err := ensureExactly(ctx, r.applier(), t, nil, &cloudwatch.MetricAlarmList{}, ns, map[string]string{
+		if err := r.applier().Exactly(ctx, t, nil, &cloudwatch.MetricAlarmList{}, ns, map[string]string{
 			saasv1.LabelTenant: t.Name, saasv1.LabelComponent: b.ComponentAlerts}); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -101,7 +102,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 	if err := r.Update(ctx, t); client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, err
 	}
-	forgetTenantMetrics(t.Name)
+	metrics.ForgetTenant(t.Name)
 	return ctrl.Result{}, nil
 }
 

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
@@ -13,20 +12,11 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/placement"
+	"github.com/tenantops/tenant-operator/controllers/rollout"
 )
 
-// A move between two cells of a region, in the order it happens:
-//
-//  1. The new cell is given the tenant (its configuration for a pooled tenant, a rule on its
-//     load balancer for a dedicated one); the old cell keeps serving. DNS points at the old cell.
-//  2. MoveWarmup after the start, once the new cell serves the tenant, the DNS record is pointed
-//     at the new cell's load balancer (status.move.switchedAt).
-//  3. When Route53 reports the change in sync (status.move.drainingSince), clients that resolved
-//     the old answer still reach the old cell: it serves them for MoveDrain more.
-//  4. The old cell lets go; the move ends.
-//
-// So some cell serves the tenant at every moment, and both serve it for MoveWarmup, plus
-// Route53's propagation, plus MoveDrain; the database is never touched.
+// How long a move's stages last by default (placement.MoveClock says what each stage is).
 const (
 	// DefaultMoveWarmup is the time the new cell's app has to load the tenant's configuration
 	// (it watches it; a second is usual) before DNS sends it traffic.
@@ -56,24 +46,28 @@ func (run *tenantRun) ownParts() *saasv1.RegionCell {
 	return run.cell
 }
 
-// dnsTarget is the cell whose load balancer the tenant's record aliases now.
-func (r *TenantReconciler) dnsTarget(run *tenantRun) *saasv1.RegionCell {
+// move is where the tenant's move stands this reconcile (placement.NoMove when it is not moving).
+func (r *TenantReconciler) move(run *tenantRun) placement.MoveState {
 	m := run.t.Status.Move
-	if m == nil || m.SwitchedAt != nil {
-		return run.cell
+	dnsInSync := m != nil && m.SwitchedAt != nil && run.record != nil && ack.SyncedSince(run.record.Status.Conditions, m.SwitchedAt.Time)
+	return r.moveClock().At(m, r.now(), run.from == nil, dnsInSync)
+}
+
+// dnsTarget is the cell whose load balancer the tenant's record aliases now. The DNS step runs
+// once every step before it passed, that is once the new cell serves the tenant: a switch that
+// is due is recorded there, first.
+func (r *TenantReconciler) dnsTarget(run *tenantRun) *saasv1.RegionCell {
+	st := r.move(run)
+	if st.Stage == placement.MoveSwitchDue {
+		now := metav1Time(r.now())
+		run.t.Status.Move.SwitchedAt = &now
+		r.Recorder.Eventf(run.t, nil, corev1.EventTypeNormal, "MoveSwitched", "Move", "DNS of %s now points at cell %s; cell %s serves for %s after Route53 is in sync",
+			b.Host(run.t, run.cell), run.cell.Name, run.t.Status.Move.From, r.moveClock().Drain)
 	}
-	if run.from != nil {
-		if wait := m.StartedAt.Add(r.moveWarmup()).Sub(r.now()); wait > 0 {
-			run.requeueIn(wait)
-			return run.from
-		}
+	if st.DNSOnCellLeft() {
+		run.requeueIn(st.Next)
+		return run.from
 	}
-	// Every step before this one passed: the new cell serves the tenant (and a cell left that no
-	// longer exists serves nobody). Switch.
-	now := metav1Time(r.now())
-	m.SwitchedAt = &now
-	r.Recorder.Eventf(run.t, nil, corev1.EventTypeNormal, "MoveSwitched", "Move", "DNS of %s now points at cell %s; cell %s serves for %s after Route53 is in sync",
-		b.Host(run.t, run.cell), run.cell.Name, m.From, r.moveDrain())
 	return run.cell
 }
 
@@ -81,7 +75,7 @@ func (r *TenantReconciler) dnsTarget(run *tenantRun) *saasv1.RegionCell {
 // configuration in its app's namespace, a dedicated tenant's rule on its load balancer.
 func (r *TenantReconciler) keepServingFrom(ctx context.Context, run *tenantRun) error {
 	from, t := run.from, run.t
-	if from == nil || run.drainOver(r.now(), r.moveDrain()) {
+	if from == nil || !r.move(run).CellLeftServes() {
 		// Once the drain is over the cell lets go; a reconcile reading a status from before the
 		// move ended (the cache lags its own writes) must not give the tenant back to it.
 		return nil
@@ -106,34 +100,31 @@ func endpointsIn(ep b.Endpoints, t *saasv1.Tenant, cell *saasv1.RegionCell, cach
 	if addr, port, ok := b.CacheEndpoint(cache); ok {
 		ep.CacheAddress, ep.CachePort = addr, port
 	}
-	ep.AssetsBaseURL = assetsBaseURL(t, cell)
+	ep.AssetsBaseURL = rollout.AssetsBaseURL(t, cell)
 	return ep
 }
 
 // reconcileMove ends a move: once Route53 has the switched record in sync and the drain after
 // it has passed, the cell left lets the tenant go.
 func (r *TenantReconciler) reconcileMove(ctx context.Context, run *tenantRun) (bool, error) {
-	t, m := run.t, run.t.Status.Move
-	if m == nil || m.SwitchedAt == nil {
-		return true, nil
-	}
-	if m.DrainingSince == nil {
-		if run.record == nil || !ack.SyncedSince(run.record.Status.Conditions, m.SwitchedAt.Time) {
-			return true, nil // the record's status change wakes the tenant
-		}
+	t, st := run.t, r.move(run)
+	if st.Stage == placement.MoveDrainDue {
 		now := metav1Time(r.now())
-		m.DrainingSince = &now
+		t.Status.Move.DrainingSince = &now
+		st = r.move(run)
 	}
-	if !run.drainOver(r.now(), r.moveDrain()) && run.from != nil {
-		run.requeueIn(m.DrainingSince.Add(r.moveDrain()).Sub(r.now()))
-		return true, nil
+	switch st.Stage {
+	case placement.MoveDraining:
+		run.requeueIn(st.Next)
+	case placement.MoveOver:
+		if err := r.releaseCell(ctx, t, t.Status.Move.From); err != nil {
+			return false, err
+		}
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "MoveFinished", "Move", "moved from cell %s to cell %s", t.Status.Move.From, run.cell.Name)
+		t.Status.Move = nil
+		run.from = nil
 	}
-	if err := r.releaseCell(ctx, t, m.From); err != nil {
-		return false, err
-	}
-	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "MoveFinished", "Move", "moved from cell %s to cell %s", m.From, run.cell.Name)
-	t.Status.Move = nil
-	run.from = nil
+	// Otherwise the record's status change, or the warm-up's requeue, wakes the tenant.
 	return true, nil
 }
 
@@ -147,28 +138,6 @@ func (r *TenantReconciler) releaseCell(ctx context.Context, t *saasv1.Tenant, ce
 	return err
 }
 
-// drainOver says whether a move's drain has ended.
-func (run *tenantRun) drainOver(now time.Time, drain time.Duration) bool {
-	m := run.t.Status.Move
-	return m != nil && m.DrainingSince != nil && !now.Before(m.DrainingSince.Add(drain))
-}
-
-// moveProgress says where a move stands, for the Placed condition.
-func (run *tenantRun) moveProgress() string {
-	m := run.t.Status.Move
-	from := m.From
-	switch {
-	case m.SwitchedAt == nil:
-		return fmt.Sprintf("moving from cell %s to cell %s: both serve the tenant; DNS still points at %s and switches once %s serves it and its warm-up has passed",
-			from, run.cell.Name, from, run.cell.Name)
-	case m.DrainingSince == nil:
-		return fmt.Sprintf("moving from cell %s to cell %s: DNS switched at %s; waiting for Route53 to report it in sync", from, run.cell.Name, m.SwitchedAt.UTC().Format(time.RFC3339))
-	default:
-		return fmt.Sprintf("moving from cell %s to cell %s: DNS in sync since %s; %s serves clients still resolving the old answer until the drain ends",
-			from, run.cell.Name, m.DrainingSince.UTC().Format(time.RFC3339), from)
-	}
-}
-
 // requeueIn asks for another look within d.
 func (run *tenantRun) requeueIn(d time.Duration) {
 	if run.requeueAfter == 0 || d < run.requeueAfter {
@@ -176,16 +145,14 @@ func (run *tenantRun) requeueIn(d time.Duration) {
 	}
 }
 
-func (r *TenantReconciler) moveWarmup() time.Duration {
-	if r.MoveWarmup > 0 {
-		return r.MoveWarmup
+// moveClock is the operator's move durations, the defaults where it sets none.
+func (r *TenantReconciler) moveClock() placement.MoveClock {
+	c := placement.MoveClock{Warmup: r.MoveWarmup, Drain: r.MoveDrain}
+	if c.Warmup <= 0 {
+		c.Warmup = DefaultMoveWarmup
 	}
-	return DefaultMoveWarmup
-}
-
-func (r *TenantReconciler) moveDrain() time.Duration {
-	if r.MoveDrain > 0 {
-		return r.MoveDrain
+	if c.Drain <= 0 {
+		c.Drain = DefaultMoveDrain
 	}
-	return DefaultMoveDrain
+	return c
 }

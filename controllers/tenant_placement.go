@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -14,24 +13,6 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/placement"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
-
-// regionCells lists the RegionCells of region (and, to tell a tenant pinned to another
-// region's cell what is wrong, every other cell), sorted by name. The list shares the cache's
-// objects: callers copy a cell before keeping it.
-func regionCells(ctx context.Context, c client.Client, region string) (inRegion, all []saasv1.RegionCell, err error) {
-	var cells saasv1.RegionCellList
-	if err := c.List(ctx, &cells, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, nil, err
-	}
-	all = cells.Items
-	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-	for _, cell := range all {
-		if cell.Spec.Region == region {
-			inRegion = append(inRegion, cell)
-		}
-	}
-	return inRegion, all, nil
-}
 
 // place decides which cell serves the tenant this reconcile (run.cell) and, during a move,
 // which one it is leaving (run.from). A tenant is placed once: in its spec.cell, or else in the
@@ -173,5 +154,5 @@ func placedPart(run *tenantRun) verdict.Part {
 	if run.from == nil {
 		return verdict.Ready(saasv1.ConditionPlaced, "Placed", "served by cell "+run.cell.Name)
 	}
-	return verdict.Waiting(saasv1.ConditionPlaced, "Moving", run.moveProgress())
+	return verdict.Waiting(saasv1.ConditionPlaced, "Moving", placement.DescribeMove(run.t.Status.Move, run.cell.Name))
 }

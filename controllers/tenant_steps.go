@@ -12,7 +12,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,7 +30,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, run *tenantRu
 	t, c := run.t, run.cell
 	labels := b.TenantLabels(t, c, "")
 	sources := c.Spec.Ingress.SourceCIDRs
-	if run.from != nil && !run.drainOver(r.now(), r.moveDrain()) {
+	if run.from != nil && r.move(run).CellLeftServes() {
 		// A dedicated tenant's app takes traffic from both load balancers while it moves.
 		sources = union(sources, run.from.Spec.Ingress.SourceCIDRs)
 	}
@@ -41,31 +40,6 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, run *tenantRu
 		b.LimitRange(t, c),
 		b.AWSAPIsPolicy(run.ns, labels, c.Spec.Network.AWSAPICIDRs),
 	}, b.OperatorDataRoleBinding(run.ns, labels, r.Identity)), b.NetworkPolicy(run.ns, labels, sources))
-}
-
-// withBinding puts the operator's own binding right after the namespace, first of what is made
-// in it: everything after may write Secrets and ConfigMaps there.
-func withBinding(objs []client.Object, binding *rbacv1.RoleBinding) []client.Object {
-	if binding == nil {
-		return objs
-	}
-	return append([]client.Object{objs[0], binding}, objs[1:]...)
-}
-
-// ensureIsolation writes a namespace's objects and its NetworkPolicy, then removes the three
-// policies the one replaced: the namespace is never without isolation in between.
-func ensureIsolation(ctx context.Context, a apply.Applier, owner client.Object, objs []client.Object, np *networkingv1.NetworkPolicy) error {
-	for _, o := range append(objs, np) {
-		if _, err := a.Ensure(ctx, owner, o); err != nil {
-			return err
-		}
-	}
-	for _, name := range b.LegacyNetworkPolicyNames {
-		if _, err := a.Absent(ctx, &networkingv1.NetworkPolicy{}, client.ObjectKey{Namespace: np.Namespace, Name: name}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // reconcileCache finds the cache the tenant uses: the cell's shared one, or its own.
@@ -104,7 +78,7 @@ func (r *TenantReconciler) reconcileCache(ctx context.Context, run *tenantRun) (
 		return false, nil
 	}
 	run.endpoints.CacheAddress, run.endpoints.CachePort = addr, port
-	run.endpoints.AssetsBaseURL = assetsBaseURL(t, c)
+	run.endpoints.AssetsBaseURL = rollout.AssetsBaseURL(t, c)
 	run.verdict.Add(verdict.Ready(saasv1.ConditionCacheReady, "Available", fmt.Sprintf("cache %s:%d, key prefix %s", addr, port, b.CacheKeyPrefix(t))))
 	return true, nil
 }

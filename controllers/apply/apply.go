@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"reflect"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -278,4 +279,37 @@ func isEmpty(v any) bool {
 		return len(t) == 0
 	}
 	return false
+}
+
+// Exactly makes the objects of list's kind in namespace that carry labels be exactly
+// desired: each is ensured (owned by owner), and the others, which a spec change left behind
+// (an address unsubscribed, an alarm no longer wanted), are removed. desired hold what the
+// cluster has on return.
+func (a Applier) Exactly(ctx context.Context, owner client.Object, desired []client.Object, list client.ObjectList,
+	namespace string, labels map[string]string) error {
+	want := map[string]bool{}
+	for _, o := range desired {
+		if _, err := a.Ensure(ctx, owner, o); err != nil {
+			return err
+		}
+		want[o.GetName()] = true
+	}
+	if err := a.Client.List(ctx, list, client.InNamespace(namespace), client.MatchingLabels(labels)); err != nil {
+		return err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return err
+	}
+	for _, item := range items {
+		o, ok := item.(client.Object)
+		if !ok || want[o.GetName()] {
+			continue
+		}
+		fresh, _ := o.DeepCopyObject().(client.Object)
+		if _, err := a.Absent(ctx, fresh, client.ObjectKeyFromObject(o)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

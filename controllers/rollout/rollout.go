@@ -175,3 +175,19 @@ func ServingVersion(t *saasv1.Tenant) string {
 	}
 	return t.Status.AppVersion
 }
+
+// AssetsBaseURL is where tenant t's pages load their files from: the cell's CDN once the files
+// of the version serving t are published there; otherwise the app's own /static.
+func AssetsBaseURL(t *saasv1.Tenant, c *saasv1.RegionCell) string {
+	if c.Status.AssetsURL == "" {
+		return ""
+	}
+	version := ServingOrWanted(c)
+	if t.Spec.Tier == saasv1.TierDedicated {
+		version = ServingVersion(t)
+	}
+	if !slices.Contains(c.Status.AssetsVersions, version) {
+		return ""
+	}
+	return c.Status.AssetsURL
+}

@@ -38,7 +38,7 @@ func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun
 		}
 		// The bucket is retained in AWS (its deletion policy), the rest goes.
 		for _, l := range []client.ObjectList{&route53.RecordSetList{}, &cloudfront.DistributionList{}, &cloudfront.OriginAccessControlList{}, &s3.BucketList{}, &batchv1.JobList{}} {
-			if err := ensureExactly(ctx, a, c, nil, l, run.ns, labels); err != nil {
+			if err := a.Exactly(ctx, c, nil, l, run.ns, labels); err != nil {
 				return err
 			}
 		}
@@ -244,20 +244,4 @@ func (r *RegionCellReconciler) publishJobs(ctx context.Context, run *cellRun) ([
 		run.publishJobs = append([]batchv1.Job{}, jobs.Items...)
 	}
 	return run.publishJobs, nil
-}
-
-// assetsBaseURL is where tenant t's pages load their files from: the cell's CDN once the files
-// of the version serving t are published there; otherwise the app's own /static.
-func assetsBaseURL(t *saasv1.Tenant, c *saasv1.RegionCell) string {
-	if c.Status.AssetsURL == "" {
-		return ""
-	}
-	version := rollout.ServingOrWanted(c)
-	if t.Spec.Tier == saasv1.TierDedicated {
-		version = rollout.ServingVersion(t)
-	}
-	if !slices.Contains(c.Status.AssetsVersions, version) {
-		return ""
-	}
-	return c.Status.AssetsURL
 }

@@ -1,9 +1,10 @@
-package controllers
+// Package estimate prices tenants and cells: the shapes the cost package prices, read off the
+// specs the builders make objects from, and the estimates as status shows them.
+package estimate
 
 import (
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -11,16 +12,13 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/cost"
 )
 
-// What tenants and cells cost: the shapes the cost package prices, read off the specs the
-// builders make objects from, and the estimates as status shows them.
-
 func cellShape(c *saasv1.RegionCell) cost.CellShape {
 	cache := b.CellCache(c)
 	return cost.CellShape{
 		Name: c.Name, MaxTenants: c.Spec.Capacity.MaxTenants,
 		App:           appCapacity(b.CellAppTier(c, c.Spec.App.Version)),
 		CacheNodeType: cache.NodeType, CacheNodes: 1 + cache.Replicas,
-		Alarms: cellAlarmCount(c),
+		Alarms: cellAlarms(c),
 		Assets: c.Spec.Assets != nil,
 	}
 }
@@ -31,7 +29,7 @@ func tenantShape(t *saasv1.Tenant, c *saasv1.RegionCell) (cost.TenantShape, bool
 	if eff == nil {
 		return cost.TenantShape{}, false
 	}
-	s := cost.TenantShape{InstanceClass: eff.InstanceClass, StorageGiB: eff.StorageGiB, MultiAZ: eff.MultiAZ, Alarms: tenantAlarmCount(t, c)}
+	s := cost.TenantShape{InstanceClass: eff.InstanceClass, StorageGiB: eff.StorageGiB, MultiAZ: eff.MultiAZ, Alarms: tenantAlarms(t, c)}
 	if t.Spec.Tier == saasv1.TierDedicated {
 		cache := b.DedicatedCache(t, c, nil)
 		s.Dedicated = true
@@ -59,22 +57,21 @@ func costStatus(e cost.Estimate, table cost.Table, tableErr error) saasv1.CostEs
 	return out
 }
 
-// tenantCost writes the tenant's estimate into its status and metric.
-func tenantCost(t *saasv1.Tenant, c *saasv1.RegionCell, prices *cost.Source, now time.Time) {
+// Tenant is the tenant's estimate served by cell c, and its monthly total; ok is false before it
+// has a database (the estimate prices the one it has).
+func Tenant(t *saasv1.Tenant, c *saasv1.RegionCell, prices *cost.Source, now time.Time) (est saasv1.CostEstimate, usd float64, ok bool) {
 	shape, ok := tenantShape(t, c)
 	if !ok {
-		return
+		return saasv1.CostEstimate{}, 0, false
 	}
 	table, err := prices.Table(now)
 	e := cost.Tenant(table, c.Spec.Region, shape, cellShape(c))
-	st := costStatus(e, table, err)
-	t.Status.Cost = &st
-	setTenantCost(t.Name, c.Name, e.Total())
+	return costStatus(e, table, err), e.Total(), true
 }
 
-// cellCost writes the cell's estimate: its own parts, its share of the region's, and the own
-// parts of the tenants placed in it.
-func cellCost(c *saasv1.RegionCell, tenants []saasv1.Tenant, cellsInRegion int, prices *cost.Source, now time.Time) {
+// Cell is the cell's estimate: its own parts, its share of the region's, and the own parts of
+// the tenants placed in it; and its monthly total.
+func Cell(c *saasv1.RegionCell, tenants []saasv1.Tenant, cellsInRegion int, prices *cost.Source, now time.Time) (saasv1.CellCost, float64) {
 	table, err := prices.Table(now)
 	e := cost.Cell(table, c.Spec.Region, cellShape(c))
 	region := cost.RegionShare(table, c.Spec.Region, cellsInRegion)
@@ -96,9 +93,7 @@ func cellCost(c *saasv1.RegionCell, tenants []saasv1.Tenant, cellsInRegion int, 
 		}
 	}
 	e.Items = append(e.Items, cost.Item{Name: "tenants' own parts", Monthly: tenantsOwn})
-	st := saasv1.CellCost{CostEstimate: costStatus(e, table, err), PerTenantUSD: cost.USD(e.Total() / float64(max(1, n)))}
-	c.Status.Cost = &st
-	cellMonthlyCost.WithLabelValues(c.Name).Set(e.Total())
+	return saasv1.CellCost{CostEstimate: costStatus(e, table, err), PerTenantUSD: cost.USD(e.Total() / float64(max(1, n)))}, e.Total()
 }
 
 func appendMissing(list []string, m string) []string {
@@ -110,13 +105,17 @@ func appendMissing(list []string, m string) []string {
 	return append(list, m)
 }
 
-var (
-	tenantMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tenantops_tenant_monthly_cost_usd",
-		Help: "Estimated monthly cost of a tenant in US dollars: its own parts and its share of its cell (docs/cost.md).",
-	}, []string{"tenant", "cell"})
-	cellMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tenantops_cell_monthly_cost_usd",
-		Help: "Estimated monthly cost of a cell in US dollars: its own parts, its share of the region's, and its tenants' own parts.",
-	}, []string{"cell"})
-)
+// cellAlarmCount and tenantAlarmCount are how many alarms the cell, and the tenant, have.
+func cellAlarms(c *saasv1.RegionCell) int {
+	if c.Spec.Alerts == nil {
+		return 0
+	}
+	return len(b.CellAlarms(c, ""))
+}
+
+func tenantAlarms(t *saasv1.Tenant, c *saasv1.RegionCell) int {
+	if c.Spec.Alerts == nil || t.Status.EffectiveDatabase == nil {
+		return 0
+	}
+	return len(b.TenantAlarms(t, c, *t.Status.EffectiveDatabase, ""))
+}

@@ -1,4 +1,4 @@
-package controllers
+package metrics
 
 import (
 	"testing"
@@ -10,30 +10,30 @@ import (
 // leaves no series behind.
 func TestCostMetricsFollowTenantsAndCells(t *testing.T) {
 	tenantMonthlyCost.Reset()
-	setTenantCost("metered", "cell-a", 100)
-	setTenantCost("other", "cell-a", 50)
-	setTenantCost("metered", "cell-b", 120) // moved
+	SetTenantCost("metered", "cell-a", 100)
+	SetTenantCost("other", "cell-a", 50)
+	SetTenantCost("metered", "cell-b", 120) // moved
 	if n := testutil.CollectAndCount(tenantMonthlyCost); n != 2 {
 		t.Errorf("after a move: %d tenant cost series, want 2 (one per tenant)", n)
 	}
 	if v := testutil.ToFloat64(tenantMonthlyCost.WithLabelValues("metered", "cell-b")); v != 120 {
 		t.Errorf("the moved tenant's cost under its new cell: %v", v)
 	}
-	forgetTenantMetrics("metered")
+	ForgetTenant("metered")
 	if n := testutil.CollectAndCount(tenantMonthlyCost); n != 1 {
 		t.Errorf("after the tenant was deleted: %d series, want 1", n)
 	}
 
 	cellMonthlyCost.Reset()
-	tenantsByPhase.Reset()
+	TenantsByPhase.Reset()
 	cellMonthlyCost.WithLabelValues("gone").Set(1)
 	cellMonthlyCost.WithLabelValues("stays").Set(1)
-	tenantsByPhase.WithLabelValues("gone", "Ready").Set(3)
-	forgetCellMetrics("gone")
+	TenantsByPhase.WithLabelValues("gone", "Ready").Set(3)
+	ForgetCell("gone")
 	if n := testutil.CollectAndCount(cellMonthlyCost); n != 1 {
 		t.Errorf("cell cost series after the cell went: %d, want 1", n)
 	}
-	if n := testutil.CollectAndCount(tenantsByPhase); n != 0 {
+	if n := testutil.CollectAndCount(TenantsByPhase); n != 0 {
 		t.Errorf("tenants-by-phase series after the cell went: %d, want 0", n)
 	}
 }

@@ -1,0 +1,74 @@
+// Package metrics holds the operator's own metrics, served on the manager's metrics endpoint next
+// to controller-runtime's (controller_runtime_reconcile_errors_total and friends).
+package metrics
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var (
+	// TenantsByPhase counts the tenants each cell serves, by phase.
+	TenantsByPhase = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantops_tenants",
+		Help: "Tenants served by each cell, by phase.",
+	}, []string{"cell", "phase"})
+	// OnboardingSeconds is the time from a Tenant's creation to its first Ready.
+	OnboardingSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "tenantops_onboarding_duration_seconds",
+		Help:    "Time from a Tenant's creation to its first Ready.",
+		Buckets: prometheus.ExponentialBuckets(30, 2, 10),
+	})
+)
+
+func init() {
+	crmetrics.Registry.MustRegister(TenantsByPhase, OnboardingSeconds, tenantMonthlyCost, cellMonthlyCost)
+}
+
+// SetTenantCost sets the tenant's cost under the cell serving it, and under no other: a moved
+// tenant is counted once.
+func SetTenantCost(tenant, cell string, usd float64) {
+	costMetrics.Lock()
+	defer costMetrics.Unlock()
+	if was, ok := costMetrics.cellOf[tenant]; ok && was != cell {
+		tenantMonthlyCost.DeleteLabelValues(tenant, was)
+	}
+	costMetrics.cellOf[tenant] = cell
+	tenantMonthlyCost.WithLabelValues(tenant, cell).Set(usd)
+}
+
+// costMetrics remembers the cell each tenant's cost is reported under.
+var costMetrics = struct {
+	sync.Mutex
+	cellOf map[string]string
+}{cellOf: map[string]string{}}
+
+// ForgetTenant removes the series of a tenant that is gone.
+func ForgetTenant(tenant string) {
+	costMetrics.Lock()
+	defer costMetrics.Unlock()
+	delete(costMetrics.cellOf, tenant)
+	tenantMonthlyCost.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+}
+
+// ForgetCell removes the series of a cell that is gone.
+func ForgetCell(cell string) {
+	cellMonthlyCost.DeletePartialMatch(prometheus.Labels{"cell": cell})
+	TenantsByPhase.DeletePartialMatch(prometheus.Labels{"cell": cell})
+}
+
+// SetCellCost sets the cell's monthly cost.
+func SetCellCost(cell string, usd float64) { cellMonthlyCost.WithLabelValues(cell).Set(usd) }
+
+var (
+	tenantMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantops_tenant_monthly_cost_usd",
+		Help: "Estimated monthly cost of a tenant in US dollars: its own parts and its share of its cell (docs/cost.md).",
+	}, []string{"tenant", "cell"})
+	cellMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantops_cell_monthly_cost_usd",
+		Help: "Estimated monthly cost of a cell in US dollars: its own parts, its share of the region's, and its tenants' own parts.",
+	}, []string{"cell"})
+)
