@@ -20,7 +20,9 @@ import (
 
 	"github.com/tenantops/tenant-operator/controllers"
 	"github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/kinds"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/tenant"
 )
 
 func main() {
@@ -49,12 +51,12 @@ func main() {
 	flag.Float64Var(&apiQPS, "kube-api-qps", controllers.DefaultQPS,
 		"Requests per second the whole operator sends the API server, sustained: one budget for every kind (docs/operations.md, API server budget); 0 or less: no client-side limit.")
 	flag.IntVar(&apiBurst, "kube-api-burst", controllers.DefaultBurst, "Requests the operator may send the API server in a burst.")
-	flag.DurationVar(&moveWarmup, "move-warmup", controllers.DefaultMoveWarmup,
+	flag.DurationVar(&moveWarmup, "move-warmup", tenant.DefaultMoveWarmup,
 		"During a move between cells, how long the new cell serves a tenant before DNS points at it.")
-	flag.DurationVar(&moveDrain, "move-drain", controllers.DefaultMoveDrain,
+	flag.DurationVar(&moveDrain, "move-drain", tenant.DefaultMoveDrain,
 		"During a move between cells, how long the old cell keeps serving after Route53 has the switched record in sync.")
 	flag.StringVar(&priceTable, "price-table", "", "File of the cost estimates' price table (the chart mounts its ConfigMap); the built-in table when empty.")
-	flag.DurationVar(&optionalKindsCheck, "optional-kinds-check-interval", controllers.DefaultOptionalKindsCheck,
+	flag.DurationVar(&optionalKindsCheck, "optional-kinds-check-interval", kinds.DefaultCheck,
 		"How often to ask whether the ACK kinds of spec.alerts and spec.assets were installed since the operator started; when they are, it exits so that its Deployment starts it again with their watches. 0 never asks.")
 	flag.StringVar(&snsEndpoint, "sns-endpoint-url", "", "SNS endpoint for lifecycle events, to use an SNS-compatible server instead of AWS.")
 	flag.StringVar(&serviceAccount, "service-account", "",
@@ -135,7 +137,7 @@ func main() {
 	}
 	log.Info("starting tenant-operator", "maxConcurrentReconciles", maxConcurrent, "leaderElection", leaderElect)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
-		if installed := (*controllers.OptionalKindsInstalled)(nil); errors.As(err, &installed) {
+		if installed := (*kinds.Installed)(nil); errors.As(err, &installed) {
 			// Not a failure: a restart is how the new kinds get watched.
 			log.Info("stopping to start again", "why", installed.Error())
 			os.Exit(0)

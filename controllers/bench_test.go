@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/tenant"
 )
 
 // BenchmarkSteadyStateReconcile is one reconcile of an onboarded, unchanged pooled tenant,
@@ -22,11 +23,11 @@ func BenchmarkSteadyStateReconcile(b *testing.B) {
 	cell := newCell("benchcell", "il-central-1")
 	create(b, cell)
 	playCellAWS(b, cell)
-	tenant := newTenant("steady", "il-central-1")
-	create(b, tenant)
-	onboard(b, cell, tenant)
+	steady := newTenant("steady", "il-central-1")
+	create(b, steady)
+	onboard(b, cell, steady)
 
-	r := &TenantReconciler{Client: operator, APIReader: k8s, Scheme: NewScheme(), Recorder: nopRecorder{}, Now: clock.Now}
+	r := &tenant.Reconciler{Client: operator, APIReader: k8s, Scheme: NewScheme(), Recorder: nopRecorder{}, Now: clock.Now}
 	req := ctrl.Request{NamespacedName: client.ObjectKey{Name: "steady"}}
 	ctx := context.Background()
 	fast := rest.CopyConfig(restConfig)

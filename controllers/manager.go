@@ -18,7 +18,10 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/cost"
 	"github.com/tenantops/tenant-operator/controllers/indexes"
+	"github.com/tenantops/tenant-operator/controllers/kinds"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/regioncell"
+	"github.com/tenantops/tenant-operator/controllers/tenant"
 )
 
 // CacheOptions limit the informer cache to what the operator manages: every child carries the
@@ -73,8 +76,8 @@ type Options struct {
 	NotificationBackoff notify.Backoff
 	// Now is the controllers' clock; tests move it.
 	Now func() time.Time
-	// MoveWarmup and MoveDrain time moves of tenants between cells (DefaultMoveWarmup,
-	// DefaultMoveDrain when zero).
+	// MoveWarmup and MoveDrain time moves of tenants between cells (tenant.DefaultMoveWarmup,
+	// tenant.DefaultMoveDrain when zero).
 	MoveWarmup, MoveDrain time.Duration
 	// PriceTable is the file of the cost estimates' price table; the built-in one when empty.
 	PriceTable string
@@ -84,7 +87,7 @@ type Options struct {
 	Identity b.OperatorIdentity
 	// OptionalKindsCheck is how often the API server is asked whether optional ACK kinds the
 	// operator started without were installed since; never when zero (main's flag defaults to
-	// DefaultOptionalKindsCheck).
+	// kinds.DefaultCheck).
 	OptionalKindsCheck time.Duration
 }
 
@@ -110,17 +113,17 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
-	kinds, err := DiscoverOptionalKinds(dc)
+	optional, err := kinds.Discover(dc)
 	if err != nil {
 		return err
 	}
 	if opts.OptionalKindsCheck > 0 {
-		if err := mgr.Add(&OptionalKindsWatch{Discovery: dc, Started: kinds, Interval: opts.OptionalKindsCheck}); err != nil {
+		if err := mgr.Add(&kinds.Watch{Discovery: dc, Started: optional, Interval: opts.OptionalKindsCheck}); err != nil {
 			return err
 		}
 	}
 	prices := &cost.Source{Path: opts.PriceTable}
-	if err := (&TenantReconciler{
+	if err := (&tenant.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder:                mgr.GetEventRecorder("tenant-operator"),
 		Notifier:                notifier,
@@ -128,15 +131,15 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		MoveWarmup:              opts.MoveWarmup,
 		MoveDrain:               opts.MoveDrain,
-		Kinds:                   kinds,
+		Kinds:                   optional,
 		Prices:                  prices,
 		Identity:                opts.Identity,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&RegionCellReconciler{
+	return (&regioncell.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("tenant-operator"),
-		Kinds:    kinds, Prices: prices, Now: opts.Now, Identity: opts.Identity,
+		Kinds:    optional, Prices: prices, Now: opts.Now, Identity: opts.Identity,
 	}).SetupWithManager(mgr)
 }

@@ -17,10 +17,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/tenant"
 )
 
 // receiver is a webhook endpoint on loopback that checks signatures, fails the first few
@@ -367,4 +369,69 @@ func TestOneDeadReceiverDoesNotHoldOtherCellsEvents(t *testing.T) {
 	if n := deadBusyAtDelivery.Load(); n < 1 {
 		t.Errorf("the other cell's event was delivered only once no attempt at the dead receiver was waiting (%d waiting): one dead receiver holds every cell's events", n)
 	}
+}
+
+// frozenTenant is the operator's client with a cache that still holds an old copy of a Tenant.
+type frozenTenant struct {
+	client.Client
+	old *saasv1.Tenant
+}
+
+func (c frozenTenant) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if tn, ok := obj.(*saasv1.Tenant); ok && key.Name == c.old.Name {
+		c.old.DeepCopyInto(tn)
+		return nil
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+// A reconcile whose cache has not seen the last writes to the Tenant (the notifier's record of
+// an announcement, its own status write) must not announce again what was announced: the event
+// it would stage is refused with the rest of its status write. (A suspension was once delivered
+// twice with the same event ID: a reconcile one write behind staged it again in the same second.)
+func TestAnAnnouncedEventIsNotStagedAgainFromAStaleRead(t *testing.T) {
+	ctx := context.Background()
+	rcv, srv := newReceiver("k-stale", 0)
+	defer srv.Close()
+	cell := servingCell(t, "euc3", "eu-central-3", func(c *saasv1.RegionCell) {
+		c.Spec.Notifications = &saasv1.Notifications{Webhooks: []saasv1.Webhook{{Name: "crm", URL: srv.URL + "/crm"}},
+			HMACSecretRef: hmacSecret(t, "notify-stale", "k-stale")}
+	})
+	tn := newTenant("echo", "eu-central-3")
+	create(t, tn)
+	onboard(t, cell, tn)
+	waitTypes(t, rcv, "/crm", "io.tenantops.tenant.ready")
+	old := &saasv1.Tenant{}
+	eventually(t, "the announcement recorded", func() error {
+		must(t, get(t, old, "", "echo"))
+		if old.Status.NotifiedPhase != saasv1.PhaseReady || old.Status.PendingNotification != nil {
+			return fmt.Errorf("notified %q pending %+v", old.Status.NotifiedPhase, old.Status.PendingNotification)
+		}
+		return nil
+	})
+	// The cache's copy: from before the notifier recorded the announcement, and one write behind.
+	old.Status.NotifiedPhase = ""
+	touched := old.DeepCopy()
+	touched.Annotations = map[string]string{"test/touched": "yes"}
+	must(t, k8s.Patch(ctx, touched, client.MergeFrom(old)))
+
+	lagging := handDriven(frozenTenant{Client: operator, old: old}, tenant.NewPassword)
+	if _, err := lagging.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "echo"}}); !apierrors.IsConflict(err) {
+		t.Errorf("a status staging an event from a stale read: error %v, want a conflict", err)
+	}
+	stays(t, "the Ready event announced once, nothing staged again", 2*time.Second, func() error {
+		now := &saasv1.Tenant{}
+		must(t, get(t, now, "", "echo"))
+		if p := now.Status.PendingNotification; p != nil || now.Status.NotifiedPhase != saasv1.PhaseReady {
+			return fmt.Errorf("notified %q, pending %+v", now.Status.NotifiedPhase, p)
+		}
+		got, err := rcv.typesAt("/crm")
+		if err != nil {
+			return err
+		}
+		if len(got) != 1 {
+			return fmt.Errorf("the receiver took %v", got)
+		}
+		return nil
+	})
 }

@@ -23,6 +23,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/tenant"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
@@ -217,7 +218,7 @@ func sortedCopy(s []string) []string {
 	return out
 }
 
-var _ reconcile.Reconciler = &TenantReconciler{}
+var _ reconcile.Reconciler = &tenant.Reconciler{}
 
 func ptr[T any](v T) *T { return &v }
 

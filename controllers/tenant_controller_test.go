@@ -482,7 +482,7 @@ func TestDeletionFollowsThePolicy(t *testing.T) {
 		snapshotNamed bool
 	}{
 		{saasv1.DeletionSnapshot, map[string]string{rds.AnnotationSkipFinalSnapshot: "false"}, false, true},
-		{saasv1.DeletionRetain, map[string]string{ackDeletionPolicyAnnotation: "retain"}, true, false},
+		{saasv1.DeletionRetain, map[string]string{"services.k8s.aws/deletion-policy": "retain"}, true, false},
 		{saasv1.DeletionDelete, map[string]string{rds.AnnotationSkipFinalSnapshot: "true", rds.AnnotationDeleteAutomatedBackups: "true"}, false, false},
 	}
 	for _, c := range cases {

@@ -20,6 +20,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/tenant"
 )
 
 // blindCache is the operator's client with a cache that has not seen some objects yet (or
@@ -44,8 +45,8 @@ func passwordSecretUnseen(obj client.Object, key client.ObjectKey) error {
 	return nil
 }
 
-func handDriven(c client.Client, newPassword func() (string, error)) *TenantReconciler {
-	return &TenantReconciler{Client: c, APIReader: k8s, Scheme: operator.Scheme(), Recorder: nopRecorder{}, Now: clock.Now, NewPassword: newPassword}
+func handDriven(c client.Client, newPassword func() (string, error)) *tenant.Reconciler {
+	return &tenant.Reconciler{Client: c, APIReader: k8s, Scheme: operator.Scheme(), Recorder: nopRecorder{}, Now: clock.Now, NewPassword: newPassword}
 }
 
 // The master password is made once, whatever the cache says: a reconcile whose cache has not
@@ -120,7 +121,7 @@ func TestAFailingStepIsNamed(t *testing.T) {
 			return injected
 		}
 		return nil
-	}}, NewPassword)
+	}}, tenant.NewPassword)
 	_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "named"}})
 	if !errors.Is(err, injected) || !strings.HasPrefix(err.Error(), "step database: ") {
 		t.Fatalf("error = %v, want it to name the database step and wrap the cause", err)

@@ -156,6 +156,22 @@ func (a Applier) PatchStatus(ctx context.Context, obj, before client.Object) err
 	return client.IgnoreNotFound(a.Client.Status().Patch(ctx, obj, client.MergeFrom(orig)))
 }
 
+// PatchStatusAsRead is PatchStatus with an optimistic lock: the write lands only on the object
+// as it was read (its resourceVersion), and a status computed from a read that missed later
+// writes is refused with a Conflict instead of overwriting them. For a status that mints
+// something that must not be minted twice, such as an event to announce.
+func (a Applier) PatchStatusAsRead(ctx context.Context, obj, before client.Object) error {
+	if equality.Semantic.DeepEqual(statusField(obj).Interface(), statusField(before).Interface()) {
+		return nil
+	}
+	orig, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("%T is not a client.Object", obj)
+	}
+	statusField(orig).Set(statusField(before))
+	return client.IgnoreNotFound(a.Client.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})))
+}
+
 // statusField is the Status field of a typed object.
 func statusField(obj client.Object) reflect.Value {
 	return reflect.ValueOf(obj).Elem().FieldByName("Status")

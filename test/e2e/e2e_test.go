@@ -31,11 +31,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
-	"github.com/tenantops/tenant-operator/controllers"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/regioncell"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -527,14 +527,14 @@ func restartSteady(ctx context.Context, t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// A cell counts its tenants at most once a second (controllers.TenantBatchWindow): let the
+	// A cell counts its tenants at most once a second (regioncell.TenantBatchWindow): let the
 	// count of globex, just Ready, land before the region is called steady.
 	if err := waitFor(ctx, time.Minute, "the cells to count every tenant's phase", func() (bool, string) {
 		return cellsCountTheirTenants(ctx, t)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * controllers.TenantBatchWindow)
+	time.Sleep(2 * regioncell.TenantBatchWindow)
 	before := resourceVersions(ctx, t)
 	since := restartOperator(ctx, t)
 	// The new leader's first pass over every tenant and cell, with time to spare.

@@ -1,4 +1,6 @@
-package controllers
+// Package shared holds what both reconcilers do the same way: read a region's cells, give a
+// namespace they make its isolation, stamp times into status, and notice deletions.
+package shared
 
 import (
 	"context"
@@ -17,27 +19,24 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
 
-// What both reconcilers do the same way: read a region's cells, give a namespace they make its
-// isolation, stamp times into status, and notice deletions.
-
-// deletionPollInterval is how often a deletion's progress is looked at while AWS works; the
+// DeletionPollInterval is how often a deletion's progress is looked at while AWS works; the
 // watches on the children usually come first.
-const deletionPollInterval = 15 * time.Second
+const DeletionPollInterval = 15 * time.Second
 
-// metav1Time is a time as status records it: UTC, whole seconds.
-func metav1Time(t time.Time) metav1.Time { return metav1.NewTime(t.UTC().Truncate(time.Second)) }
+// StatusTime is a time as status records it: UTC, whole seconds.
+func StatusTime(t time.Time) metav1.Time { return metav1.NewTime(t.UTC().Truncate(time.Second)) }
 
-// deletionPredicate passes updates that start a deletion, which change no generation.
-func deletionPredicate() predicate.Predicate {
+// DeletionPredicate passes updates that start a deletion, which change no generation.
+func DeletionPredicate() predicate.Predicate {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
 	}}
 }
 
-// regionCells lists the RegionCells of region (and, to tell a tenant pinned to another
+// RegionCells lists the RegionCells of region (and, to tell a tenant pinned to another
 // region's cell what is wrong, every other cell), sorted by name. The list shares the cache's
 // objects: callers copy a cell before keeping it.
-func regionCells(ctx context.Context, c client.Client, region string) (inRegion, all []saasv1.RegionCell, err error) {
+func RegionCells(ctx context.Context, c client.Client, region string) (inRegion, all []saasv1.RegionCell, err error) {
 	var cells saasv1.RegionCellList
 	if err := c.List(ctx, &cells, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, nil, err
@@ -52,18 +51,18 @@ func regionCells(ctx context.Context, c client.Client, region string) (inRegion,
 	return inRegion, all, nil
 }
 
-// withBinding puts the operator's own binding right after the namespace, first of what is made
+// WithBinding puts the operator's own binding right after the namespace, first of what is made
 // in it: everything after may write Secrets and ConfigMaps there.
-func withBinding(objs []client.Object, binding *rbacv1.RoleBinding) []client.Object {
+func WithBinding(objs []client.Object, binding *rbacv1.RoleBinding) []client.Object {
 	if binding == nil {
 		return objs
 	}
 	return append([]client.Object{objs[0], binding}, objs[1:]...)
 }
 
-// ensureIsolation writes a namespace's objects and its NetworkPolicy, then removes the three
+// EnsureIsolation writes a namespace's objects and its NetworkPolicy, then removes the three
 // policies the one replaced: the namespace is never without isolation in between.
-func ensureIsolation(ctx context.Context, a apply.Applier, owner client.Object, objs []client.Object, np *networkingv1.NetworkPolicy) error {
+func EnsureIsolation(ctx context.Context, a apply.Applier, owner client.Object, objs []client.Object, np *networkingv1.NetworkPolicy) error {
 	for _, o := range append(objs, np) {
 		if _, err := a.Ensure(ctx, owner, o); err != nil {
 			return err

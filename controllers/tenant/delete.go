@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/placement"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
@@ -33,8 +34,8 @@ const ackDeletionPolicyAnnotation = "services.k8s.aws/deletion-policy"
 // as spec.database.deletionPolicy says (final snapshot by default), then the cache and the DNS
 // record, then what the cells serving it held, then the namespace. The finalizer goes only when
 // AWS has let go of all of them.
-func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cells []saasv1.RegionCell) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(t, TenantFinalizer) {
+func (r *Reconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cells []saasv1.RegionCell) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(t, Finalizer) {
 		return ctrl.Result{}, nil
 	}
 	r.placements.Forget(t.UID)
@@ -78,7 +79,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 		if err := r.patchDeleting(ctx, t, before, "waiting for "+waitingFor); err != nil {
 			return ctrl.Result{}, err
 		}
-		return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
+		return ctrl.Result{RequeueAfter: shared.DeletionPollInterval}, nil
 	}
 
 	// AWS holds nothing of the tenant any more. The announcement goes into the cell's outbox,
@@ -98,7 +99,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 		return ctrl.Result{}, err
 	}
 	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Deleted", "Delete", "tenant %s removed; database %s", t.Name, deletionOutcome(t))
-	controllerutil.RemoveFinalizer(t, TenantFinalizer)
+	controllerutil.RemoveFinalizer(t, Finalizer)
 	if err := r.Update(ctx, t); client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, err
 	}
@@ -108,7 +109,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant
 
 // announceDeletion puts the Deleted event in the cell's outbox, and with it an event still owed
 // to some receivers when the tenant went.
-func (r *TenantReconciler) announceDeletion(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) error {
+func (r *Reconciler) announceDeletion(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) error {
 	ns := b.CellNamespace(cell)
 	if p := t.Status.PendingNotification; p != nil {
 		if err := notify.PutInOutbox(ctx, r.Client, r.Scheme, cell, ns, notify.NewEvent(t, cell, p), p.Delivered); err != nil {
@@ -121,7 +122,7 @@ func (r *TenantReconciler) announceDeletion(ctx context.Context, t *saasv1.Tenan
 	return nil
 }
 
-func (r *TenantReconciler) patchDeleting(ctx context.Context, t, before *saasv1.Tenant, msg string) error {
+func (r *Reconciler) patchDeleting(ctx context.Context, t, before *saasv1.Tenant, msg string) error {
 	t.Status.Phase = saasv1.PhaseDeleting
 	verdict.Set(&t.Status.Conditions, t.Generation, saasv1.ConditionReady, "False", "Deleting", msg)
 	verdict.Set(&t.Status.Conditions, t.Generation, saasv1.ConditionReconciling, "True", "Deleting", msg)
@@ -156,7 +157,7 @@ func deletionOutcome(t *saasv1.Tenant) string {
 // Preparing is a separate write that ACK must apply to AWS before the delete: RDS refuses to
 // delete an instance with deletion protection, and ACK reads the snapshot annotations at delete
 // time. The delete is issued only once ACK reports the prepared spec synced.
-func (r *TenantReconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant) (string, error) {
+func (r *Reconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant) (string, error) {
 	db := &rds.DBInstance{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: b.TenantNamespace(t), Name: b.DBInstanceName}, db); err != nil {
 		if apierrors.IsNotFound(err) {

@@ -1,4 +1,4 @@
-package controllers
+package regioncell
 
 import (
 	"context"
@@ -23,13 +23,14 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/report"
 	"github.com/tenantops/tenant-operator/controllers/rollout"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
-func (r *RegionCellReconciler) reconcileNamespace(ctx context.Context, run *cellRun) error {
+func (r *Reconciler) reconcileNamespace(ctx context.Context, run *cellRun) error {
 	c := run.cell
 	labels := b.CellLabels(c, "")
-	return ensureIsolation(ctx, r.applier(), c, withBinding([]client.Object{
+	return shared.EnsureIsolation(ctx, r.applier(), c, shared.WithBinding([]client.Object{
 		b.Namespace(run.ns, labels),
 		b.AppServiceAccount(run.ns, labels),
 		b.ConfigReaderRole(run.ns, labels),
@@ -38,7 +39,7 @@ func (r *RegionCellReconciler) reconcileNamespace(ctx context.Context, run *cell
 	}, b.OperatorDataRoleBinding(run.ns, labels, r.Identity)), b.NetworkPolicy(run.ns, labels, c.Spec.Ingress.SourceCIDRs))
 }
 
-func (r *RegionCellReconciler) ensureAll(ctx context.Context, c *saasv1.RegionCell, objs []client.Object) error {
+func (r *Reconciler) ensureAll(ctx context.Context, c *saasv1.RegionCell, objs []client.Object) error {
 	for _, o := range objs {
 		if _, err := r.applier().Ensure(ctx, c, o); err != nil {
 			return err
@@ -48,7 +49,7 @@ func (r *RegionCellReconciler) ensureAll(ctx context.Context, c *saasv1.RegionCe
 }
 
 // reconcileNetwork makes the subnet groups tenant databases and caches live in.
-func (r *RegionCellReconciler) reconcileNetwork(ctx context.Context, run *cellRun) error {
+func (r *Reconciler) reconcileNetwork(ctx context.Context, run *cellRun) error {
 	c := run.cell
 	objs := []client.Object{b.CacheSubnetGroup(c)}
 	if len(c.Spec.Network.DBSubnetIDs) > 0 {
@@ -57,7 +58,7 @@ func (r *RegionCellReconciler) reconcileNetwork(ctx context.Context, run *cellRu
 	return r.ensureAll(ctx, c, objs)
 }
 
-func (r *RegionCellReconciler) reconcileCache(ctx context.Context, run *cellRun) error {
+func (r *Reconciler) reconcileCache(ctx context.Context, run *cellRun) error {
 	c := run.cell
 	rg := b.ReplicationGroup(b.CellCache(c))
 	if _, err := r.applier().Ensure(ctx, c, rg); err != nil {
@@ -77,7 +78,7 @@ func (r *RegionCellReconciler) reconcileCache(ctx context.Context, run *cellRun)
 	return nil
 }
 
-func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) error {
+func (r *Reconciler) reconcileApp(ctx context.Context, run *cellRun) error {
 	c := run.cell
 	version, target := rollout.AppTarget(c, run.tenants)
 	if c.Spec.Assets != nil && r.Kinds.Assets && c.Status.AppVersion != "" && version != c.Status.AppVersion && !r.published(ctx, run, version) {
@@ -121,7 +122,7 @@ func (r *RegionCellReconciler) reconcileApp(ctx context.Context, run *cellRun) e
 // batch of at most rolloutBatchSize tenants at a time (named in status, where their reconcilers
 // read it), the next batch once the databases of the last one are ready again, and no new
 // batch while one has failed.
-func (r *RegionCellReconciler) reconcileDatabaseDefaults(_ context.Context, run *cellRun) error {
+func (r *Reconciler) reconcileDatabaseDefaults(_ context.Context, run *cellRun) error {
 	c := run.cell
 	next, part := rollout.DefaultsRollout(c, run.tenants)
 	c.Status.DatabaseRollout = next
@@ -130,10 +131,10 @@ func (r *RegionCellReconciler) reconcileDatabaseDefaults(_ context.Context, run 
 }
 
 // reconcileDelete holds the cell while it serves tenants, then removes the shared tier.
-func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun) (ctrl.Result, error) {
+func (r *Reconciler) reconcileDelete(ctx context.Context, run *cellRun) (ctrl.Result, error) {
 	c := run.cell
 	run.verdict.Phase = saasv1.PhaseDeleting
-	if !controllerutil.ContainsFinalizer(c, CellFinalizer) {
+	if !controllerutil.ContainsFinalizer(c, Finalizer) {
 		return ctrl.Result{}, nil
 	}
 	if len(run.tenants) > 0 {
@@ -173,7 +174,7 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 		run.verdict.HoldOn("EventsOwed", fmt.Sprintf(
 			"deletion held: %d lifecycle events are not yet delivered to the cell's receivers (%s); they are retried until delivered. To give up on them: kubectl delete configmaps -n %s -l %s=true",
 			len(owed), strings.Join(verdict.Few(owed, 5), ", "), run.ns, notify.OutboxLabel))
-		return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
+		return ctrl.Result{RequeueAfter: shared.DeletionPollInterval}, nil
 	}
 	// The cache goes before the subnet groups AWS will not delete while something uses them.
 	awsChildren := []struct {
@@ -190,13 +191,13 @@ func (r *RegionCellReconciler) reconcileDelete(ctx context.Context, run *cellRun
 			return ctrl.Result{}, err
 		} else if !gone {
 			run.verdict.HoldOn("Deleting", fmt.Sprintf("waiting for AWS to delete %T %s", child.obj, key))
-			return ctrl.Result{RequeueAfter: deletionPollInterval}, nil
+			return ctrl.Result{RequeueAfter: shared.DeletionPollInterval}, nil
 		}
 	}
 	if _, err := r.applier().Absent(ctx, &corev1.Namespace{}, types.NamespacedName{Name: run.ns}); err != nil {
 		return ctrl.Result{}, err
 	}
-	controllerutil.RemoveFinalizer(c, CellFinalizer)
+	controllerutil.RemoveFinalizer(c, Finalizer)
 	if err := r.Update(ctx, c); client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, err
 	}

@@ -1,4 +1,4 @@
-package controllers
+package regioncell
 
 import (
 	"context"
@@ -32,14 +32,15 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/sns"
 	"github.com/tenantops/tenant-operator/controllers/placement"
 	"github.com/tenantops/tenant-operator/controllers/rollout"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // SetupWithManager watches RegionCells, their children, and Tenants (hosts and rollouts).
-func (r *RegionCellReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	bld := ctrl.NewControllerManagedBy(mgr).
 		For(&saasv1.RegionCell{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
-			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
+			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shared.DeletionPredicate()))).
 		Owns(&corev1.Namespace{}).
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&rbacv1.Role{}).

@@ -1,4 +1,4 @@
-package controllers
+package kinds
 
 import (
 	"context"
@@ -17,12 +17,12 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/sns"
 )
 
-// DefaultOptionalKindsCheck is how often the operator asks whether optional kinds were installed.
-const DefaultOptionalKindsCheck = time.Minute
+// DefaultCheck is how often the operator asks whether optional kinds were installed.
+const DefaultCheck = time.Minute
 
-// OptionalKinds say which optional ACK kinds the cluster has: their features need them, and a
+// Optional say which optional ACK kinds the cluster has: their features need them, and a
 // watch on a kind the API server does not serve would keep the operator from starting.
-type OptionalKinds struct {
+type Optional struct {
 	// Alerts: SNS Topic and Subscription, CloudWatch MetricAlarm (spec.alerts).
 	Alerts bool
 	// Assets: S3 Bucket, CloudFront Distribution and OriginAccessControl (spec.assets).
@@ -34,8 +34,8 @@ var (
 	assetsKinds = []schema.GroupVersionKind{s3.GroupVersion.WithKind("Bucket"), cloudfront.GroupVersion.WithKind("Distribution"), cloudfront.GroupVersion.WithKind("OriginAccessControl")}
 )
 
-// DiscoverOptionalKinds asks the API server which optional ACK kinds it serves.
-func DiscoverOptionalKinds(d discovery.DiscoveryInterface) (OptionalKinds, error) {
+// Discover asks the API server which optional ACK kinds it serves.
+func Discover(d discovery.DiscoveryInterface) (Optional, error) {
 	served := map[schema.GroupVersion]map[string]bool{}
 	has := func(gvks []schema.GroupVersionKind) (bool, error) {
 		for _, gvk := range gvks {
@@ -58,7 +58,7 @@ func DiscoverOptionalKinds(d discovery.DiscoveryInterface) (OptionalKinds, error
 		}
 		return true, nil
 	}
-	var k OptionalKinds
+	var k Optional
 	var err error
 	if k.Alerts, err = has(alertsKinds); err != nil {
 		return k, err
@@ -67,30 +67,30 @@ func DiscoverOptionalKinds(d discovery.DiscoveryInterface) (OptionalKinds, error
 	return k, err
 }
 
-// OptionalKindsInstalled ends the operator when optional kinds it started without are installed.
-type OptionalKindsInstalled struct{ Features []string }
+// Installed ends the operator when optional kinds it started without are installed.
+type Installed struct{ Features []string }
 
-func (e *OptionalKindsInstalled) Error() string {
+func (e *Installed) Error() string {
 	return fmt.Sprintf("the kinds %s need were installed after the operator started: it stops to be started again with their watches",
 		strings.Join(e.Features, " and "))
 }
 
-// OptionalKindsWatch asks the API server every Interval (above zero) whether the optional kinds the operator
-// started without are served now, and ends the manager with OptionalKindsInstalled when they are.
+// Watch asks the API server every Interval (above zero) whether the optional kinds the operator
+// started without are served now, and ends the manager with Installed when they are.
 // Controllers' watches are fixed when they start, so the way to watch a kind installed later is a
 // new process: the operator's Deployment starts one at once. Until then the features that need the
 // kinds say ACKMissing.
-type OptionalKindsWatch struct {
+type Watch struct {
 	Discovery discovery.DiscoveryInterface
-	Started   OptionalKinds
+	Started   Optional
 	Interval  time.Duration
 }
 
 // NeedLeaderElection is false: every replica, leader or not, has to restart to watch the kinds.
-func (w *OptionalKindsWatch) NeedLeaderElection() bool { return false }
+func (w *Watch) NeedLeaderElection() bool { return false }
 
 // Start checks until ctx ends or kinds appear.
-func (w *OptionalKindsWatch) Start(ctx context.Context) error {
+func (w *Watch) Start(ctx context.Context) error {
 	if w.Started.Alerts && w.Started.Assets {
 		return nil // nothing left to appear
 	}
@@ -102,7 +102,7 @@ func (w *OptionalKindsWatch) Start(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
-		now, err := DiscoverOptionalKinds(w.Discovery)
+		now, err := Discover(w.Discovery)
 		if err != nil {
 			ctrl.LoggerFrom(ctx).Info("optional kinds not checked; trying again", "error", err.Error(), "in", w.Interval.String())
 			continue
@@ -115,7 +115,7 @@ func (w *OptionalKindsWatch) Start(ctx context.Context) error {
 			appeared = append(appeared, "spec.assets")
 		}
 		if len(appeared) > 0 {
-			return &OptionalKindsInstalled{Features: appeared}
+			return &Installed{Features: appeared}
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -17,12 +17,13 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/report"
 	"github.com/tenantops/tenant-operator/controllers/rollout"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // reconcileDatabase makes the master password (once, never again) and the DBInstance, and waits
 // for RDS to report it available with an endpoint.
-func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileDatabase(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
 	password, err := r.masterPassword(ctx, run)
 	if err != nil || password == "" {
@@ -42,7 +43,7 @@ func (r *TenantReconciler) reconcileDatabase(ctx context.Context, run *tenantRun
 			"RDS DBInstance %s requested in %s", *db.Spec.DBInstanceIdentifier, c.Spec.Region)
 	}
 	if had := t.Status.EffectiveDatabase; had != nil && !b.SameDatabase(*had, eff) {
-		now := metav1Time(r.now())
+		now := shared.StatusTime(r.now())
 		eff.ChangedAt = &now
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseModifying", "Modify", "database %s: %s",
 			*db.Spec.DBInstanceIdentifier, describeDatabaseChange(*had, eff))
@@ -94,7 +95,7 @@ func storeEndpoint(run *tenantRun, db *rds.DBInstance) {
 // effectiveDatabase resolves the database the tenant should have (builders.ResolveDatabase)
 // from what it has: its status record, or, when that is missing, the live DBInstance read past
 // the cache, so that a cache miss never reshapes a running database to today's defaults.
-func (r *TenantReconciler) effectiveDatabase(ctx context.Context, run *tenantRun) (eff saasv1.EffectiveDatabase, note, engineVersion string, err error) {
+func (r *Reconciler) effectiveDatabase(ctx context.Context, run *tenantRun) (eff saasv1.EffectiveDatabase, note, engineVersion string, err error) {
 	t, c := run.t, run.cell
 	live := &rds.DBInstance{}
 	key := types.NamespacedName{Namespace: run.ns, Name: b.DBInstanceName}
@@ -136,7 +137,7 @@ func describeDatabaseChange(from, to saasv1.EffectiveDatabase) string {
 // Secret is created, never applied over, and when the cache has not seen it yet the API server
 // is asked. An existing Secret without the password is reported, never refilled: the database
 // may already run with the lost one.
-func (r *TenantReconciler) masterPassword(ctx context.Context, run *tenantRun) (string, error) {
+func (r *Reconciler) masterPassword(ctx context.Context, run *tenantRun) (string, error) {
 	secret := &corev1.Secret{}
 	key := types.NamespacedName{Namespace: run.ns, Name: b.DBPasswordSecretName}
 	err := r.Get(ctx, key, secret)

@@ -1,4 +1,4 @@
-package controllers
+package regioncell
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // The cell's alerting (spec.alerts): its SNS topic, the subscriptions to it and the cell's own
 // alarms on its cache and load balancer. AlarmsReady is a side condition (package alerting).
 // reconcileAlerts keeps the cell's topic, its subscriptions and the cell's own alarms.
-func (r *RegionCellReconciler) reconcileAlerts(ctx context.Context, run *cellRun) error {
+func (r *Reconciler) reconcileAlerts(ctx context.Context, run *cellRun) error {
 	c, a := run.cell, r.applier()
 	labels := b.CellLabels(c, b.ComponentAlerts)
 	if c.Spec.Alerts == nil {

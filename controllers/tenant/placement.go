@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/indexes"
 	"github.com/tenantops/tenant-operator/controllers/placement"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
@@ -19,7 +20,7 @@ import (
 // least full cell of its region with room; a later spec.cell naming another cell starts a move.
 // A subdomain belongs to one tenant in the region. It returns false when the tenant is not
 // served by any cell yet; then nothing else of it is made.
-func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []saasv1.RegionCell) (bool, error) {
+func (r *Reconciler) place(ctx context.Context, run *tenantRun, cells []saasv1.RegionCell) (bool, error) {
 	t := run.t
 	if t.Status.Cell == "" {
 		if cell := r.placements.Placed(t.UID); placement.FindCell(cells, cell) != nil {
@@ -70,7 +71,7 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 		r.subdomainTaken(run, owner)
 		return false, nil
 	}
-	_, all, err := regionCells(ctx, r.Client, t.Spec.Region)
+	_, all, err := shared.RegionCells(ctx, r.Client, t.Spec.Region)
 	if err != nil {
 		return false, err
 	}
@@ -116,7 +117,7 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 	}
 	run.from, run.cell = run.cell, placement.FindCell(cells, d.Cell).DeepCopy()
 	t.Status.Cell = d.Cell
-	t.Status.Move = &saasv1.TenantMove{From: run.from.Name, StartedAt: metav1Time(r.now())}
+	t.Status.Move = &saasv1.TenantMove{From: run.from.Name, StartedAt: shared.StatusTime(r.now())}
 	r.placements.Record(t.UID, d.Cell)
 	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "MoveStarted", "Move", "moving from cell %s to cell %s", run.from.Name, run.cell.Name)
 	r.settle(run, cells)
@@ -124,7 +125,7 @@ func (r *TenantReconciler) place(ctx context.Context, run *tenantRun, cells []sa
 }
 
 // settle records what placement decided that status shows, and finds the tenant's home cell.
-func (r *TenantReconciler) settle(run *tenantRun, cells []saasv1.RegionCell) {
+func (r *Reconciler) settle(run *tenantRun, cells []saasv1.RegionCell) {
 	run.t.Status.Namespace = run.ns
 	run.t.Status.URL = b.URL(run.t, run.cell)
 	if home := placement.FindCell(cells, b.HomeCell(run.t, run.cell)); home != nil && home.Name != run.cell.Name {
@@ -132,13 +133,13 @@ func (r *TenantReconciler) settle(run *tenantRun, cells []saasv1.RegionCell) {
 	}
 }
 
-func (r *TenantReconciler) subdomainTaken(run *tenantRun, owner string) {
+func (r *Reconciler) subdomainTaken(run *tenantRun, owner string) {
 	run.verdict.Add(verdict.Stalled(saasv1.ConditionDNSReady, "SubdomainTaken",
 		fmt.Sprintf("spec.subdomain %q is already used by Tenant %q in region %s; choose another subdomain", run.t.Spec.Subdomain, owner, run.t.Spec.Region)))
 }
 
 // waitForCell keeps a tenant no cell can take yet Pending, or Stalled when only a new spec helps.
-func (r *TenantReconciler) waitForCell(run *tenantRun, d placement.Decision) {
+func (r *Reconciler) waitForCell(run *tenantRun, d placement.Decision) {
 	p := verdict.Waiting(saasv1.ConditionPlaced, d.Reason, d.Message)
 	p.Stalled = d.Stalled
 	run.verdict.Phase = saasv1.PhasePending

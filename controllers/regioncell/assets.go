@@ -1,4 +1,4 @@
-package controllers
+package regioncell
 
 import (
 	"context"
@@ -27,7 +27,7 @@ import (
 // the cell's apps run. The files' URL goes to status (and so to the tenants) once the
 // distribution is deployed and the version the shared app runs is published; a new version's
 // rollout waits for its files (run.published, read by reconcileApp).
-func (r *RegionCellReconciler) reconcileAssets(ctx context.Context, run *cellRun) error {
+func (r *Reconciler) reconcileAssets(ctx context.Context, run *cellRun) error {
 	c, a := run.cell, r.applier()
 	labels := b.CellLabels(c, b.ComponentAssets)
 	if c.Spec.Assets == nil {
@@ -172,7 +172,7 @@ func bucketOwner(c *saasv1.RegionCell, bucket *s3.Bucket) (owner, refusal string
 // version not yet published gets the Job the builder makes now (named after its hash), and the
 // older, unfinished or failed Jobs of that version go. So a registry move, an operator upgrade
 // or a new bucket owner starts a new Job instead of stopping the cell at this step.
-func (r *RegionCellReconciler) publishAssets(ctx context.Context, run *cellRun, owner string) (published, pending, failed []string, err error) {
+func (r *Reconciler) publishAssets(ctx context.Context, run *cellRun, owner string) (published, pending, failed []string, err error) {
 	c := run.cell
 	a := r.applier()
 	jobs, err := r.publishJobs(ctx, run)
@@ -228,14 +228,14 @@ func succeededJob(jobs []batchv1.Job, version string) string {
 
 // published says whether the files of version are on the cell's bucket: a publishing Job of
 // that version succeeded (the assets step makes the Job; its end wakes the cell).
-func (r *RegionCellReconciler) published(ctx context.Context, run *cellRun, version string) bool {
+func (r *Reconciler) published(ctx context.Context, run *cellRun, version string) bool {
 	jobs, err := r.publishJobs(ctx, run)
 	return err == nil && succeededJob(jobs, version) != ""
 }
 
 // publishJobs are the cell's publishing Jobs as the cache holds them, read once a reconcile (the
 // rollout step asks before the assets step, which reads them too).
-func (r *RegionCellReconciler) publishJobs(ctx context.Context, run *cellRun) ([]batchv1.Job, error) {
+func (r *Reconciler) publishJobs(ctx context.Context, run *cellRun) ([]batchv1.Job, error) {
 	if run.publishJobs == nil {
 		var jobs batchv1.JobList
 		if err := r.List(ctx, &jobs, client.InNamespace(run.ns), client.MatchingLabels(b.CellLabels(run.cell, b.ComponentAssets))); err != nil {

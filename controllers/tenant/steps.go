@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -22,11 +22,12 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/report"
 	"github.com/tenantops/tenant-operator/controllers/rollout"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
 // reconcileNamespace makes the tenant's namespace and its isolation: quota, limits, network.
-func (r *TenantReconciler) reconcileNamespace(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileNamespace(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
 	labels := b.TenantLabels(t, c, "")
 	sources := c.Spec.Ingress.SourceCIDRs
@@ -34,7 +35,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, run *tenantRu
 		// A dedicated tenant's app takes traffic from both load balancers while it moves.
 		sources = union(sources, run.from.Spec.Ingress.SourceCIDRs)
 	}
-	return true, ensureIsolation(ctx, r.applier(), t, withBinding([]client.Object{
+	return true, shared.EnsureIsolation(ctx, r.applier(), t, shared.WithBinding([]client.Object{
 		b.Namespace(run.ns, labels),
 		b.ResourceQuota(t, c),
 		b.LimitRange(t, c),
@@ -43,7 +44,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, run *tenantRu
 }
 
 // reconcileCache finds the cache the tenant uses: the cell's shared one, or its own.
-func (r *TenantReconciler) reconcileCache(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileCache(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
 	var rg *ecv1.ReplicationGroup
 	if t.Spec.Tier == saasv1.TierDedicated {
@@ -84,7 +85,7 @@ func (r *TenantReconciler) reconcileCache(ctx context.Context, run *tenantRun) (
 }
 
 // sharedCache is cell c's shared replication group, or nil when it does not exist yet.
-func (r *TenantReconciler) sharedCache(ctx context.Context, c *saasv1.RegionCell) (*ecv1.ReplicationGroup, error) {
+func (r *Reconciler) sharedCache(ctx context.Context, c *saasv1.RegionCell) (*ecv1.ReplicationGroup, error) {
 	rg := &ecv1.ReplicationGroup{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: b.CellNamespace(c), Name: b.CacheName}, rg); err != nil {
 		return nil, client.IgnoreNotFound(err)
@@ -94,7 +95,7 @@ func (r *TenantReconciler) sharedCache(ctx context.Context, c *saasv1.RegionCell
 
 // reconcileConfig writes the tenant configuration: in the tenant's namespace for its jobs, and
 // in the serving app's namespace (the cell's, for pooled tenants) for the app.
-func (r *TenantReconciler) reconcileConfig(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileConfig(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
 	a := r.applier()
 	if _, err := a.Ensure(ctx, t, b.TenantConfig(t, c, run.ns, b.TenantConfigName, run.endpoints, run.password)); err != nil {
@@ -113,7 +114,7 @@ func (r *TenantReconciler) reconcileConfig(ctx context.Context, run *tenantRun) 
 
 // reconcileMigrations runs `app migrate` once per effective app version. The version serves
 // only after its migration succeeded; a failure keeps the previous version serving.
-func (r *TenantReconciler) reconcileMigrations(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileMigrations(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.ownParts()
 	version := b.EffectiveAppVersion(t, c)
 	if lm := t.Status.LastMigration; lm != nil && lm.Version == version && lm.Succeeded {
@@ -130,14 +131,14 @@ func (r *TenantReconciler) reconcileMigrations(ctx context.Context, run *tenantR
 	}
 	switch finished, failed := report.JobFinished(job); {
 	case finished && !failed:
-		now := metav1Time(r.now())
+		now := shared.StatusTime(r.now())
 		t.Status.LastMigration = &saasv1.MigrationStatus{Version: version, Job: job.Name, Succeeded: true, FinishedAt: &now}
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "MigrationSucceeded", "Migrate", "schema migrated to %s", version)
 		run.verdict.Add(verdict.Ready(saasv1.ConditionMigrationsComplete, "Migrated", "schema migrated to "+version))
 		return true, nil
 	case finished && failed:
 		if lm := t.Status.LastMigration; lm == nil || lm.Version != version || lm.Succeeded {
-			now := metav1Time(r.now())
+			now := shared.StatusTime(r.now())
 			t.Status.LastMigration = &saasv1.MigrationStatus{Version: version, Job: job.Name, Succeeded: false, FinishedAt: &now}
 			r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, "MigrationFailed", "Migrate", "migration to %s failed (Job %s)", version, job.Name)
 		}
@@ -158,7 +159,7 @@ func (r *TenantReconciler) reconcileMigrations(ctx context.Context, run *tenantR
 
 // removeOldMigrationJobs deletes the migration Jobs of versions other than the one the tenant
 // migrated to: they are history, and each would hold a place in the namespace's Job quota.
-func (r *TenantReconciler) removeOldMigrationJobs(ctx context.Context, run *tenantRun, version string) error {
+func (r *Reconciler) removeOldMigrationJobs(ctx context.Context, run *tenantRun, version string) error {
 	var jobs batchv1.JobList
 	if err := r.List(ctx, &jobs, client.InNamespace(run.ns), client.MatchingLabels{saasv1.LabelComponent: b.ComponentMigration}); err != nil {
 		return err
@@ -177,7 +178,7 @@ func (r *TenantReconciler) removeOldMigrationJobs(ctx context.Context, run *tena
 
 // reconcileApp makes sure an app serves the tenant: its own for dedicated tenants; for pooled
 // tenants, the cell's shared app, given the tenant's configuration.
-func (r *TenantReconciler) reconcileApp(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileApp(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
 	if t.Spec.Tier == saasv1.TierDedicated {
 		return r.reconcileDedicatedApp(ctx, run)
@@ -227,7 +228,7 @@ func (r *TenantReconciler) reconcileApp(ctx context.Context, run *tenantRun) (bo
 	return true, nil
 }
 
-func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileDedicatedApp(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
 	version := rollout.ServingVersion(t)
 	tier := b.DedicatedAppTier(t, run.ownParts(), version)
@@ -285,7 +286,7 @@ func (r *TenantReconciler) reconcileDedicatedApp(ctx context.Context, run *tenan
 
 // reconcileRecommendations keeps the daily recommendation CronJob and moves runs stuck on spot
 // capacity to on-demand nodes.
-func (r *TenantReconciler) reconcileRecommendations(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileRecommendations(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c := run.t, run.cell
 	version := rollout.ServingVersion(t)
 	if _, err := r.applier().Ensure(ctx, t, b.RecommendCronJob(t, c, version)); err != nil {
@@ -297,7 +298,7 @@ func (r *TenantReconciler) reconcileRecommendations(ctx context.Context, run *te
 
 // fallBackToOnDemand replaces each recommendation Job whose pod has waited unschedulable for
 // longer than the cell's onDemandFallbackAfter by the same Job on on-demand nodes.
-func (r *TenantReconciler) fallBackToOnDemand(ctx context.Context, run *tenantRun) error {
+func (r *Reconciler) fallBackToOnDemand(ctx context.Context, run *tenantRun) error {
 	after := 5 * time.Minute
 	if d := run.cell.Spec.Spot.OnDemandFallbackAfter; d != nil {
 		after = d.Duration
@@ -346,7 +347,7 @@ func (r *TenantReconciler) fallBackToOnDemand(ctx context.Context, run *tenantRu
 // reconcileDNS points <subdomain>.<baseDomain> at the serving cell's load balancer, last, once
 // the tenant is served there. During a move it points at the cell being left until the switch
 // (reconcileMove decides when).
-func (r *TenantReconciler) reconcileDNS(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileDNS(ctx context.Context, run *tenantRun) (bool, error) {
 	t := run.t
 	target := r.dnsTarget(run)
 	rs := b.RecordSet(t, target)

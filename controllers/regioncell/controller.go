@@ -1,4 +1,4 @@
-package controllers
+package regioncell
 
 import (
 	"context"
@@ -20,25 +20,27 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/cost"
 	"github.com/tenantops/tenant-operator/controllers/estimate"
 	"github.com/tenantops/tenant-operator/controllers/indexes"
+	"github.com/tenantops/tenant-operator/controllers/kinds"
 	"github.com/tenantops/tenant-operator/controllers/metrics"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
-// CellFinalizer holds a RegionCell while it still serves Tenants.
-const CellFinalizer = "saas.tenantops.io/regioncell"
+// Finalizer holds a RegionCell while it still serves Tenants.
+const Finalizer = "saas.tenantops.io/regioncell"
 
 var cellParts = []string{saasv1.ConditionCacheReady, saasv1.ConditionRolloutComplete, saasv1.ConditionAppReady,
 	saasv1.ConditionDatabaseDefaultsRolledOut}
 
-// RegionCellReconciler keeps one cell's shared tier: the shared app and its autoscaling,
+// Reconciler keeps one cell's shared tier: the shared app and its autoscaling,
 // the shared cache, the routes of pooled tenants and the rollouts of new app versions.
-type RegionCellReconciler struct {
+type Reconciler struct {
 	client.Client
 	APIReader client.Reader
 	Scheme    *runtime.Scheme
 	Recorder  recorder.EventRecorder
 	// Kinds are the optional ACK kinds the cluster has.
-	Kinds OptionalKinds
+	Kinds kinds.Optional
 	// Prices is the price table of the cost estimates.
 	Prices *cost.Source
 	// Now is the clock; tests move it.
@@ -80,14 +82,14 @@ type cellRun struct {
 	publishJobs []batchv1.Job
 }
 
-func (r *RegionCellReconciler) now() time.Time {
+func (r *Reconciler) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
 	}
 	return time.Now()
 }
 
-func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	cell := &saasv1.RegionCell{}
 	if err := r.Get(ctx, req.NamespacedName, cell); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -96,7 +98,7 @@ func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err := r.listTenants(ctx, run); err != nil {
 		return ctrl.Result{}, err
 	}
-	inRegion, _, err := regionCells(ctx, r.Client, cell.Spec.Region)
+	inRegion, _, err := shared.RegionCells(ctx, r.Client, cell.Spec.Region)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -110,7 +112,7 @@ func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if !cell.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, run)
 	}
-	if controllerutil.AddFinalizer(cell, CellFinalizer) {
+	if controllerutil.AddFinalizer(cell, Finalizer) {
 		if err := r.Update(ctx, cell); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -136,11 +138,11 @@ func (r *RegionCellReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	return ctrl.Result{}, nil
 }
 
-func (r *RegionCellReconciler) applier() apply.Applier {
+func (r *Reconciler) applier() apply.Applier {
 	return apply.Applier{Client: r.Client, Scheme: r.Scheme, Reader: r.APIReader}
 }
 
-func (r *RegionCellReconciler) listTenants(ctx context.Context, run *cellRun) error {
+func (r *Reconciler) listTenants(ctx context.Context, run *cellRun) error {
 	var all saasv1.TenantList
 	// The cell only reads its tenants: skip copying them out of the cache.
 	if err := r.List(ctx, &all, client.MatchingFields{indexes.TenantCell: run.cell.Name}, client.UnsafeDisableDeepCopy); err != nil {
@@ -155,7 +157,7 @@ func (r *RegionCellReconciler) listTenants(ctx context.Context, run *cellRun) er
 	return nil
 }
 
-func (r *RegionCellReconciler) patchStatus(ctx context.Context, cell, before *saasv1.RegionCell, run *cellRun, runErr error) error {
+func (r *Reconciler) patchStatus(ctx context.Context, cell, before *saasv1.RegionCell, run *cellRun, runErr error) error {
 	st := &cell.Status
 	st.Namespace = run.ns
 	st.Tenants = int32(len(run.tenants))

@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // (package alerting).
 // reconcileAlarms keeps the tenant's database alarms once its cell's topic exists, as its
 // effective database is (a resize moves the thresholds). It never holds the steps after it.
-func (r *TenantReconciler) reconcileAlarms(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileAlarms(ctx context.Context, run *tenantRun) (bool, error) {
 	t, c, a := run.t, run.cell, r.applier()
 	labels := b.TenantLabels(t, c, b.ComponentAlerts)
 	switch {

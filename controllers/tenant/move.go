@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/placement"
 	"github.com/tenantops/tenant-operator/controllers/rollout"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 )
 
 // How long a move's stages last by default (placement.MoveClock says what each stage is).
@@ -47,7 +48,7 @@ func (run *tenantRun) ownParts() *saasv1.RegionCell {
 }
 
 // move is where the tenant's move stands this reconcile (placement.NoMove when it is not moving).
-func (r *TenantReconciler) move(run *tenantRun) placement.MoveState {
+func (r *Reconciler) move(run *tenantRun) placement.MoveState {
 	m := run.t.Status.Move
 	dnsInSync := m != nil && m.SwitchedAt != nil && run.record != nil && ack.SyncedSince(run.record.Status.Conditions, m.SwitchedAt.Time)
 	return r.moveClock().At(m, r.now(), run.from == nil, dnsInSync)
@@ -56,10 +57,10 @@ func (r *TenantReconciler) move(run *tenantRun) placement.MoveState {
 // dnsTarget is the cell whose load balancer the tenant's record aliases now. The DNS step runs
 // once every step before it passed, that is once the new cell serves the tenant: a switch that
 // is due is recorded there, first.
-func (r *TenantReconciler) dnsTarget(run *tenantRun) *saasv1.RegionCell {
+func (r *Reconciler) dnsTarget(run *tenantRun) *saasv1.RegionCell {
 	st := r.move(run)
 	if st.Stage == placement.MoveSwitchDue {
-		now := metav1Time(r.now())
+		now := shared.StatusTime(r.now())
 		run.t.Status.Move.SwitchedAt = &now
 		r.Recorder.Eventf(run.t, nil, corev1.EventTypeNormal, "MoveSwitched", "Move", "DNS of %s now points at cell %s; cell %s serves for %s after Route53 is in sync",
 			b.Host(run.t, run.cell), run.cell.Name, run.t.Status.Move.From, r.moveClock().Drain)
@@ -73,7 +74,7 @@ func (r *TenantReconciler) dnsTarget(run *tenantRun) *saasv1.RegionCell {
 
 // keepServingFrom keeps the cell a move leaves serving the tenant: a pooled tenant's
 // configuration in its app's namespace, a dedicated tenant's rule on its load balancer.
-func (r *TenantReconciler) keepServingFrom(ctx context.Context, run *tenantRun) error {
+func (r *Reconciler) keepServingFrom(ctx context.Context, run *tenantRun) error {
 	from, t := run.from, run.t
 	if from == nil || !r.move(run).CellLeftServes() {
 		// Once the drain is over the cell lets go; a reconcile reading a status from before the
@@ -106,10 +107,10 @@ func endpointsIn(ep b.Endpoints, t *saasv1.Tenant, cell *saasv1.RegionCell, cach
 
 // reconcileMove ends a move: once Route53 has the switched record in sync and the drain after
 // it has passed, the cell left lets the tenant go.
-func (r *TenantReconciler) reconcileMove(ctx context.Context, run *tenantRun) (bool, error) {
+func (r *Reconciler) reconcileMove(ctx context.Context, run *tenantRun) (bool, error) {
 	t, st := run.t, r.move(run)
 	if st.Stage == placement.MoveDrainDue {
-		now := metav1Time(r.now())
+		now := shared.StatusTime(r.now())
 		t.Status.Move.DrainingSince = &now
 		st = r.move(run)
 	}
@@ -130,7 +131,7 @@ func (r *TenantReconciler) reconcileMove(ctx context.Context, run *tenantRun) (b
 
 // releaseCell takes the tenant off a cell it no longer belongs to: the configuration its
 // shared app served, and the rule a dedicated tenant kept on its load balancer.
-func (r *TenantReconciler) releaseCell(ctx context.Context, t *saasv1.Tenant, cell string) error {
+func (r *Reconciler) releaseCell(ctx context.Context, t *saasv1.Tenant, cell string) error {
 	if _, err := r.applier().Absent(ctx, &corev1.Secret{}, client.ObjectKey{Namespace: b.CellNamespaceOf(cell), Name: b.ConfigSecretName(t)}); err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func (run *tenantRun) requeueIn(d time.Duration) {
 }
 
 // moveClock is the operator's move durations, the defaults where it sets none.
-func (r *TenantReconciler) moveClock() placement.MoveClock {
+func (r *Reconciler) moveClock() placement.MoveClock {
 	c := placement.MoveClock{Warmup: r.MoveWarmup, Drain: r.MoveDrain}
 	if c.Warmup <= 0 {
 		c.Warmup = DefaultMoveWarmup

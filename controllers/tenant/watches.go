@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -27,13 +27,14 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/indexes"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 )
 
 // SetupWithManager watches Tenants, the children they own, and the few cell objects pooled
 // tenants depend on. The cell watches wake only the tenants an event concerns: with a thousand
 // tenants in a cell, waking all of them on every change of the shared Ingress would make
 // onboarding quadratic.
-func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.NewPassword == nil {
 		r.NewPassword = NewPassword
 	}
@@ -45,7 +46,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	bld := ctrl.NewControllerManagedBy(mgr).
 		For(&saasv1.Tenant{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
-			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionPredicate()))).
+			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shared.DeletionPredicate()))).
 		Owns(&corev1.Namespace{}).
 		Owns(&corev1.Secret{}).
 		Owns(&corev1.ResourceQuota{}).
@@ -87,7 +88,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // cellEndpointsChanged wakes a cell's tenants when what the cell reports for them changes: its
 // alerts topic's ARN (their alarms' actions) or where its files are served (their pages).
-func (r *TenantReconciler) cellEndpointsChanged() handler.EventHandler {
+func (r *Reconciler) cellEndpointsChanged() handler.EventHandler {
 	return handler.Funcs{UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		o, ok1 := e.ObjectOld.(*saasv1.RegionCell)
 		n, ok2 := e.ObjectNew.(*saasv1.RegionCell)
@@ -103,7 +104,7 @@ func (r *TenantReconciler) cellEndpointsChanged() handler.EventHandler {
 
 // tenantsOfCell maps a RegionCell event (created, its spec changed) to the Tenants it serves,
 // and to those of its region waiting for a cell: it may have room for them now.
-func (r *TenantReconciler) tenantsOfCell(ctx context.Context, o client.Object) []ctrl.Request {
+func (r *Reconciler) tenantsOfCell(ctx context.Context, o client.Object) []ctrl.Request {
 	cell, ok := o.(*saasv1.RegionCell)
 	if !ok {
 		return nil
@@ -126,7 +127,7 @@ func tenantsMatching(ctx context.Context, c client.Client, index, value string) 
 }
 
 // roomFreed wakes the tenants waiting for a cell in a region where a tenant left a cell.
-func (r *TenantReconciler) roomFreed() handler.EventHandler {
+func (r *Reconciler) roomFreed() handler.EventHandler {
 	wake := func(ctx context.Context, region string, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 		for _, req := range tenantsMatching(ctx, r.Client, indexes.TenantWaiting, region) {
 			q.Add(req)
@@ -151,7 +152,7 @@ func (r *TenantReconciler) roomFreed() handler.EventHandler {
 }
 
 // cellChildToTenants maps a change of a cell's shared app or cache to the tenants it serves.
-func (r *TenantReconciler) cellChildToTenants() handler.EventHandler {
+func (r *Reconciler) cellChildToTenants() handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
 		l := o.GetLabels()
 		if l[saasv1.LabelTenant] != "" || l[saasv1.LabelCell] == "" {

@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -18,15 +18,17 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/cost"
 	"github.com/tenantops/tenant-operator/controllers/estimate"
+	"github.com/tenantops/tenant-operator/controllers/kinds"
 	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/placement"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
-// TenantFinalizer holds a Tenant until its database has been snapshotted, retained or deleted
+// Finalizer holds a Tenant until its database has been snapshotted, retained or deleted
 // as its deletionPolicy says, and its DNS record is gone.
-const TenantFinalizer = "saas.tenantops.io/tenant"
+const Finalizer = "saas.tenantops.io/tenant"
 
 // tenantParts are the Tenant's part conditions in onboarding order.
 var tenantParts = []string{
@@ -34,8 +36,8 @@ var tenantParts = []string{
 	saasv1.ConditionAppReady, saasv1.ConditionDNSReady,
 }
 
-// TenantReconciler makes each Tenant of a region this operator serves into a running customer.
-type TenantReconciler struct {
+// Reconciler makes each Tenant of a region this operator serves into a running customer.
+type Reconciler struct {
 	client.Client
 	// APIReader reads past the cache, where a lagging cache could make the operator repeat
 	// something irreversible.
@@ -52,7 +54,7 @@ type TenantReconciler struct {
 	// MoveWarmup and MoveDrain time a move between cells (DefaultMoveWarmup, DefaultMoveDrain).
 	MoveWarmup, MoveDrain time.Duration
 	// Kinds are the optional ACK kinds the cluster has.
-	Kinds OptionalKinds
+	Kinds kinds.Optional
 	// Prices is the price table of the cost estimates.
 	Prices *cost.Source
 	// Identity is the operator's own, bound in each namespace it makes to write Secrets there.
@@ -105,12 +107,12 @@ type tenantRun struct {
 // step is one stage of onboarding. done=false stops the stages after it: they depend on it.
 type step func(ctx context.Context, r *tenantRun) (done bool, err error)
 
-func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	t := &saasv1.Tenant{}
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	cells, _, err := regionCells(ctx, r.Client, t.Spec.Region)
+	cells, _, err := shared.RegionCells(ctx, r.Client, t.Spec.Region)
 	if err != nil || len(cells) == 0 {
 		// No cell of this region here: another region's operator serves it. Touch nothing.
 		return ctrl.Result{}, err
@@ -118,7 +120,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if !t.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, t, cells)
 	}
-	if controllerutil.AddFinalizer(t, TenantFinalizer) {
+	if controllerutil.AddFinalizer(t, Finalizer) {
 		if err := r.Update(ctx, t); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -165,7 +167,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 
 // patchStatus summarises the run into status and writes it once, only when it changed.
 // observedGeneration moves only when the run ended without error.
-func (r *TenantReconciler) patchStatus(ctx context.Context, t, before *saasv1.Tenant, run *tenantRun, runErr error) error {
+func (r *Reconciler) patchStatus(ctx context.Context, t, before *saasv1.Tenant, run *tenantRun, runErr error) error {
 	if run.verdict.Phase == "" && t.Spec.Suspended {
 		run.verdict.Phase = saasv1.PhaseSuspended
 	}
@@ -184,20 +186,28 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, t, before *saasv1.Te
 		t.Status.ObservedGeneration = t.Generation
 	}
 	if phase == saasv1.PhaseReady && t.Status.ReadySince == nil {
-		now := metav1Time(r.now())
+		now := shared.StatusTime(r.now())
 		t.Status.ReadySince = &now
 		metrics.OnboardingSeconds.Observe(now.Sub(t.CreationTimestamp.Time).Seconds())
 	}
+	staged := false
 	if run.cell != nil {
 		// Lifecycle events go to the receivers of the tenant's cell; a tenant no cell took yet
 		// has none, and nothing to announce.
-		notify.Stage(t, run.cell, phase, r.now())
+		staged = notify.Stage(t, run.cell, phase, r.now())
 	}
 	if before.Status.Phase != phase && before.Status.Phase != "" {
 		// A new tenant's first phase is no news: its creation, and where it was placed, are.
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "Phase"+phase, "Reconcile", "%s -> %s", before.Status.Phase, phase)
 	}
-	if err := r.applier().PatchStatus(ctx, t, before); err != nil {
+	write := r.applier().PatchStatus
+	if staged {
+		// Staged from what this reconcile read: a cache that has not seen the notifier record
+		// the announcement (or this reconcile's own last status write) would announce it again.
+		// The write lands only on the Tenant as read; a Conflict retries on a fresh read.
+		write = r.applier().PatchStatusAsRead
+	}
+	if err := write(ctx, t, before); err != nil {
 		return err
 	}
 	if run.cell != nil {
@@ -206,11 +216,11 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, t, before *saasv1.Te
 	return nil
 }
 
-func (r *TenantReconciler) applier() apply.Applier {
+func (r *Reconciler) applier() apply.Applier {
 	return apply.Applier{Client: r.Client, Scheme: r.Scheme, Reader: r.APIReader}
 }
 
-func (r *TenantReconciler) now() time.Time {
+func (r *Reconciler) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
 	}

@@ -1,4 +1,4 @@
-package controllers
+package layout
 
 import (
 	"go/ast"
@@ -18,7 +18,7 @@ import (
 // A Stalled condition is a request for a person to act; the table is where they look. (The file
 // was once emptied by accident and nothing noticed.)
 func TestEveryStalledReasonIsDocumented(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "operations.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func stalledReasons(t *testing.T) []string {
 	t.Helper()
 	fset := token.NewFileSet()
 	var files []string
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
 			files = append(files, path)
 		}
