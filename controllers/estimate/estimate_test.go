@@ -1,0 +1,63 @@
+package estimate
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/cost"
+)
+
+func cell() *saasv1.RegionCell {
+	return &saasv1.RegionCell{ObjectMeta: metav1.ObjectMeta{Name: "c1"}, Spec: saasv1.RegionCellSpec{Region: "eu-west-1",
+		Capacity: saasv1.CellCapacity{MaxTenants: 50}, App: saasv1.CellApp{Image: "ghcr.io/tenantops/app", Version: "1.0.0"}}}
+}
+
+func tenantWith(name, cell string, db *saasv1.EffectiveDatabase) saasv1.Tenant {
+	return saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: saasv1.TenantSpec{Region: "eu-west-1"},
+		Status: saasv1.TenantStatus{Cell: cell, EffectiveDatabase: db}}
+}
+
+// A tenant is priced once it has a database, by the database it has; a cell by its own parts,
+// its share of the region's and its tenants' own parts.
+func TestTenantAndCell(t *testing.T) {
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	prices := &cost.Source{}
+	small := &saasv1.EffectiveDatabase{InstanceClass: "db.t4g.medium", StorageGiB: 20, MultiAZ: true}
+	if _, _, ok := Tenant(&saasv1.Tenant{}, cell(), prices, now); ok {
+		t.Error("a tenant without a database is priced")
+	}
+	withSmall := tenantWith("a", "c1", small)
+	est, usd, ok := Tenant(&withSmall, cell(), prices, now)
+	if !ok || usd <= 0 || est.MonthlyUSD == "" || len(est.Items) == 0 {
+		t.Fatalf("a tenant with a database: %+v, %v, %v", est, usd, ok)
+	}
+	bigger := tenantWith("b", "c1", &saasv1.EffectiveDatabase{InstanceClass: "db.r6g.large", StorageGiB: 100, MultiAZ: true})
+	if _, usdBig, _ := Tenant(&bigger, cell(), prices, now); usdBig <= usd {
+		t.Errorf("a bigger database costs %v, the smaller %v", usdBig, usd)
+	}
+
+	empty, emptyUSD := Cell(cell(), nil, 1, prices, now)
+	tenants := []saasv1.Tenant{withSmall, bigger, tenantWith("elsewhere", "c2", small)}
+	full, fullUSD := Cell(cell(), tenants, 1, prices, now)
+	if fullUSD <= emptyUSD {
+		t.Errorf("a cell with tenants costs %v, empty %v", fullUSD, emptyUSD)
+	}
+	if full.PerTenantUSD == "" || full.PerTenantUSD == empty.PerTenantUSD {
+		t.Errorf("per tenant: %q with two tenants, %q with none", full.PerTenantUSD, empty.PerTenantUSD)
+	}
+	shared, sharedUSD := Cell(cell(), nil, 2, prices, now)
+	if sharedUSD >= emptyUSD {
+		t.Errorf("a region's share split over two cells costs each %v, over one %v", sharedUSD, emptyUSD)
+	}
+	named := false
+	for _, it := range shared.Items {
+		named = named || strings.Contains(it.Name, "tenants' own parts")
+	}
+	if !named {
+		t.Errorf("the cell's items do not name its tenants' own parts: %+v", shared.Items)
+	}
+}
