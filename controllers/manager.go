@@ -72,6 +72,9 @@ type Options struct {
 	// SNS publishes lifecycle events to cells' SNS topics; nil leaves SNS topics undelivered
 	// (their tenants' pending notification says so).
 	SNS notify.SNSPublisher
+	// WebhookTransport carries lifecycle events to cells' webhooks; nil is Go's default. (The
+	// fault tests cut it when they kill an operator: a killed process sends nothing more.)
+	WebhookTransport http.RoundTripper
 	// NotificationBackoff overrides notify.DefaultBackoff.
 	NotificationBackoff notify.Backoff
 	// Now is the controllers' clock; tests move it.
@@ -98,7 +101,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	}
 	notifier := &notify.Notifier{
 		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
-		HTTP:     &http.Client{Timeout: 15 * time.Second},
+		HTTP:     &http.Client{Timeout: 15 * time.Second, Transport: opts.WebhookTransport},
 		SNS:      opts.SNS,
 		Recorder: mgr.GetEventRecorder("tenant-operator"),
 		Backoff:  opts.NotificationBackoff,

@@ -71,7 +71,8 @@ func operator(t *testing.T, setup func(*Proxy)) (*Proxy, func()) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	opts := controllers.Options{MaxConcurrentReconciles: 2,
-		NotificationBackoff: notify.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Attempts: 8}}
+		NotificationBackoff: notify.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Attempts: 8},
+		WebhookTransport:    p.Transport()}
 	// One process runs operator after operator: their controllers' names repeat.
 	skip := true
 	stopped, err := inprocess.StartOperator(ctx, p.Config(), opts, func(o *ctrl.Options) { o.Controller.SkipNameValidation = &skip })

@@ -5,6 +5,7 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -157,8 +158,9 @@ func (p *Proxy) KillAfter(n int) {
 	p.killAfter = len(p.writes) + n
 }
 
-// LetReadsThrough forwards a killed operator's reads again, never its writes. A killed process
-// is gone at once; the in-process manager that stands for it must still stop, and
+// LetReadsThrough forwards a killed operator's reads again, never its writes (and its
+// Transport stays dead). A killed process is gone at once; the in-process manager that stands
+// for it must still stop, and
 // controller-runtime's manager stopped before its caches have synced does not return (it spins
 // a core in runnableGroup.Start, kubernetes-sigs/controller-runtime#3440): with its reads
 // refused for good, every kill left one such manager behind and each later kill ran slower.
@@ -167,6 +169,21 @@ func (p *Proxy) LetReadsThrough() {
 	defer p.mu.Unlock()
 	p.readsAfterDeath = true
 }
+
+// Transport is the operator's way out to everything but the API server (its webhook
+// receivers): it dies with the proxy, as a killed process's every connection does.
+func (p *Proxy) Transport() http.RoundTripper {
+	return roundTripper(func(r *http.Request) (*http.Response, error) {
+		if p.Dead() {
+			return nil, errors.New("the operator was killed (injected)")
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // Dead says whether the kill happened.
 func (p *Proxy) Dead() bool {
