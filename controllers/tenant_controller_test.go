@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -28,6 +30,7 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/placement"
 	"github.com/tenantops/tenant-operator/controllers/report"
+	"github.com/tenantops/tenant-operator/controllers/tenant"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -733,4 +736,70 @@ func TestScheduleTheCronJobAPIRefusesStallsUntilFixed(t *testing.T) {
 	must(t, k8s.Update(ctx, got))
 	playRecordInSync(t, tenant)
 	tenantHas(t, "latenight", saasv1.ConditionReady, metav1.ConditionTrue, "Ready")
+}
+
+// A failing step is named in the error the reconcile returns (and logged once, by
+// controller-runtime, not also by the step).
+func TestAFailingStepIsNamed(t *testing.T) {
+	ctx := context.Background()
+	servingCell(t, "step1", "ap-south-2")
+	create(t, newTenant("named", "ap-south-2"))
+	tenantHas(t, "named", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
+	injected := errors.New("injected read failure")
+	r := handDriven(blindCache{Client: operator, answer: func(obj client.Object, _ client.ObjectKey) error {
+		if _, ok := obj.(*rds.DBInstance); ok {
+			return injected
+		}
+		return nil
+	}}, tenant.NewPassword)
+	_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "named"}})
+	if !errors.Is(err, injected) || !strings.HasPrefix(err.Error(), "step database: ") {
+		t.Fatalf("error = %v, want it to name the database step and wrap the cause", err)
+	}
+}
+
+// A suspended dedicated tenant's app is held at zero replicas; resumed, the Deployment no longer
+// carries the zero (the HPA scales it again), and the app is Ready only with available pods.
+func TestDedicatedResumeGivesReplicasBackToTheHPA(t *testing.T) {
+	ctx := context.Background()
+	cell := servingCell(t, "sus1", "ap-east-1")
+	tenant := newTenant("sleeper", "ap-east-1", func(tn *saasv1.Tenant) { tn.Spec.Tier = saasv1.TierDedicated })
+	create(t, tenant)
+	onboard(t, cell, tenant)
+
+	setSuspended := func(v bool) {
+		tn := &saasv1.Tenant{}
+		must(t, get(t, tn, "", "sleeper"))
+		tn.Spec.Suspended = v
+		must(t, k8s.Update(ctx, tn))
+	}
+	dep := &appsv1.Deployment{}
+	setSuspended(true)
+	eventually(t, "suspended app held at 0", func() error {
+		must(t, get(t, dep, "tenant-sleeper", b.AppName))
+		if dep.Spec.Replicas == nil || *dep.Spec.Replicas != 0 {
+			return fmt.Errorf("replicas %v", dep.Spec.Replicas)
+		}
+		return nil
+	})
+	playDeploymentAvailable(t, "tenant-sleeper", b.AppName) // the Deployment controller reports 0 of 0
+	tenantHas(t, "sleeper", saasv1.ConditionAppReady, metav1.ConditionFalse, "Suspended")
+
+	setSuspended(false)
+	eventually(t, "resumed app no longer held at 0", func() error {
+		must(t, get(t, dep, "tenant-sleeper", b.AppName))
+		if dep.Spec.Replicas != nil && *dep.Spec.Replicas == 0 {
+			return fmt.Errorf("still replicas 0")
+		}
+		return nil
+	})
+	got := tenantHas(t, "sleeper", saasv1.ConditionAppReady, metav1.ConditionFalse, "RollingOut")
+	if got.Status.Phase == saasv1.PhaseReady {
+		t.Errorf("Ready with no available replica")
+	}
+	playDeploymentAvailable(t, "tenant-sleeper", b.AppName)
+	got = tenantHas(t, "sleeper", saasv1.ConditionAppReady, metav1.ConditionTrue, "Serving")
+	if msg := condition(got.Status.Conditions, saasv1.ConditionAppReady).Message; strings.Contains(msg, " 0 available") {
+		t.Errorf("serving with no replica: %s", msg)
+	}
 }

@@ -28,8 +28,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -390,28 +391,31 @@ func (n *Notifier) post(ctx context.Context, url, id string, key, body []byte) e
 	return nil
 }
 
+// recordBackoff bounds the tries of a record that keeps meeting concurrent writes (about 5 s in
+// all): past it the delivery stops, and the tenant's next reconcile starts it again.
+var recordBackoff = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.1, Cap: 2 * time.Second}
+
 // record writes the delivery's progress into the tenant's status, only if the tenant still
-// waits for this very event (optimistic lock: a concurrent transition wins). done moves
-// NotifiedPhase and clears the pending event.
+// waits for this very event (optimistic lock: a concurrent transition wins, and the write is
+// tried again on a fresh read, a bounded number of times). done moves NotifiedPhase and
+// clears the pending event.
 func (n *Notifier) record(ctx context.Context, t *saasv1.Tenant, p *saasv1.PendingNotification, done bool) error {
-	fresh := &saasv1.Tenant{}
-	if err := n.Reader.Get(ctx, client.ObjectKeyFromObject(t), fresh); err != nil {
-		return err
-	}
-	cur := fresh.Status.PendingNotification
-	if cur == nil || cur.ID != p.ID {
-		return errors.New("the tenant no longer waits for this event")
-	}
-	orig := fresh.DeepCopy()
-	if done {
-		fresh.Status.NotifiedPhase = p.Phase
-		fresh.Status.PendingNotification = nil
-	} else {
-		fresh.Status.PendingNotification = p.DeepCopy()
-	}
-	err := n.Client.Status().Patch(ctx, fresh, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
-	if apierrors.IsConflict(err) {
-		return n.record(ctx, t, p, done)
-	}
-	return err
+	return retry.RetryOnConflict(recordBackoff, func() error {
+		fresh := &saasv1.Tenant{}
+		if err := n.Reader.Get(ctx, client.ObjectKeyFromObject(t), fresh); err != nil {
+			return err
+		}
+		cur := fresh.Status.PendingNotification
+		if cur == nil || cur.ID != p.ID {
+			return errors.New("the tenant no longer waits for this event")
+		}
+		orig := fresh.DeepCopy()
+		if done {
+			fresh.Status.NotifiedPhase = p.Phase
+			fresh.Status.PendingNotification = nil
+		} else {
+			fresh.Status.PendingNotification = p.DeepCopy()
+		}
+		return n.Client.Status().Patch(ctx, fresh, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+	})
 }

@@ -122,10 +122,13 @@ func (r *Reconciler) announceDeletion(ctx context.Context, t *saasv1.Tenant, cel
 	return nil
 }
 
+// patchDeleting says what the deletion waits for, through the same summary as every other
+// status: the lifecycle holds the tenant (phase Deleting, Ready False and Reconciling True with
+// what it waits for), and its parts' conditions stay as they were.
 func (r *Reconciler) patchDeleting(ctx context.Context, t, before *saasv1.Tenant, msg string) error {
-	t.Status.Phase = saasv1.PhaseDeleting
-	verdict.Set(&t.Status.Conditions, t.Generation, saasv1.ConditionReady, "False", "Deleting", msg)
-	verdict.Set(&t.Status.Conditions, t.Generation, saasv1.ConditionReconciling, "True", "Deleting", msg)
+	v := verdict.Verdict{Phase: saasv1.PhaseDeleting}
+	v.HoldOn("Deleting", msg)
+	t.Status.Phase = verdict.Summarize(&t.Status.Conditions, t.Generation, nil, v)
 	return r.applier().PatchStatus(ctx, t, before)
 }
 
