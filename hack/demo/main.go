@@ -43,6 +43,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	"github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/test/inprocess"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
@@ -90,13 +91,13 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	}
 	say("installed CRDs: Tenant, RegionCell, and the upstream ACK CRDs from %s", ackDir())
 
-	operatorCfg, err := installChart(context.Background(), env)
+	operatorCfg, identity, err := installChart(context.Background(), env)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	if _, err := inprocess.StartOperator(ctx, operatorCfg, controllers.Options{MaxConcurrentReconciles: 4}, nil); err != nil {
+	if _, err := inprocess.StartOperator(ctx, operatorCfg, demoOptions(identity), nil); err != nil {
 		return err
 	}
 	say("operator running in this process as the chart's ServiceAccount, with exactly the chart's RBAC")
@@ -105,29 +106,8 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	if err != nil {
 		return err
 	}
-	samples, _ := filepath.Glob(filepath.Join(testenv.Root(), "config", "samples", "saas_*.yaml"))
-	sort.Strings(samples)
-	for _, f := range samples {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(raw, &u.Object); err != nil {
-			return err
-		}
-		if u.GetKind() == "RegionCell" {
-			// This machine reaches no webhook receiver: the demo sends no lifecycle events.
-			unstructured.RemoveNestedField(u.Object, "spec", "notifications")
-			if playAWS {
-				// No CloudFront here to load files from: the local app serves its own.
-				unstructured.RemoveNestedField(u.Object, "spec", "assets")
-			}
-		}
-		if err := c.Create(ctx, u); err != nil {
-			return fmt.Errorf("applying %s: %w", filepath.Base(f), err)
-		}
-		say("applied %s %s", u.GetKind(), u.GetName())
+	if err := applySamples(ctx, c, playAWS); err != nil {
+		return err
 	}
 
 	var local *localAWS
@@ -318,22 +298,66 @@ func madeFor(ctx context.Context, c client.Client, tenant string) ([]string, err
 	return out, nil
 }
 
+// applySamples creates config/samples' RegionCells and Tenants, as a platform engineer's
+// kubectl apply would, without what this machine cannot reach (webhooks; the CDN when AWS is
+// played).
+func applySamples(ctx context.Context, c client.Client, playAWS bool) error {
+	samples, _ := filepath.Glob(filepath.Join(testenv.Root(), "config", "samples", "saas_*.yaml"))
+	sort.Strings(samples)
+	for _, f := range samples {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(raw, &u.Object); err != nil {
+			return err
+		}
+		if u.GetKind() == "RegionCell" {
+			// This machine reaches no webhook receiver: the demo sends no lifecycle events.
+			unstructured.RemoveNestedField(u.Object, "spec", "notifications")
+			if playAWS {
+				// No CloudFront here to load files from: the local app serves its own.
+				unstructured.RemoveNestedField(u.Object, "spec", "assets")
+			}
+		}
+		if err := c.Create(ctx, u); err != nil {
+			return fmt.Errorf("applying %s: %w", filepath.Base(f), err)
+		}
+		say("applied %s %s", u.GetKind(), u.GetName())
+	}
+
+	return nil
+}
+
+// demoOptions are the operator's options in the demo: the chart's identity (the operator binds
+// itself in each namespace it makes to write Secrets there, as its Deployment's arguments say).
+func demoOptions(identity builders.OperatorIdentity) controllers.Options {
+	return controllers.Options{MaxConcurrentReconciles: 4, Identity: identity}
+}
+
 // installChart applies what `helm install` of charts/tenant-operator renders, and returns the
 // identity of its ServiceAccount: there is no kubelet here to run the chart's Deployment, so the
-// operator runs in this process as that ServiceAccount, under exactly the chart's RBAC.
-func installChart(ctx context.Context, env *testenv.Env) (*rest.Config, error) {
+// operator runs in this process as that ServiceAccount, under exactly the chart's RBAC and with
+// the identity its Deployment's arguments give it.
+func installChart(ctx context.Context, env *testenv.Env) (*rest.Config, builders.OperatorIdentity, error) {
 	const ns = "tenant-operator-system"
+	var none builders.OperatorIdentity
 	c, err := client.New(env.Config, client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
 		"pod-security.kubernetes.io/enforce": "restricted"}}}); err != nil {
-		return nil, err
+		return nil, none, err
 	}
 	objs, err := testenv.RenderChart(map[string]any{}, "tenant-operator", ns)
 	if err != nil {
-		return nil, err
+		return nil, none, err
+	}
+	identity, err := testenv.ChartOperatorIdentity(objs)
+	if err != nil {
+		return nil, none, err
 	}
 	sa := ""
 	for _, o := range objs {
@@ -341,14 +365,14 @@ func installChart(ctx context.Context, env *testenv.Env) (*rest.Config, error) {
 			sa = o.GetName()
 		}
 		if err := c.Create(ctx, o); err != nil {
-			return nil, fmt.Errorf("installing %s %s: %w", o.GetKind(), o.GetName(), err)
+			return nil, none, fmt.Errorf("installing %s %s: %w", o.GetKind(), o.GetName(), err)
 		}
 	}
 	say("helm chart charts/tenant-operator rendered and applied to %s (%d objects; its Deployment waits for a kubelet)", ns, len(objs))
 	user, err := env.AddUser(envtest.User{Name: "system:serviceaccount:" + ns + ":" + sa,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}}, nil)
 	if err != nil {
-		return nil, err
+		return nil, none, err
 	}
-	return user.Config(), nil
+	return user.Config(), identity, nil
 }

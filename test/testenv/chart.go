@@ -11,6 +11,8 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tenantops/tenant-operator/controllers/builders"
 )
 
 // ChartDir is the operator's Helm chart.
@@ -53,4 +55,32 @@ func RenderChart(values map[string]any, release, namespace string) ([]*unstructu
 		}
 	}
 	return objs, nil
+}
+
+// ChartOperatorIdentity is the identity the chart's Deployment gives the operator (its
+// --service-account and --namespace-data-role arguments), for running the operator in-process
+// exactly as the chart configures it.
+func ChartOperatorIdentity(objs []*unstructured.Unstructured) (builders.OperatorIdentity, error) {
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+		for _, c := range containers {
+			args, _, _ := unstructured.NestedStringSlice(c.(map[string]any), "args")
+			var id builders.OperatorIdentity
+			for _, a := range args {
+				switch k, v, _ := strings.Cut(a, "="); k {
+				case "--service-account":
+					id.Namespace, id.ServiceAccount, _ = strings.Cut(v, "/")
+				case "--namespace-data-role":
+					id.DataRole = v
+				}
+			}
+			if id.ServiceAccount != "" && id.Namespace != "" && id.DataRole != "" {
+				return id, nil
+			}
+		}
+	}
+	return builders.OperatorIdentity{}, fmt.Errorf("the chart's Deployment sets no --service-account and --namespace-data-role")
 }
