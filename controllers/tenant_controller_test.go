@@ -528,6 +528,24 @@ func TestDeletionFollowsThePolicy(t *testing.T) {
 				}
 				return nil
 			})
+			// The deletion settings are applied, by their own field manager, never patched over the
+			// database step's apply (which keeps sharing the field only where both said the same,
+			// as Retain's protection does).
+			released := false
+			for _, mf := range db.ManagedFields {
+				owns := mf.FieldsV1 != nil && strings.Contains(mf.FieldsV1.GetRawString(), `"f:deletionProtection"`)
+				switch {
+				case owns && mf.Operation != metav1.ManagedFieldsOperationApply:
+					t.Errorf("deletion protection written by %s (%s), not applied", mf.Manager, mf.Operation)
+				case owns && mf.Manager == "tenant-operator-release":
+					released = true
+				case owns && !c.protection:
+					t.Errorf("deletion protection false still owned by %s too", mf.Manager)
+				}
+			}
+			if !released {
+				t.Errorf("deletion protection not applied by the release's field manager: %v", db.ManagedFields)
+			}
 			got := &saasv1.Tenant{}
 			must(t, get(t, got, "", name))
 			if got.Status.Phase != saasv1.PhaseDeleting || len(got.Finalizers) == 0 {

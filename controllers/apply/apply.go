@@ -104,6 +104,42 @@ func (a Applier) Ensure(ctx context.Context, owner client.Object, desired client
 	return result, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, desired)
 }
 
+// EnsureFields makes the cluster hold the fields desired sets, and only those, under their own
+// field manager: for the few fields one step of the operator decides on an object another step
+// applies whole (a database's deletion settings), so that each field has one writer and the rest
+// of the object is left as it was applied. It writes only when a field differs, and reports
+// Unchanged or Updated.
+func (a Applier) EnsureFields(ctx context.Context, desired client.Object, manager string) (Result, error) {
+	gvk, err := apiutil.GVKForObject(desired, a.Scheme)
+	if err != nil {
+		return Unchanged, err
+	}
+	want, err := intent(desired)
+	if err != nil {
+		return Unchanged, err
+	}
+	current, ok := desired.DeepCopyObject().(client.Object)
+	if !ok {
+		return Unchanged, fmt.Errorf("%s is not a client.Object", gvk)
+	}
+	if err := a.Client.Get(ctx, client.ObjectKeyFromObject(desired), current); err != nil {
+		return Unchanged, err
+	}
+	have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(current)
+	if err != nil {
+		return Unchanged, err
+	}
+	if Contains(have, want) {
+		return Unchanged, nil
+	}
+	u := &unstructured.Unstructured{Object: want}
+	u.SetGroupVersionKind(gvk)
+	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(manager), client.ForceOwnership); err != nil {
+		return Unchanged, fmt.Errorf("apply %s %s as %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), manager, err)
+	}
+	return Updated, nil
+}
+
 // CreateOnce creates obj, owned by owner, unless it exists; it never changes an existing one.
 // It is for what must be made exactly once, such as a generated password: whatever the cache
 // says, the API server decides, and on AlreadyExists obj is filled with what the API server

@@ -204,3 +204,28 @@ func DBSubnetGroup(c *saasv1.RegionCell) *rds.DBSubnetGroup {
 		},
 	}
 }
+
+// ackDeletionPolicyAnnotation tells any ACK controller to leave the AWS resource in place when
+// its custom resource is deleted.
+const ackDeletionPolicyAnnotation = "services.k8s.aws/deletion-policy"
+
+// DBInstanceRelease is what a tenant's DBInstance carries before its custom resource is deleted
+// under the tenant's spec.database.deletionPolicy, and nothing else: ACK's annotations and the
+// deletion protection. Snapshot (the default) names the final snapshot finalSnapshot; Retain
+// keeps the instance in AWS, protected; Delete skips the snapshot and the automated backups.
+func DBInstanceRelease(t *saasv1.Tenant, finalSnapshot string) *rds.DBInstance {
+	var ann map[string]string
+	protection := false
+	switch t.Spec.Database.DeletionPolicy {
+	case saasv1.DeletionRetain:
+		ann, protection = map[string]string{ackDeletionPolicyAnnotation: "retain"}, true
+	case saasv1.DeletionDelete:
+		ann = map[string]string{rds.AnnotationSkipFinalSnapshot: "true", rds.AnnotationDeleteAutomatedBackups: "true"}
+	default:
+		ann = map[string]string{rds.AnnotationSkipFinalSnapshot: "false", rds.AnnotationFinalSnapshotIdentifier: finalSnapshot}
+	}
+	return &rds.DBInstance{
+		ObjectMeta: metav1.ObjectMeta{Name: DBInstanceName, Namespace: TenantNamespace(t), Annotations: ann},
+		Spec:       rds.DBInstanceSpec{DeletionProtection: ptr(protection)},
+	}
+}

@@ -2,12 +2,15 @@ package builders
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 )
 
 func TestResolveDatabase(t *testing.T) {
@@ -149,6 +152,46 @@ func TestDatabaseHome(t *testing.T) {
 	for _, c := range cases {
 		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
 			t.Errorf("%s:\n got  %v\n want %v", c.what, c.got, c.want)
+		}
+	}
+}
+
+// What the database carries before its custom resource is deleted decides whether its data
+// survives: a final snapshot by the name given, retained in AWS with protection on, or gone
+// with its backups. Nothing else of the DBInstance is in it: the deletion writes these fields
+// only, as their own field manager.
+func TestDBInstanceRelease(t *testing.T) {
+	policy := func(p string) *saasv1.Tenant {
+		return &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "acme"}, Spec: saasv1.TenantSpec{Database: saasv1.TenantDatabase{DeletionPolicy: p}}}
+	}
+	cases := []struct {
+		policy     string
+		want       map[string]string
+		protection bool
+	}{
+		{saasv1.DeletionSnapshot, map[string]string{rds.AnnotationSkipFinalSnapshot: "false", rds.AnnotationFinalSnapshotIdentifier: "final-1"}, false},
+		{"", map[string]string{rds.AnnotationSkipFinalSnapshot: "false", rds.AnnotationFinalSnapshotIdentifier: "final-1"}, false},
+		{saasv1.DeletionRetain, map[string]string{"services.k8s.aws/deletion-policy": "retain"}, true},
+		{saasv1.DeletionDelete, map[string]string{rds.AnnotationSkipFinalSnapshot: "true", rds.AnnotationDeleteAutomatedBackups: "true"}, false},
+	}
+	for _, c := range cases {
+		db := DBInstanceRelease(policy(c.policy), "final-1")
+		if db.Name != DBInstanceName || db.Namespace != "tenant-acme" || len(db.Annotations) != len(c.want) {
+			t.Errorf("policy %q: %s/%s %v, want %s/tenant-acme %v", c.policy, db.Namespace, db.Name, db.Annotations, DBInstanceName, c.want)
+			continue
+		}
+		for k, v := range c.want {
+			if db.Annotations[k] != v {
+				t.Errorf("policy %q: %s=%q, want %q", c.policy, k, db.Annotations[k], v)
+			}
+		}
+		if db.Spec.DeletionProtection == nil || *db.Spec.DeletionProtection != c.protection {
+			t.Errorf("policy %q: deletion protection %v, want %v", c.policy, db.Spec.DeletionProtection, c.protection)
+		}
+		spec := db.Spec
+		spec.DeletionProtection = nil
+		if !reflect.DeepEqual(spec, rds.DBInstanceSpec{}) || len(db.Labels) != 0 || len(db.OwnerReferences) != 0 {
+			t.Errorf("policy %q: the release sets more than its fields: %+v", c.policy, db)
 		}
 	}
 }

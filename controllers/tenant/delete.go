@@ -3,7 +3,6 @@ package tenant
 import (
 	"context"
 	"fmt"
-	"time"
 
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +17,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/notify"
@@ -26,9 +26,9 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
-// ackDeletionPolicyAnnotation tells any ACK controller to leave the AWS resource in place when
-// its custom resource is deleted.
-const ackDeletionPolicyAnnotation = "services.k8s.aws/deletion-policy"
+// releaseManager is the field manager of a database's deletion settings (annotations and
+// deletion protection), which the deletion writes on the DBInstance the database step applied.
+const releaseManager = "tenant-operator-release"
 
 // reconcileDelete takes the tenant apart in an order that never loses data: the database first,
 // as spec.database.deletionPolicy says (final snapshot by default), then the cache and the DNS
@@ -172,31 +172,16 @@ func (r *Reconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant) (str
 	if !db.DeletionTimestamp.IsZero() {
 		return "RDS to delete " + id + " (" + deletionOutcome(t) + ")", nil
 	}
-	wantAnn, wantProtection := deletionSettings(t, id, r.now())
-	prepared := db.Spec.DeletionProtection != nil && *db.Spec.DeletionProtection == wantProtection
-	for k, v := range wantAnn {
-		if k == rds.AnnotationFinalSnapshotIdentifier && db.Annotations[k] != "" {
-			continue // named on the first pass; the date must not move
-		}
-		if db.Annotations[k] != v {
-			prepared = false
-		}
+	// The final snapshot is named on the first pass; the date in its name must not move.
+	snapshot := db.Annotations[rds.AnnotationFinalSnapshotIdentifier]
+	if snapshot == "" {
+		snapshot = b.FinalSnapshotIdentifier(id, r.now().UTC().Format("20060102"))
 	}
-	if !prepared {
-		patch := client.MergeFrom(db.DeepCopy())
-		if db.Annotations == nil {
-			db.Annotations = map[string]string{}
-		}
-		for k, v := range wantAnn {
-			if k == rds.AnnotationFinalSnapshotIdentifier && db.Annotations[k] != "" {
-				continue
-			}
-			db.Annotations[k] = v
-		}
-		db.Spec.DeletionProtection = &wantProtection
-		if err := r.Patch(ctx, db, patch); err != nil {
-			return "", err
-		}
+	res, err := r.applier().EnsureFields(ctx, b.DBInstanceRelease(t, snapshot), releaseManager)
+	if err != nil {
+		return "", err
+	}
+	if res != apply.Unchanged {
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseReleasing", "Delete", "database %s: %s", id, deletionOutcome(t))
 		return "ACK to apply the deletion settings to " + id, nil
 	}
@@ -207,23 +192,4 @@ func (r *Reconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant) (str
 		return "", err
 	}
 	return "RDS to delete " + id, nil
-}
-
-// deletionSettings are the annotations and deletion protection a DBInstance carries before its
-// custom resource is deleted under the tenant's policy.
-func deletionSettings(t *saasv1.Tenant, dbIdentifier string, now time.Time) (map[string]string, bool) {
-	switch t.Spec.Database.DeletionPolicy {
-	case saasv1.DeletionRetain:
-		return map[string]string{ackDeletionPolicyAnnotation: "retain"}, true
-	case saasv1.DeletionDelete:
-		return map[string]string{
-			rds.AnnotationSkipFinalSnapshot:      "true",
-			rds.AnnotationDeleteAutomatedBackups: "true",
-		}, false
-	default:
-		return map[string]string{
-			rds.AnnotationSkipFinalSnapshot:       "false",
-			rds.AnnotationFinalSnapshotIdentifier: b.FinalSnapshotIdentifier(dbIdentifier, now.UTC().Format("20060102")),
-		}, false
-	}
 }

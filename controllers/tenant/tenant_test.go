@@ -2,14 +2,12 @@ package tenant
 
 import (
 	"testing"
-	"time"
 
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilptr "k8s.io/utils/ptr"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
-	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/rollout"
 )
@@ -43,38 +41,5 @@ func TestTheCellLeftServesItsOwnFiles(t *testing.T) {
 	from.Status.AssetsURL, from.Status.AssetsVersions = "", nil
 	if got := endpointsIn(dest, leaving, from, cache); got.AssetsBaseURL != "" {
 		t.Errorf("the cell left, without a CDN, hands out %q", got.AssetsBaseURL)
-	}
-}
-
-// What the database carries before its custom resource is deleted decides whether its data
-// survives: a snapshot named after it and the day, retained in AWS with protection on, or gone.
-func TestDeletionSettings(t *testing.T) {
-	now := time.Date(2026, 12, 7, 1, 30, 0, 0, time.FixedZone("UTC+2", 2*3600)) // 6 December in UTC
-	policy := func(p string) *saasv1.Tenant {
-		return &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "acme"}, Spec: saasv1.TenantSpec{Database: saasv1.TenantDatabase{DeletionPolicy: p}}}
-	}
-	cases := []struct {
-		policy     string
-		want       map[string]string
-		protection bool
-	}{
-		{saasv1.DeletionSnapshot, map[string]string{rds.AnnotationSkipFinalSnapshot: "false",
-			rds.AnnotationFinalSnapshotIdentifier: b.FinalSnapshotIdentifier("tenant-c1-acme", "20261206")}, false},
-		{"", map[string]string{rds.AnnotationSkipFinalSnapshot: "false",
-			rds.AnnotationFinalSnapshotIdentifier: b.FinalSnapshotIdentifier("tenant-c1-acme", "20261206")}, false},
-		{saasv1.DeletionRetain, map[string]string{"services.k8s.aws/deletion-policy": "retain"}, true},
-		{saasv1.DeletionDelete, map[string]string{rds.AnnotationSkipFinalSnapshot: "true", rds.AnnotationDeleteAutomatedBackups: "true"}, false},
-	}
-	for _, c := range cases {
-		got, protection := deletionSettings(policy(c.policy), "tenant-c1-acme", now)
-		if protection != c.protection || len(got) != len(c.want) {
-			t.Errorf("policy %q: %v, protection %v; want %v, %v", c.policy, got, protection, c.want, c.protection)
-			continue
-		}
-		for k, v := range c.want {
-			if got[k] != v {
-				t.Errorf("policy %q: %s=%q, want %q", c.policy, k, got[k], v)
-			}
-		}
 	}
 }

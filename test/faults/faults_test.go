@@ -296,7 +296,9 @@ func (r *receiver) deletedTaken(uid string) int {
 // deletionPromisesKept checks a deletion that went through kills: the tenant and its copy of
 // the configuration in the cell are gone, the database was deleted only after it carried its
 // final-snapshot settings, nothing outside the tenant was deleted, and its Deleted event
-// reached the receiver exactly once.
+// reached the receiver exactly once; twice, with the same event ID, only where the kill fell
+// between a delivery and its record (the killed operator's record of the entry never arrived:
+// delivery is at least once, and receivers deduplicate on the ID, as docs/operations.md says).
 func deletionPromisesKept(t *testing.T, name, uid, cellNS string, rcv *receiver, proxies ...*Proxy) {
 	t.Helper()
 	ctx := context.Background()
@@ -329,8 +331,16 @@ func deletionPromisesKept(t *testing.T, name, uid, cellNS string, rcv *receiver,
 		t.Errorf("%s: the Deleted event never reached the receiver", name)
 	}
 	time.Sleep(200 * time.Millisecond) // a second delivery, if there were one, would be under way
-	if n := rcv.deletedTaken(uid); n != 1 {
-		t.Errorf("%s: the Deleted event reached the receiver %d times, want once", name, n)
+	want := 1
+	for _, p := range proxies {
+		for _, w := range p.Refused() {
+			if strings.HasPrefix(w, "PATCH ") && strings.HasSuffix(w, "/namespaces/"+cellNS+"/configmaps/event-"+uid+"-deleted") {
+				want = 2 // delivered, then killed before the record of it landed
+			}
+		}
+	}
+	if n := rcv.deletedTaken(uid); n < 1 || n > want {
+		t.Errorf("%s: the Deleted event reached the receiver %d times, want once (twice only after a kill between a delivery and its record)", name, n)
 	}
 }
 

@@ -39,6 +39,7 @@ type Proxy struct {
 	// that the in-process manager standing for the killed process can finish stopping.
 	readsAfterDeath bool
 	writes          []string // the writes forwarded, "VERB path"
+	refused         []string // the writes a killed operator still sent, refused
 	seen            int      // writes seen, forwarded or not
 	cancels         map[*http.Request]context.CancelFunc
 }
@@ -96,6 +97,9 @@ func counts(r *http.Request) bool {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	if p.down || (p.dead && (!p.readsAfterDeath || isWrite(r))) {
+		if p.dead && counts(r) {
+			p.refused = append(p.refused, r.Method+" "+r.URL.Path)
+		}
 		p.mu.Unlock()
 		http.Error(w, "the API server is unreachable (injected)", http.StatusServiceUnavailable)
 		return
@@ -190,6 +194,13 @@ func (p *Proxy) Dead() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.dead
+}
+
+// Refused lists the writes the operator sent after it was killed, which never arrived.
+func (p *Proxy) Refused() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.refused...)
 }
 
 // Writes lists the writes forwarded so far.
