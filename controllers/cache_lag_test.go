@@ -18,26 +18,39 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/tenant"
 )
 
-// blindCache is the operator's client with a cache that has not seen some objects yet (or
-// fails to read them): the reads it is told about answer as the test says.
+// blindCache is the operator's client with a cache that lags: it has not seen some objects yet,
+// holds an old copy of them, or fails to read them. The reads answer says it answered (filling
+// obj, or with an error) return that; the others read the real cache.
 type blindCache struct {
 	client.Client
-	answer func(obj client.Object, key client.ObjectKey) error
+	answer func(obj client.Object, key client.ObjectKey) (answered bool, err error)
 }
 
 func (c blindCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if err := c.answer(obj, key); err != nil {
+	if answered, err := c.answer(obj, key); answered {
 		return err
 	}
 	return c.Client.Get(ctx, key, obj, opts...)
 }
 
 // passwordSecretUnseen answers reads of the password Secret as a cache that has not seen it.
-func passwordSecretUnseen(obj client.Object, key client.ObjectKey) error {
+func passwordSecretUnseen(obj client.Object, key client.ObjectKey) (bool, error) {
 	if _, ok := obj.(*corev1.Secret); ok && key.Name == b.DBPasswordSecretName {
-		return apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
+		return true, apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
 	}
-	return nil
+	return false, nil
+}
+
+// staleTenant answers reads of old's Tenant with old, as a cache that has not seen what was
+// written to it since.
+func staleTenant(old *saasv1.Tenant) func(client.Object, client.ObjectKey) (bool, error) {
+	return func(obj client.Object, key client.ObjectKey) (bool, error) {
+		tn, ok := obj.(*saasv1.Tenant)
+		if ok && key.Name == old.Name {
+			old.DeepCopyInto(tn)
+		}
+		return ok && key.Name == old.Name, nil
+	}
 }
 
 func handDriven(c client.Client, newPassword func() (string, error)) *tenant.Reconciler {

@@ -371,20 +371,6 @@ func TestOneDeadReceiverDoesNotHoldOtherCellsEvents(t *testing.T) {
 	}
 }
 
-// frozenTenant is the operator's client with a cache that still holds an old copy of a Tenant.
-type frozenTenant struct {
-	client.Client
-	old *saasv1.Tenant
-}
-
-func (c frozenTenant) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if tn, ok := obj.(*saasv1.Tenant); ok && key.Name == c.old.Name {
-		c.old.DeepCopyInto(tn)
-		return nil
-	}
-	return c.Client.Get(ctx, key, obj, opts...)
-}
-
 // A reconcile whose cache has not seen the last writes to the Tenant (the notifier's record of
 // an announcement, its own status write) must not announce again what was announced: the event
 // it would stage is refused with the rest of its status write. (A suspension was once delivered
@@ -415,7 +401,7 @@ func TestAnAnnouncedEventIsNotStagedAgainFromAStaleRead(t *testing.T) {
 	touched.Annotations = map[string]string{"test/touched": "yes"}
 	must(t, k8s.Patch(ctx, touched, client.MergeFrom(old)))
 
-	lagging := handDriven(frozenTenant{Client: operator, old: old}, tenant.NewPassword)
+	lagging := handDriven(blindCache{Client: operator, answer: staleTenant(old)}, tenant.NewPassword)
 	if _, err := lagging.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "echo"}}); !apierrors.IsConflict(err) {
 		t.Errorf("a status staging an event from a stale read: error %v, want a conflict", err)
 	}

@@ -764,11 +764,11 @@ func TestAFailingStepIsNamed(t *testing.T) {
 	create(t, newTenant("named", "ap-south-2"))
 	tenantHas(t, "named", saasv1.ConditionDatabaseReady, metav1.ConditionFalse, "WaitingForACK")
 	injected := errors.New("injected read failure")
-	r := handDriven(blindCache{Client: operator, answer: func(obj client.Object, _ client.ObjectKey) error {
+	r := handDriven(blindCache{Client: operator, answer: func(obj client.Object, _ client.ObjectKey) (bool, error) {
 		if _, ok := obj.(*rds.DBInstance); ok {
-			return injected
+			return true, injected
 		}
-		return nil
+		return false, nil
 	}}, tenant.NewPassword)
 	_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "named"}})
 	if !errors.Is(err, injected) || !strings.HasPrefix(err.Error(), "step database: ") {

@@ -63,10 +63,6 @@ func (a Applier) Ensure(ctx context.Context, owner client.Object, desired client
 			return Unchanged, err
 		}
 	}
-	gvk, err := apiutil.GVKForObject(desired, a.Scheme)
-	if err != nil {
-		return Unchanged, err
-	}
 	want, err := intent(desired)
 	if err != nil {
 		return Unchanged, err
@@ -74,14 +70,37 @@ func (a Applier) Ensure(ctx context.Context, owner client.Object, desired client
 	if err := stampIntent(want); err != nil {
 		return Unchanged, err
 	}
+	return a.applyWant(ctx, desired, want, FieldOwner, true)
+}
 
+// EnsureFields makes the cluster hold the fields desired sets, and only those, under their own
+// field manager: for the few fields one step of the operator decides on an object another step
+// applies whole (a database's deletion settings), so that each field has one writer and the rest
+// of the object is left as it was applied. It writes only when a field differs, and reports
+// Unchanged or Updated; the object must exist.
+func (a Applier) EnsureFields(ctx context.Context, desired client.Object, manager string) (Result, error) {
+	want, err := intent(desired)
+	if err != nil {
+		return Unchanged, err
+	}
+	return a.applyWant(ctx, desired, want, manager, false)
+}
+
+// applyWant applies want, desired's intent, as manager unless the cached object holds it
+// already; a missing object is created when create is set, and an error otherwise. On return
+// desired holds the object as the cluster has it.
+func (a Applier) applyWant(ctx context.Context, desired client.Object, want map[string]any, manager string, create bool) (Result, error) {
+	gvk, err := apiutil.GVKForObject(desired, a.Scheme)
+	if err != nil {
+		return Unchanged, err
+	}
 	current, ok := desired.DeepCopyObject().(client.Object)
 	if !ok {
 		return Unchanged, fmt.Errorf("%s is not a client.Object", gvk)
 	}
 	result := Updated
 	switch err := a.Client.Get(ctx, client.ObjectKeyFromObject(desired), current); {
-	case apierrors.IsNotFound(err):
+	case apierrors.IsNotFound(err) && create:
 		result = Created
 	case err != nil:
 		return Unchanged, err
@@ -98,46 +117,14 @@ func (a Applier) Ensure(ctx context.Context, owner client.Object, desired client
 	u := &unstructured.Unstructured{Object: want}
 	u.SetGroupVersionKind(gvk)
 	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
-		client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		return Unchanged, fmt.Errorf("apply %s %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), err)
+		client.FieldOwner(manager), client.ForceOwnership); err != nil {
+		as := ""
+		if manager != FieldOwner {
+			as = " as " + manager
+		}
+		return Unchanged, fmt.Errorf("apply %s %s%s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), as, err)
 	}
 	return result, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, desired)
-}
-
-// EnsureFields makes the cluster hold the fields desired sets, and only those, under their own
-// field manager: for the few fields one step of the operator decides on an object another step
-// applies whole (a database's deletion settings), so that each field has one writer and the rest
-// of the object is left as it was applied. It writes only when a field differs, and reports
-// Unchanged or Updated.
-func (a Applier) EnsureFields(ctx context.Context, desired client.Object, manager string) (Result, error) {
-	gvk, err := apiutil.GVKForObject(desired, a.Scheme)
-	if err != nil {
-		return Unchanged, err
-	}
-	want, err := intent(desired)
-	if err != nil {
-		return Unchanged, err
-	}
-	current, ok := desired.DeepCopyObject().(client.Object)
-	if !ok {
-		return Unchanged, fmt.Errorf("%s is not a client.Object", gvk)
-	}
-	if err := a.Client.Get(ctx, client.ObjectKeyFromObject(desired), current); err != nil {
-		return Unchanged, err
-	}
-	have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(current)
-	if err != nil {
-		return Unchanged, err
-	}
-	if Contains(have, want) {
-		return Unchanged, nil
-	}
-	u := &unstructured.Unstructured{Object: want}
-	u.SetGroupVersionKind(gvk)
-	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(manager), client.ForceOwnership); err != nil {
-		return Unchanged, fmt.Errorf("apply %s %s as %s: %w", gvk.Kind, client.ObjectKeyFromObject(desired), manager, err)
-	}
-	return Updated, nil
 }
 
 // CreateOnce creates obj, owned by owner, unless it exists; it never changes an existing one.
@@ -181,15 +168,7 @@ func (a Applier) Absent(ctx context.Context, obj client.Object, key client.Objec
 // Nothing is written at rest. The patch holds the status alone: whatever else changed since
 // before (a finalizer added, a new resourceVersion) is not part of it.
 func (a Applier) PatchStatus(ctx context.Context, obj, before client.Object) error {
-	if equality.Semantic.DeepEqual(statusField(obj).Interface(), statusField(before).Interface()) {
-		return nil
-	}
-	orig, ok := obj.DeepCopyObject().(client.Object)
-	if !ok {
-		return fmt.Errorf("%T is not a client.Object", obj)
-	}
-	statusField(orig).Set(statusField(before))
-	return client.IgnoreNotFound(a.Client.Status().Patch(ctx, obj, client.MergeFrom(orig)))
+	return a.patchStatus(ctx, obj, before)
 }
 
 // PatchStatusAsRead is PatchStatus with an optimistic lock: the write lands only on the object
@@ -197,6 +176,10 @@ func (a Applier) PatchStatus(ctx context.Context, obj, before client.Object) err
 // writes is refused with a Conflict instead of overwriting them. For a status that mints
 // something that must not be minted twice, such as an event to announce.
 func (a Applier) PatchStatusAsRead(ctx context.Context, obj, before client.Object) error {
+	return a.patchStatus(ctx, obj, before, client.MergeFromWithOptimisticLock{})
+}
+
+func (a Applier) patchStatus(ctx context.Context, obj, before client.Object, opts ...client.MergeFromOption) error {
 	if equality.Semantic.DeepEqual(statusField(obj).Interface(), statusField(before).Interface()) {
 		return nil
 	}
@@ -205,7 +188,7 @@ func (a Applier) PatchStatusAsRead(ctx context.Context, obj, before client.Objec
 		return fmt.Errorf("%T is not a client.Object", obj)
 	}
 	statusField(orig).Set(statusField(before))
-	return client.IgnoreNotFound(a.Client.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})))
+	return client.IgnoreNotFound(a.Client.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, opts...)))
 }
 
 // statusField is the Status field of a typed object.

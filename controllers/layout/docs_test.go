@@ -4,7 +4,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,16 +45,7 @@ func TestEveryStalledReasonIsDocumented(t *testing.T) {
 func stalledReasons(t *testing.T) []string {
 	t.Helper()
 	fset := token.NewFileSet()
-	var files []string
-	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
-			files = append(files, path)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := controllerSources(t)
 	var parsed []*ast.File
 	consts := map[string]string{}
 	for _, f := range files {

@@ -21,6 +21,14 @@ var (
 		Help:    "Time from a Tenant's creation to its first Ready.",
 		Buckets: prometheus.ExponentialBuckets(30, 2, 10),
 	})
+	tenantMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantops_tenant_monthly_cost_usd",
+		Help: "Estimated monthly cost of a tenant in US dollars: its own parts and its share of its cell (docs/cost.md).",
+	}, []string{"tenant", "cell"})
+	cellMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantops_cell_monthly_cost_usd",
+		Help: "Estimated monthly cost of a cell in US dollars: its own parts, its share of the region's, and its tenants' own parts.",
+	}, []string{"cell"})
 )
 
 func init() {
@@ -61,14 +69,3 @@ func ForgetCell(cell string) {
 
 // SetCellCost sets the cell's monthly cost.
 func SetCellCost(cell string, usd float64) { cellMonthlyCost.WithLabelValues(cell).Set(usd) }
-
-var (
-	tenantMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tenantops_tenant_monthly_cost_usd",
-		Help: "Estimated monthly cost of a tenant in US dollars: its own parts and its share of its cell (docs/cost.md).",
-	}, []string{"tenant", "cell"})
-	cellMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tenantops_cell_monthly_cost_usd",
-		Help: "Estimated monthly cost of a cell in US dollars: its own parts, its share of the region's, and its tenants' own parts.",
-	}, []string{"cell"})
-)
