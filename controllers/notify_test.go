@@ -282,7 +282,7 @@ func TestDeletionDoesNotWaitForReceivers(t *testing.T) {
 	})
 	eventually(t, "the delivered entry kept as a tombstone", func() error {
 		must(t, k8s.List(ctx, &entries, client.InNamespace("cell-apse3"), client.MatchingLabels{notify.OutboxLabel: "true"}))
-		if len(entries.Items) != 1 || entries.Items[0].Annotations["saas.tenantops.io/delivered-at"] == "" {
+		if len(entries.Items) != 1 || entries.Items[0].Annotations[notify.AnnotationDeliveredAt] == "" {
 			return fmt.Errorf("entries %d, not yet marked delivered", len(entries.Items))
 		}
 		return nil

@@ -35,10 +35,10 @@ const (
 	// outboxEvent and outboxDelivered are the entry's data keys.
 	outboxEvent     = "event"
 	outboxDelivered = "delivered"
-	// annotationDeliveredAt marks an entry every receiver took. It stays that long as a
+	// AnnotationDeliveredAt marks an entry every receiver took. It stays that long as a
 	// tombstone, so that a deletion retried after the delivery finds it and does not write the
 	// event again.
-	annotationDeliveredAt = "saas.tenantops.io/delivered-at"
+	AnnotationDeliveredAt = "saas.tenantops.io/delivered-at"
 	tombstoneFor          = time.Hour
 )
 
@@ -120,7 +120,7 @@ func (o *Outbox) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 	if !cm.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	if at, err := time.Parse(time.RFC3339, cm.Annotations[annotationDeliveredAt]); err == nil {
+	if at, err := time.Parse(time.RFC3339, cm.Annotations[AnnotationDeliveredAt]); err == nil {
 		if wait := time.Until(at.Add(tombstoneFor)); wait > 0 {
 			return ctrl.Result{RequeueAfter: wait}, nil
 		}
@@ -151,7 +151,7 @@ func (o *Outbox) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 			if cm.Annotations == nil {
 				cm.Annotations = map[string]string{}
 			}
-			cm.Annotations[annotationDeliveredAt] = time.Now().UTC().Format(time.RFC3339)
+			cm.Annotations[AnnotationDeliveredAt] = time.Now().UTC().Format(time.RFC3339)
 		}
 		if err := o.Client.Patch(ctx, cm, patch); err != nil {
 			return ctrl.Result{}, err
@@ -212,7 +212,7 @@ func Owed(ctx context.Context, r client.Reader, namespace string) ([]string, err
 	}
 	var owed []string
 	for _, cm := range list.Items {
-		if cm.Annotations[annotationDeliveredAt] == "" && cm.DeletionTimestamp.IsZero() {
+		if cm.Annotations[AnnotationDeliveredAt] == "" && cm.DeletionTimestamp.IsZero() {
 			owed = append(owed, cm.Annotations["saas.tenantops.io/event-type"]+" of "+cm.Annotations["saas.tenantops.io/tenant-name"])
 		}
 	}
