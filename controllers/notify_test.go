@@ -22,7 +22,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/notify"
-	"github.com/tenantops/tenant-operator/controllers/tenant"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 )
 
 // receiver is a webhook endpoint on loopback that checks signatures, fails the first few
@@ -401,7 +401,7 @@ func TestAnAnnouncedEventIsNotStagedAgainFromAStaleRead(t *testing.T) {
 	touched.Annotations = map[string]string{"test/touched": "yes"}
 	must(t, k8s.Patch(ctx, touched, client.MergeFrom(old)))
 
-	lagging := handDriven(blindCache{Client: operator, answer: staleTenant(old)}, tenant.NewPassword)
+	lagging := handDriven(blindCache{Client: operator, answer: staleTenant(old)}, shared.NewPassword)
 	if _, err := lagging.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "echo"}}); !apierrors.IsConflict(err) {
 		t.Errorf("a status staging an event from a stale read: error %v, want a conflict", err)
 	}

@@ -30,7 +30,7 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/placement"
 	"github.com/tenantops/tenant-operator/controllers/report"
-	"github.com/tenantops/tenant-operator/controllers/tenant"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -769,7 +769,7 @@ func TestAFailingStepIsNamed(t *testing.T) {
 			return true, injected
 		}
 		return false, nil
-	}}, tenant.NewPassword)
+	}}, shared.NewPassword)
 	_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "named"}})
 	if !errors.Is(err, injected) || !strings.HasPrefix(err.Error(), "step database: ") {
 		t.Fatalf("error = %v, want it to name the database step and wrap the cause", err)

@@ -35,6 +35,9 @@ const (
 	// ConditionDatabaseDefaultsRolledOut reports a RegionCell's rollout of its database
 	// defaults (spec.database.revision) to existing tenant databases.
 	ConditionDatabaseDefaultsRolledOut = "DatabaseDefaultsRolledOut"
+	// ConditionWarmPoolReady reports a RegionCell's warm pool of unclaimed databases
+	// (spec.database.warmPool); a side condition, since a pool refilling never stops serving.
+	ConditionWarmPoolReady = "WarmPoolReady"
 )
 
 // Phases summarise the conditions in one word for `kubectl get`.

@@ -286,6 +286,11 @@ type EffectiveDatabase struct {
 	// DefaultsRevision is the cell's spec.database.revision whose defaults the database has.
 	// +optional
 	DefaultsRevision string `json:"defaultsRevision,omitempty"`
+	// ClaimedFrom is the cell's warm-pool instance (its DBInstance in the cell's namespace) the
+	// database was claimed from, when it was; its master password was changed to the tenant's on
+	// claim.
+	// +optional
+	ClaimedFrom string `json:"claimedFrom,omitempty"`
 	// ChangedAt is when the operator last asked RDS to modify the database; it is Ready again
 	// once ACK reports it synced after that.
 	// +optional

@@ -163,6 +163,43 @@ func (a Applier) Absent(ctx context.Context, obj client.Object, key client.Objec
 	return false, nil
 }
 
+// ReleaseManager is the field manager of a database's deletion settings (annotations and
+// deletion protection), which a deletion writes with EnsureFields on a DBInstance another step
+// applied whole.
+const ReleaseManager = "tenant-operator-release"
+
+// AnnotateAsRead sets annotations on obj, as it was read: the write lands only on that
+// resourceVersion, and is refused with a Conflict when anyone wrote the object since. For a mark
+// that two writers may race for, such as a tenant's claim on a warm-pool database.
+// Keys in remove are taken off.
+func (a Applier) AnnotateAsRead(ctx context.Context, obj client.Object, annotations map[string]string, remove ...string) error {
+	orig, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("%T is not a client.Object", obj)
+	}
+	merged := map[string]string{}
+	for k, v := range obj.GetAnnotations() {
+		merged[k] = v
+	}
+	for k, v := range annotations {
+		merged[k] = v
+	}
+	for _, k := range remove {
+		delete(merged, k)
+	}
+	obj.SetAnnotations(merged)
+	return a.Client.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+}
+
+// DeleteAsRead deletes obj only as it was read (its resourceVersion): a Conflict says someone
+// wrote it since (a claim on a pool database the cell meant to release), and nothing is deleted.
+// An object already gone is no error.
+func (a Applier) DeleteAsRead(ctx context.Context, obj client.Object) error {
+	rv := obj.GetResourceVersion()
+	return client.IgnoreNotFound(a.Client.Delete(ctx, obj, client.Preconditions{ResourceVersion: &rv},
+		client.PropagationPolicy(metav1.DeletePropagationBackground)))
+}
+
 // PatchStatus writes obj's status when it differs from before's, before being a copy of obj
 // taken before the reconcile changed its status; an object deleted meanwhile is no error.
 // Nothing is written at rest. The patch holds the status alone: whatever else changed since

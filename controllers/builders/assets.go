@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack"
 	"github.com/tenantops/tenant-operator/controllers/ack/cloudfront"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/ack/s3"
@@ -34,8 +35,6 @@ const (
 	cachingOptimizedPolicyID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 	// CloudFrontHostedZoneID is the hosted zone of every CloudFront distribution, for aliases.
 	CloudFrontHostedZoneID = "Z2FDTNDATAQYW2"
-	// ackDeletionPolicy tells an ACK controller what to do in AWS when the object goes.
-	ackDeletionPolicy = "services.k8s.aws/deletion-policy"
 )
 
 // AssetsBucket is the cell's private S3 bucket of static files: no public access of any kind,
@@ -46,7 +45,7 @@ func AssetsBucket(c *saasv1.RegionCell, distributionARN string) *s3.Bucket {
 	a := c.Spec.Assets
 	bkt := &s3.Bucket{
 		ObjectMeta: metav1.ObjectMeta{Name: AssetsName, Namespace: CellNamespace(c), Labels: CellLabels(c, ComponentAssets),
-			Annotations: map[string]string{ackDeletionPolicy: "retain"}},
+			Annotations: map[string]string{ack.AnnotationDeletionPolicy: "retain"}},
 		Spec: s3.BucketSpec{
 			Name: ptr(a.BucketName),
 			PublicAccessBlock: &s3.PublicAccessBlockConfiguration{BlockPublicACLs: ptr(true), BlockPublicPolicy: ptr(true),

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 )
 
@@ -16,11 +17,7 @@ import (
 // tenant, those; then the tenant's own spec.database on top. Storage never shrinks: a smaller
 // size asked for is kept out and explained in the returned note.
 func ResolveDatabase(t *saasv1.Tenant, c *saasv1.RegionCell, had *saasv1.EffectiveDatabase, adoptDefaults bool) (saasv1.EffectiveDatabase, string) {
-	d := c.Spec.Database
-	defaults := saasv1.EffectiveDatabase{
-		InstanceClass: d.InstanceClass, StorageGiB: d.StorageGiB, MultiAZ: d.MultiAZ == nil || *d.MultiAZ,
-		EngineVersion: d.EngineVersion, BackupRetentionDays: d.BackupRetentionDays, DefaultsRevision: d.Revision,
-	}
+	defaults := CellDatabaseDefaults(c)
 	eff := defaults
 	if had != nil {
 		eff = *had
@@ -67,6 +64,16 @@ func ResolveDatabase(t *saasv1.Tenant, c *saasv1.RegionCell, had *saasv1.Effecti
 	return eff, note
 }
 
+// CellDatabaseDefaults is the shape a new database of cell c gets when the tenant asks for
+// nothing else: the cell's defaults at their current revision.
+func CellDatabaseDefaults(c *saasv1.RegionCell) saasv1.EffectiveDatabase {
+	d := c.Spec.Database
+	return saasv1.EffectiveDatabase{
+		InstanceClass: d.InstanceClass, StorageGiB: d.StorageGiB, MultiAZ: d.MultiAZ == nil || *d.MultiAZ,
+		EngineVersion: d.EngineVersion, BackupRetentionDays: d.BackupRetentionDays, DefaultsRevision: d.Revision,
+	}
+}
+
 // EffectiveDatabaseOf reads the shape a live DBInstance asks for, for a tenant whose status lost
 // its record: the database as it is, not as the cell's defaults are now.
 func EffectiveDatabaseOf(db *rds.DBInstance) *saasv1.EffectiveDatabase {
@@ -94,7 +101,17 @@ func EffectiveDatabaseOf(db *rds.DBInstance) *saasv1.EffectiveDatabase {
 		eff.BackupRetentionDays = int32(*s.BackupRetentionPeriod)
 	}
 	eff.DefaultsRevision = db.Annotations[AnnotationDefaultsRevision]
+	eff.ClaimedFrom = db.Annotations[AnnotationClaimedFrom]
 	return eff
+}
+
+// DescribeDatabase says what a database shape is, for people.
+func DescribeDatabase(d saasv1.EffectiveDatabase) string {
+	az := "single-AZ"
+	if d.MultiAZ {
+		az = "Multi-AZ"
+	}
+	return fmt.Sprintf("%s, %d GiB, %s, MySQL %s, backups %d days", d.InstanceClass, d.StorageGiB, az, d.EngineVersion, d.BackupRetentionDays)
 }
 
 // SameDatabase says whether two shapes ask RDS for the same instance shape (whatever revision of
@@ -158,6 +175,11 @@ func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.EffectiveDatab
 	if db.DefaultsRevision != "" {
 		meta.Annotations = map[string]string{AnnotationDefaultsRevision: db.DefaultsRevision}
 	}
+	if db.ClaimedFrom != "" {
+		// A database claimed from the cell's warm pool exists already: ACK adopts it by its
+		// identifier and makes it what this spec says, the tenant's password and tags included.
+		meta.Annotations = mergeMaps(meta.Annotations, ClaimAdoption(db.Identifier, db.ClaimedFrom))
+	}
 	if t.Spec.RestoreFrom != nil {
 		// A restored instance takes its name, user and data from the snapshot.
 		spec.DBSnapshotIdentifier = ptr(t.Spec.RestoreFrom.SnapshotIdentifier)
@@ -205,9 +227,6 @@ func DBSubnetGroup(c *saasv1.RegionCell) *rds.DBSubnetGroup {
 	}
 }
 
-// ackDeletionPolicyAnnotation tells any ACK controller to leave the AWS resource in place when
-// its custom resource is deleted.
-const ackDeletionPolicyAnnotation = "services.k8s.aws/deletion-policy"
 
 // DBInstanceRelease is what a tenant's DBInstance carries before its custom resource is deleted
 // under the tenant's spec.database.deletionPolicy, and nothing else: ACK's annotations and the
@@ -218,7 +237,7 @@ func DBInstanceRelease(t *saasv1.Tenant, finalSnapshot string) *rds.DBInstance {
 	protection := false
 	switch t.Spec.Database.DeletionPolicy {
 	case saasv1.DeletionRetain:
-		ann, protection = map[string]string{ackDeletionPolicyAnnotation: "retain"}, true
+		ann, protection = map[string]string{ack.AnnotationDeletionPolicy: "retain"}, true
 	case saasv1.DeletionDelete:
 		ann = map[string]string{rds.AnnotationSkipFinalSnapshot: "true", rds.AnnotationDeleteAutomatedBackups: "true"}
 	default:

@@ -3,6 +3,7 @@
 package estimate
 
 import (
+	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -93,6 +94,15 @@ func Cell(c *saasv1.RegionCell, tenants []saasv1.Tenant, cellsInRegion int, pric
 		}
 	}
 	e.Items = append(e.Items, cost.Item{Name: "tenants' own parts", Monthly: tenantsOwn})
+	if pool := c.Spec.Database.WarmPool; pool != nil && pool.Size > 0 {
+		// Unclaimed databases cost what a tenant's does, for nobody yet.
+		shape := b.WarmPoolShape(c)
+		one := cost.TenantOwn(table, c.Spec.Region, cost.TenantShape{InstanceClass: shape.InstanceClass, StorageGiB: shape.StorageGiB, MultiAZ: shape.MultiAZ})
+		e.Items = append(e.Items, cost.Item{Name: fmt.Sprintf("warm pool: %d unclaimed databases", pool.Size), Monthly: one.Total() * float64(pool.Size)})
+		for _, m := range one.Missing {
+			e.Missing = appendMissing(e.Missing, m)
+		}
+	}
 	return saasv1.CellCost{CostEstimate: costStatus(e, table, err), PerTenantUSD: cost.USD(e.Total() / float64(max(1, n)))}, e.Total()
 }
 

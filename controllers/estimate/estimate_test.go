@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +60,35 @@ func TestTenantAndCell(t *testing.T) {
 	}
 	if !named {
 		t.Errorf("the cell's items do not name its tenants' own parts: %+v", shared.Items)
+	}
+}
+
+// A warm pool of N costs N tenant databases of its shape, named as the pool's.
+func TestWarmPoolCost(t *testing.T) {
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	prices := &cost.Source{}
+	pooled := func(n int32) *saasv1.RegionCell {
+		c := cell()
+		c.Spec.Database = saasv1.DatabaseDefaults{InstanceClass: "db.t4g.medium", StorageGiB: 20, BackupRetentionDays: 7, Engine: "mysql", EngineVersion: "8.0",
+			WarmPool: &saasv1.WarmPool{Size: n}}
+		return c
+	}
+	_, none := Cell(pooled(0), nil, 1, prices, now)
+	est1, one := Cell(pooled(1), nil, 1, prices, now)
+	_, three := Cell(pooled(3), nil, 1, prices, now)
+	db := tenantWith("a", "c1", &saasv1.EffectiveDatabase{InstanceClass: "db.t4g.medium", StorageGiB: 20, MultiAZ: true})
+	_, withTenant := Cell(pooled(0), []saasv1.Tenant{db}, 1, prices, now)
+	if one-none <= 0 || fmt.Sprintf("%.2f", three-none) != fmt.Sprintf("%.2f", 3*(one-none)) {
+		t.Errorf("pool of 0, 1, 3: %.2f, %.2f, %.2f a month", none, one, three)
+	}
+	if fmt.Sprintf("%.2f", one-none) != fmt.Sprintf("%.2f", withTenant-none) {
+		t.Errorf("one pool database costs %.2f, one tenant's database %.2f", one-none, withTenant-none)
+	}
+	named := false
+	for _, it := range est1.Items {
+		named = named || strings.Contains(it.Name, "warm pool: 1 unclaimed")
+	}
+	if !named {
+		t.Errorf("the cell's items do not name the pool: %+v", est1.Items)
 	}
 }

@@ -133,21 +133,15 @@ func (r *Reconciler) reconcileAssets(ctx context.Context, run *cellRun) error {
 	return nil
 }
 
-// ACK's annotations asking it to take over a bucket that exists already.
-const (
-	ackAdopted        = "services.k8s.aws/adopted"
-	ackAdoptionPolicy = "services.k8s.aws/adoption-policy"
-)
-
 // bucketOwner is the account the cell's bucket belongs to, as ACK reports it once it made the
 // bucket (empty until then), or why the operator neither publishes to it nor serves from it:
 // ACK was asked to adopt a bucket that existed before (someone else's files), or the bucket
 // lives in another account than the role that publishes to it.
 func bucketOwner(c *saasv1.RegionCell, bucket *s3.Bucket) (owner, refusal string) {
 	a := bucket.GetAnnotations()
-	if a[ackAdopted] == "true" || a[ackAdoptionPolicy] != "" {
+	if a[ack.AnnotationAdopted] == "true" || a[ack.AnnotationAdoptionPolicy] != "" {
 		return "", fmt.Sprintf("the Bucket %s/%s carries ACK's adoption annotations: the operator serves pages' files only from a bucket ACK created for it; remove %s and %s, and name a new bucket in spec.assets",
-			bucket.Namespace, bucket.Name, ackAdopted, ackAdoptionPolicy)
+			bucket.Namespace, bucket.Name, ack.AnnotationAdopted, ack.AnnotationAdoptionPolicy)
 	}
 	m := bucket.Status.ACKResourceMetadata
 	if m == nil || m.OwnerAccountID == nil || *m.OwnerAccountID == "" || !ack.ReadState(bucket.Status.Conditions).Synced {

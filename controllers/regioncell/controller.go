@@ -60,7 +60,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies;ingresses,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=rds.services.k8s.aws,resources=dbsubnetgroups,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rds.services.k8s.aws,resources=dbsubnetgroups;dbinstances,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=elasticache.services.k8s.aws,resources=replicationgroups;cachesubnetgroups,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=route53.services.k8s.aws,resources=recordsets,verbs=get;list;watch;create;update;patch;delete
@@ -129,6 +129,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		{"alerts", r.reconcileAlerts},
 		{"assets", r.reconcileAssets},
 		{"database defaults", r.reconcileDatabaseDefaults},
+		{"warm pool", r.reconcileWarmPool},
 	}
 	for _, s := range steps {
 		if err := s.run(ctx, run); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/rollout"
 	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
+	"github.com/tenantops/tenant-operator/controllers/warmpool"
 )
 
 func (r *Reconciler) reconcileNamespace(ctx context.Context, run *cellRun) error {
@@ -174,6 +175,25 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, run *cellRun) (ctrl.Re
 		run.verdict.HoldOn("EventsOwed", fmt.Sprintf(
 			"deletion held: %d lifecycle events are not yet delivered to the cell's receivers (%s); they are retried until delivered. To give up on them: kubectl delete configmaps -n %s -l %s=true",
 			len(owed), strings.Join(verdict.Few(owed, 5), ", "), run.ns, notify.OutboxLabel))
+		return ctrl.Result{RequeueAfter: shared.DeletionPollInterval}, nil
+	}
+	// The warm pool's databases live in the cell's subnet group: they go first.
+	if pool, err := r.poolInstances(ctx, r.Client, run); err != nil {
+		return ctrl.Result{}, err
+	} else if len(pool) > 0 {
+		if err := r.releasePooled(ctx, c, pool, warmpool.Refill(0, "", warmpool.Of(pool)).Release); err != nil {
+			return ctrl.Result{}, err
+		}
+		for i := range pool {
+			if b.IsWarmPoolClaimed(&pool[i]) {
+				// A claim whose tenant is gone (no tenant remains): ACK leaves the instance where
+				// it is (the claim set retain), whoever took it over.
+				if err := r.applier().DeleteAsRead(ctx, &pool[i]); err != nil {
+					return ctrl.Result{}, err
+				}
+			}
+		}
+		run.verdict.HoldOn("Deleting", fmt.Sprintf("waiting for AWS to delete the %d databases of the warm pool", len(pool)))
 		return ctrl.Result{RequeueAfter: shared.DeletionPollInterval}, nil
 	}
 	// The cache goes before the subnet groups AWS will not delete while something uses them.

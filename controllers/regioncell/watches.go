@@ -49,6 +49,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&ecv1.ReplicationGroup{}).
 		Owns(&ecv1.CacheSubnetGroup{}).
 		Owns(&rds.DBSubnetGroup{}).
+		// The warm pool's instances: made, reported available, claimed, released.
+		Owns(&rds.DBInstance{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).

@@ -4,6 +4,8 @@ package shared
 
 import (
 	"context"
+	"crypto/rand"
+	"math/big"
 	"sort"
 	"time"
 
@@ -74,4 +76,19 @@ func EnsureIsolation(ctx context.Context, a apply.Applier, owner client.Object, 
 		}
 	}
 	return nil
+}
+
+// NewPassword makes a 32-character RDS master password from letters and digits (RDS refuses
+// '/', '"', '@' and spaces; an alphabet without punctuation is safe in every client and URL).
+func NewPassword() (string, error) {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+	out := make([]byte, 32)
+	for i := range out {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			return "", err
+		}
+		out[i] = alphabet[n.Int64()]
+	}
+	return string(out), nil
 }

@@ -2,9 +2,7 @@ package tenant
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"math/big"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,6 +29,9 @@ func (r *Reconciler) reconcileDatabase(ctx context.Context, run *tenantRun) (boo
 	}
 	run.password = password
 
+	if pending, err := r.claimFromPool(ctx, run); err != nil || pending {
+		return false, err
+	}
 	eff, note, engineVersion, err := r.effectiveDatabase(ctx, run)
 	if err != nil {
 		return false, err
@@ -38,6 +39,9 @@ func (r *Reconciler) reconcileDatabase(ctx context.Context, run *tenantRun) (boo
 	db := b.DBInstance(t, c, eff, engineVersion)
 	if res, err := r.applier().Ensure(ctx, t, db); err != nil {
 		return false, verdict.Refused(&run.verdict, saasv1.ConditionDatabaseReady, "InvalidDatabase", "", err)
+	} else if res == apply.Created && eff.ClaimedFrom != "" {
+		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseAdopted", "Create",
+			"RDS DBInstance %s, claimed from the warm pool, adopted with the tenant's own password", *db.Spec.DBInstanceIdentifier)
 	} else if res == apply.Created {
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseCreated", "Create",
 			"RDS DBInstance %s requested in %s", *db.Spec.DBInstanceIdentifier, c.Spec.Region)
@@ -64,17 +68,21 @@ func (r *Reconciler) reconcileDatabase(ctx context.Context, run *tenantRun) (boo
 		run.verdict.Add(verdict.Stalled(saasv1.ConditionDatabaseReady, st.Reason, "RDS: "+st.Message))
 		return false, nil
 	case !st.Synced || db.Status.Endpoint == nil || db.Status.Endpoint.Address == nil:
-		run.verdict.Add(verdict.Waiting(saasv1.ConditionDatabaseReady, st.Reason, "RDS instance "+*db.Spec.DBInstanceIdentifier+" "+report.DBStatus(db)+": "+st.Message))
+		reason, msg := st.Reason, "RDS instance "+*db.Spec.DBInstanceIdentifier+" "+report.DBStatus(db)+": "+st.Message
+		if why := notFromPool(t, c, eff); why != "" && t.Status.ReadySince == nil {
+			reason, msg = "NotFromWarmPool", msg+" (its own database, not one of the warm pool's: "+why+")"
+		}
+		run.verdict.Add(verdict.Waiting(saasv1.ConditionDatabaseReady, reason, msg))
 		return false, nil
 	case eff.ChangedAt != nil && !ack.SyncedSince(db.Status.Conditions, eff.ChangedAt.Time):
 		// The database keeps serving while RDS modifies it: the later steps go on.
 		run.verdict.Add(verdict.Waiting(saasv1.ConditionDatabaseReady, "Modifying", fmt.Sprintf("RDS is modifying %s to %s",
-			*db.Spec.DBInstanceIdentifier, describeDatabase(eff))))
+			*db.Spec.DBInstanceIdentifier, b.DescribeDatabase(eff))))
 		storeEndpoint(run, db)
 		return true, nil
 	}
 	storeEndpoint(run, db)
-	msg := "RDS instance " + *db.Spec.DBInstanceIdentifier + " is available (" + describeDatabase(eff) + ")"
+	msg := "RDS instance " + *db.Spec.DBInstanceIdentifier + " is available (" + b.DescribeDatabase(eff) + ")"
 	if note != "" {
 		msg += "; " + note
 	}
@@ -121,16 +129,8 @@ func (r *Reconciler) effectiveDatabase(ctx context.Context, run *tenantRun) (eff
 	return eff, note, engineVersion, nil
 }
 
-func describeDatabase(d saasv1.EffectiveDatabase) string {
-	az := "single-AZ"
-	if d.MultiAZ {
-		az = "Multi-AZ"
-	}
-	return fmt.Sprintf("%s, %d GiB, %s, MySQL %s, backups %d days", d.InstanceClass, d.StorageGiB, az, d.EngineVersion, d.BackupRetentionDays)
-}
-
 func describeDatabaseChange(from, to saasv1.EffectiveDatabase) string {
-	return describeDatabase(from) + " -> " + describeDatabase(to)
+	return b.DescribeDatabase(from) + " -> " + b.DescribeDatabase(to)
 }
 
 // masterPassword returns the database's master password, generating it exactly once: the
@@ -164,19 +164,4 @@ func (r *Reconciler) masterPassword(ctx context.Context, run *tenantRun) (string
 			run.ns, b.DBPasswordSecretName, b.DBPasswordKey)))
 	}
 	return pw, nil
-}
-
-// NewPassword makes a 32-character RDS master password from letters and digits (RDS refuses
-// '/', '"', '@' and spaces; an alphabet without punctuation is safe in every client and URL).
-func NewPassword() (string, error) {
-	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-	out := make([]byte, 32)
-	for i := range out {
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		if err != nil {
-			return "", err
-		}
-		out[i] = alphabet[n.Int64()]
-	}
-	return string(out), nil
 }

@@ -26,10 +26,6 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
 
-// releaseManager is the field manager of a database's deletion settings (annotations and
-// deletion protection), which the deletion writes on the DBInstance the database step applied.
-const releaseManager = "tenant-operator-release"
-
 // reconcileDelete takes the tenant apart in an order that never loses data: the database first,
 // as spec.database.deletionPolicy says (final snapshot by default), then the cache and the DNS
 // record, then what the cells serving it held, then the namespace. The finalizer goes only when
@@ -54,6 +50,9 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cell
 			saasv1.LabelTenant: t.Name, saasv1.LabelComponent: b.ComponentAlerts}); err != nil {
 			return ctrl.Result{}, err
 		}
+	}
+	if err := r.returnClaim(ctx, t, cell); err != nil {
+		return ctrl.Result{}, err
 	}
 	waitingFor, err := r.releaseDatabase(ctx, t)
 	for _, child := range []struct {
@@ -177,7 +176,7 @@ func (r *Reconciler) releaseDatabase(ctx context.Context, t *saasv1.Tenant) (str
 	if snapshot == "" {
 		snapshot = b.FinalSnapshotIdentifier(id, r.now().UTC().Format("20060102"))
 	}
-	res, err := r.applier().EnsureFields(ctx, b.DBInstanceRelease(t, snapshot), releaseManager)
+	res, err := r.applier().EnsureFields(ctx, b.DBInstanceRelease(t, snapshot), apply.ReleaseManager)
 	if err != nil {
 		return "", err
 	}

@@ -36,7 +36,7 @@ import (
 // onboarding quadratic.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.NewPassword == nil {
-		r.NewPassword = NewPassword
+		r.NewPassword = shared.NewPassword
 	}
 	tenantOf := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
 		if name := o.GetLabels()[saasv1.LabelTenant]; name != "" {

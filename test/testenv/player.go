@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -72,6 +73,9 @@ type PlayerOptions struct {
 	// InNamespace, when set, limits the Player to the objects of the namespaces it accepts: a
 	// test sharing its API server with others plays only its own tenants.
 	InNamespace func(namespace string) bool
+	// RDSCreateTime is how long RDS takes to make a new instance (none when zero); adopting one
+	// that exists takes no time.
+	RDSCreateTime time.Duration
 }
 
 // Player stands in, event-driven, for the systems that cannot run beside envtest: it watches
@@ -81,11 +85,16 @@ type PlayerOptions struct {
 // again, with a new timestamp, as ACK does after it applied the change.
 type Player struct {
 	c      client.Client
+	// rds is the account's RDS instances, as AWS would hold them.
+	rds    *Account
 	played atomic.Int64
 	mu     sync.Mutex
 	// generation of each ACK resource when it was last reported synced.
 	reported map[string]int64
 }
+
+// RDS is the account's RDS instances as the Player made them.
+func (p *Player) RDS() *Account { return p.rds }
 
 // Played counts the Player's writes so far.
 func (p *Player) Played() int64 { return p.played.Load() }
@@ -109,18 +118,12 @@ func (p *Player) ackReported(key string, generation int64) {
 	p.reported[key] = max(p.reported[key], generation)
 }
 
-func playedSystems() []playedSystem {
+func playedSystems(p *Player) []playedSystem {
 	return []playedSystem{
 		{RDS, &rds.DBInstance{}, func(p *Player, o client.Object) bool {
 			db := o.(*rds.DBInstance)
 			return p.ackNeeds(ackKey(RDS, o), db.Status.Conditions, db.Generation)
-		}, func(ctx context.Context, c client.Client, o client.Object) (string, error) {
-			id := o.GetNamespace() + "-" + o.GetName()
-			if db := o.(*rds.DBInstance); db.Spec.DBInstanceIdentifier != nil {
-				id = *db.Spec.DBInstanceIdentifier
-			}
-			return "RDS: " + id + " available", PlayDBAvailable(ctx, c, o.GetNamespace(), o.GetName(), id+".c0ffee.rds.amazonaws.com")
-		}},
+		}, p.playDBInstance},
 		{ElastiCache, &ecv1.ReplicationGroup{}, func(p *Player, o client.Object) bool {
 			rg := o.(*ecv1.ReplicationGroup)
 			return p.ackNeeds(ackKey(ElastiCache, o), rg.Status.Conditions, rg.Generation)
@@ -246,7 +249,7 @@ func StartPlayer(ctx context.Context, cfg *rest.Config, opts PlayerOptions) (*Pl
 	if err != nil {
 		return nil, err
 	}
-	p := &Player{c: c, reported: map[string]int64{}}
+	p := &Player{c: c, reported: map[string]int64{}, rds: newAccount(opts.RDSCreateTime)}
 	want := map[System]bool{}
 	for _, s := range opts.Systems {
 		want[s] = true
@@ -255,7 +258,7 @@ func StartPlayer(ctx context.Context, cfg *rest.Config, opts PlayerOptions) (*Pl
 	if workers <= 0 {
 		workers = 8
 	}
-	for _, s := range playedSystems() {
+	for _, s := range playedSystems(p) {
 		if len(want) > 0 && !want[s.System] {
 			continue
 		}
@@ -287,10 +290,21 @@ func (p *Player) run(ctx context.Context, informers cache.Cache, s playedSystem,
 			q.Add(client.ObjectKeyFromObject(o))
 		}
 	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	handlers := toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    enqueue,
 		UpdateFunc: func(_, o any) { enqueue(o) },
-	}); err != nil {
+	}
+	if s.System == RDS {
+		handlers.DeleteFunc = func(obj any) {
+			if gone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = gone.Obj
+			}
+			if db, ok := obj.(*rds.DBInstance); ok && (opts.InNamespace == nil || opts.InNamespace(db.Namespace)) {
+				p.rds.released(db)
+			}
+		}
+	}
+	if _, err := inf.AddEventHandler(handlers); err != nil {
 		return err
 	}
 	go func() { <-ctx.Done(); q.ShutDown() }()
@@ -317,6 +331,11 @@ func (p *Player) playOne(ctx context.Context, informers cache.Cache, s playedSys
 		return
 	}
 	what, err := s.play(ctx, p.c, o)
+	var later notYet
+	if errors.As(err, &later) {
+		q.AddAfter(key, later.after) // RDS is still making it
+		return
+	}
 	if err != nil {
 		q.AddRateLimited(key) // a conflict with the operator's own write, or not there yet
 		return

@@ -1,0 +1,168 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tenantops/tenant-operator/controllers/ack"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+)
+
+// Account plays the RDS instances of an AWS account, as the ACK RDS controller and RDS behind it
+// would treat the DBInstances the operator writes: a new identifier is made (after the
+// creation time), with the master password its Secret holds then; a DBInstance that adopts an
+// identifier (services.k8s.aws/adoption-policy) takes the instance over and sets its password
+// to its own Secret's, so the old one stops working; a DBInstance deleted with
+// services.k8s.aws/deletion-policy: retain leaves its instance in the account, any other
+// takes it away (with its final snapshot, unless told to skip it).
+type Account struct {
+	createTime time.Duration
+	mu         sync.Mutex
+	instances  map[string]*Instance
+	snapshots  []string
+	now        func() time.Time
+}
+
+// Instance is one RDS instance of the account.
+type Instance struct {
+	Identifier string
+	// Owner is the DBInstance (namespace/name) managing it, "" when none does (retained).
+	Owner    string
+	password string
+	// ReadyAt is when RDS finishes making it.
+	ReadyAt time.Time
+	// Adoptions counts the times a DBInstance took it over.
+	Adoptions int
+}
+
+func newAccount(createTime time.Duration) *Account {
+	return &Account{createTime: createTime, instances: map[string]*Instance{}, now: time.Now}
+}
+
+// notYet asks the Player to look at an object again after a while.
+type notYet struct{ after time.Duration }
+
+func (n notYet) Error() string { return fmt.Sprintf("not yet: again in %s", n.after) }
+
+// PasswordWorks says whether password logs in to the instance identifier as its master user.
+func (a *Account) PasswordWorks(identifier, password string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	in, ok := a.instances[identifier]
+	return ok && in.password == password
+}
+
+// Instances are the account's instances now, by identifier.
+func (a *Account) Instances() map[string]Instance {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]Instance, len(a.instances))
+	for id, in := range a.instances {
+		out[id] = *in
+	}
+	return out
+}
+
+// Snapshots are the final snapshots deleted instances left, in the order they were taken.
+func (a *Account) Snapshots() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.snapshots...)
+}
+
+// Identifiers are the account's instance identifiers, sorted.
+func (a *Account) Identifiers() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]string, 0, len(a.instances))
+	for id := range a.instances {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// playDBInstance is RDS and its ACK controller on one DBInstance: make or adopt the instance,
+// and report it available once it is.
+func (p *Player) playDBInstance(ctx context.Context, c client.Client, o client.Object) (string, error) {
+	db := o.(*rds.DBInstance)
+	id := db.Namespace + "-" + db.Name
+	if db.Spec.DBInstanceIdentifier != nil {
+		id = *db.Spec.DBInstanceIdentifier
+	}
+	password := p.secretValue(ctx, c, db.Spec.MasterUserPassword)
+	if password == "" && db.Spec.MasterUserPassword != nil {
+		// ACK waits for the Secret it names (the Player's cache may not hold it yet).
+		return "", fmt.Errorf("master password Secret %s/%s not there yet", db.Spec.MasterUserPassword.Namespace, db.Spec.MasterUserPassword.Name)
+	}
+	owner := db.Namespace + "/" + db.Name
+	adopts := db.Annotations[ack.AnnotationAdoptionPolicy] != ""
+	a := p.rds
+	a.mu.Lock()
+	in, exists := a.instances[id]
+	switch {
+	case !exists:
+		in = &Instance{Identifier: id, Owner: owner, password: password, ReadyAt: a.now().Add(a.createTime)}
+		a.instances[id] = in
+	case in.Owner != owner && adopts:
+		in.Owner = owner
+		in.Adoptions++
+		if password != "" {
+			in.password = password // ModifyDBInstance MasterUserPassword, on adoption
+		}
+	case in.Owner == "":
+		in.Owner = owner
+	}
+	wait := in.ReadyAt.Sub(a.now())
+	a.mu.Unlock()
+	if wait > 0 {
+		return "", notYet{wait}
+	}
+	what := "RDS: " + id + " available"
+	if adopts {
+		what = "RDS: " + id + " adopted by " + owner + ", available"
+	}
+	return what, PlayDBAvailable(ctx, c, db.Namespace, db.Name, id+".c0ffee.rds.amazonaws.com")
+}
+
+// released is RDS on a DBInstance deleted: its instance stays when the deletion policy says
+// retain, and goes (after its final snapshot, unless skipped) otherwise. An instance another
+// DBInstance took over meanwhile is not this one's to delete.
+func (a *Account) released(db *rds.DBInstance) {
+	id := db.Namespace + "-" + db.Name
+	if db.Spec.DBInstanceIdentifier != nil {
+		id = *db.Spec.DBInstanceIdentifier
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	in, ok := a.instances[id]
+	if !ok || in.Owner != db.Namespace+"/"+db.Name {
+		return
+	}
+	if db.Annotations[ack.AnnotationDeletionPolicy] == "retain" {
+		in.Owner = ""
+		return
+	}
+	if db.Annotations[rds.AnnotationSkipFinalSnapshot] != "true" {
+		a.snapshots = append(a.snapshots, db.Annotations[rds.AnnotationFinalSnapshotIdentifier])
+	}
+	delete(a.instances, id)
+}
+
+// secretValue is the master password a DBInstance names, as its Secret holds it now.
+func (p *Player) secretValue(ctx context.Context, c client.Client, ref *rds.SecretKeyReference) string {
+	if ref == nil {
+		return ""
+	}
+	s := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, s); err != nil {
+		return ""
+	}
+	return string(s.Data[ref.Key])
+}
