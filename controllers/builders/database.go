@@ -227,7 +227,6 @@ func DBSubnetGroup(c *saasv1.RegionCell) *rds.DBSubnetGroup {
 	}
 }
 
-
 // DBInstanceRelease is what a tenant's DBInstance carries before its custom resource is deleted
 // under the tenant's spec.database.deletionPolicy, and nothing else: ACK's annotations and the
 // deletion protection. Snapshot (the default) names the final snapshot finalSnapshot; Retain

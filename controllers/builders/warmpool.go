@@ -128,7 +128,9 @@ func WarmPoolRelease(pooled *rds.DBInstance) *rds.DBInstance {
 }
 
 // IsWarmPoolClaimed says whether a pool instance was claimed by a tenant.
-func IsWarmPoolClaimed(pooled *rds.DBInstance) bool { return pooled.Annotations[AnnotationClaimedBy] != "" }
+func IsWarmPoolClaimed(pooled *rds.DBInstance) bool {
+	return pooled.Annotations[AnnotationClaimedBy] != ""
+}
 
 // ClaimAdoption are the annotations of a tenant's DBInstance whose instance came from the pool
 // instance claimedFrom: ACK adopts the AWS instance by its identifier, or makes it should it be
@@ -138,7 +140,7 @@ func ClaimAdoption(identifier, claimedFrom string) map[string]string {
 	return map[string]string{
 		ack.AnnotationAdoptionPolicy: "adopt-or-create",
 		ack.AnnotationAdoptionFields: string(fields),
-		AnnotationClaimedFrom:       claimedFrom,
+		AnnotationClaimedFrom:        claimedFrom,
 	}
 }
 

@@ -84,6 +84,10 @@ func TestWarmPoolCost(t *testing.T) {
 	if fmt.Sprintf("%.2f", one-none) != fmt.Sprintf("%.2f", withTenant-none) {
 		t.Errorf("one pool database costs %.2f, one tenant's database %.2f", one-none, withTenant-none)
 	}
+	// docs/cost.md's figure: 0.072 $/h x 730 h x 2 (Multi-AZ) + 20 GiB x 0.127 $ x 2, in eu-west-1.
+	if got := fmt.Sprintf("%.2f", one-none); got != "110.20" {
+		t.Errorf("one pool database of the sample defaults costs $%s a month; docs/cost.md says $110.20", got)
+	}
 	named := false
 	for _, it := range est1.Items {
 		named = named || strings.Contains(it.Name, "warm pool: 1 unclaimed")

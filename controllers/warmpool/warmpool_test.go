@@ -17,7 +17,9 @@ func names(in []Instance) []string {
 func TestRefill(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
-	ready := func(name string, m int) Instance { return Instance{Name: name, Shape: "s1", Available: true, Created: at(m)} }
+	ready := func(name string, m int) Instance {
+		return Instance{Name: name, Shape: "s1", Available: true, Created: at(m)}
+	}
 	making := func(name string, m int) Instance { return Instance{Name: name, Shape: "s1", Created: at(m)} }
 	cases := []struct {
 		name        string

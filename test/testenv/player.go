@@ -2,9 +2,9 @@ package testenv
 
 import (
 	"context"
-	"errors"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -84,7 +84,7 @@ type PlayerOptions struct {
 // was reported on (a DNS record pointed elsewhere, a database's deletion settings) is reported on
 // again, with a new timestamp, as ACK does after it applied the change.
 type Player struct {
-	c      client.Client
+	c client.Client
 	// rds is the account's RDS instances, as AWS would hold them.
 	rds    *Account
 	played atomic.Int64
