@@ -128,6 +128,9 @@ func TestAWarmPoolHandsOutDatabasesAndRefills(t *testing.T) {
 		if n == prefix+"-big" {
 			t.Errorf("%s, of another shape, claimed a pool database", n)
 		}
+		if n := account.Deletions(eff.Identifier); n > 0 {
+			t.Errorf("%s's database %s was deleted %d times on the way from the pool", tn.Name, eff.Identifier, n)
+		}
 		secret := &corev1.Secret{}
 		must(t, get(t, secret, b.TenantNamespace(tn), b.DBPasswordSecretName))
 		if account.PasswordWorks(eff.Identifier, poolPassword) || !account.PasswordWorks(eff.Identifier, string(secret.Data[b.DBPasswordKey])) {

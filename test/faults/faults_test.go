@@ -32,6 +32,9 @@ import (
 var (
 	env *testenv.Env
 	k8s client.Client // the test's own client, straight to the API server
+	// player plays AWS, the Job controller and the kubelet; its RDS account says which
+	// instances exist and who manages them.
+	player *testenv.Player
 )
 
 func TestMain(m *testing.M) {
@@ -47,7 +50,7 @@ func TestMain(m *testing.M) {
 	}
 	// The test plays AWS, the Job controller and the kubelet, through its own client.
 	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{}); err != nil {
+	if player, err = testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -26,7 +26,10 @@ type Account struct {
 	mu         sync.Mutex
 	instances  map[string]*Instance
 	snapshots  []string
-	now        func() time.Time
+	// deletions counts the times each identifier was deleted: one made again under the same
+	// identifier (adopt-or-create finding nothing) is a new, empty instance.
+	deletions map[string]int
+	now       func() time.Time
 }
 
 // Instance is one RDS instance of the account.
@@ -42,7 +45,7 @@ type Instance struct {
 }
 
 func newAccount(createTime time.Duration) *Account {
-	return &Account{createTime: createTime, instances: map[string]*Instance{}, now: time.Now}
+	return &Account{createTime: createTime, instances: map[string]*Instance{}, deletions: map[string]int{}, now: time.Now}
 }
 
 // notYet asks the Player to look at an object again after a while.
@@ -153,6 +156,14 @@ func (a *Account) released(db *rds.DBInstance) {
 		a.snapshots = append(a.snapshots, db.Annotations[rds.AnnotationFinalSnapshotIdentifier])
 	}
 	delete(a.instances, id)
+	a.deletions[id]++
+}
+
+// Deletions is how many times the instance identifier was deleted.
+func (a *Account) Deletions(identifier string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.deletions[identifier]
 }
 
 // secretValue is the master password a DBInstance names, as its Secret holds it now.
