@@ -106,7 +106,9 @@ func claimPromisesKept(t *testing.T, name, pooled string, mustClaim bool) {
 	if eff == nil || (!claimed && eff.Identifier != "tenant-claims-"+name) || (claimed && eff.ClaimedFrom == "") {
 		t.Errorf("%s: its database is %+v, neither the pool's %s nor its own", name, eff, pooled)
 	}
-	ours := func(id string) bool { return strings.HasPrefix(id, "pool-claims-") || strings.HasPrefix(id, "tenant-claims-") }
+	ours := func(id string) bool {
+		return strings.HasPrefix(id, "pool-claims-") || strings.HasPrefix(id, "tenant-claims-")
+	}
 	var all rds.DBInstanceList
 	must(t, k8s.List(ctx, &all))
 	managers := map[string][]string{}
