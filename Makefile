@@ -84,6 +84,10 @@ bench: envtest ## Run benchmarks; figures go into docs/benchmarks.md.
 bench-app: test-deps ## Measure the app on real MariaDB and Redis (recommend vs GROUP BY, cached GET vs bare handler).
 	go run ./app/benchmark
 
+.PHONY: bench-onboarding
+bench-onboarding: envtest ## New tenant to Ready with a warm pool of databases and without, RDS played at a scaled 10-minute creation.
+	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/onboarding
+
 .PHONY: chaos
 chaos: envtest ## Kill the operator at every write of an onboarding (make test kills at every third), plus conflicts and an outage.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" FAULTS_EVERY_K=1 go test ./test/faults -count=1 -v -timeout 30m | grep -E '^(=== RUN|--- |    faults_test|ok|FAIL|PASS)'
