@@ -134,6 +134,11 @@ func run(playAWS, exit bool, wait time.Duration) error {
 			}()
 		}
 	}
+	if playAWS {
+		if err := signUpFromWarmPool(ctx, c); err != nil {
+			say("warm pool: %v", err)
+		}
+	}
 	select {
 	case <-time.After(wait):
 	case <-ctx.Done():
@@ -182,6 +187,49 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	return nil
 }
 
+// signUpFromWarmPool waits for the sample cell eu-west-1-b's warm pool to hold a ready
+// database, then signs a new tenant up in that cell: it claims the database instead of waiting
+// for RDS, and the demo says how long it took.
+func signUpFromWarmPool(ctx context.Context, c client.Client) error {
+	const cell = "eu-west-1-b"
+	poolReady := func() bool {
+		got := &saasv1.RegionCell{}
+		return c.Get(ctx, client.ObjectKey{Name: cell}, got) == nil && got.Status.WarmPool != nil && got.Status.WarmPool.Ready > 0
+	}
+	if !waitUntil(ctx, 90*time.Second, poolReady) {
+		return fmt.Errorf("cell %s's pool holds no ready database after 90 s", cell)
+	}
+	say("cell %s's warm pool holds a ready database; signing up hooli in that cell", cell)
+	hooli := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "hooli"}, Spec: saasv1.TenantSpec{
+		DisplayName: "Hooli", Region: "eu-west-1", Subdomain: "hooli", Cell: cell, AdminEmail: "it@hooli.example"}}
+	start := time.Now()
+	if err := c.Create(ctx, hooli); err != nil {
+		return err
+	}
+	if !waitUntil(ctx, 90*time.Second, func() bool {
+		got := &saasv1.Tenant{}
+		return c.Get(ctx, client.ObjectKey{Name: hooli.Name}, got) == nil && got.Status.Phase == saasv1.PhaseReady
+	}) {
+		return fmt.Errorf("hooli not Ready after 90 s")
+	}
+	got := &saasv1.Tenant{}
+	if err := c.Get(ctx, client.ObjectKey{Name: hooli.Name}, got); err != nil {
+		return err
+	}
+	say("hooli Ready in %s on database %s, claimed from the warm pool (%s); the pool refills behind it",
+		time.Since(start).Round(100*time.Millisecond), got.Status.EffectiveDatabase.Identifier, got.Status.EffectiveDatabase.ClaimedFrom)
+	return nil
+}
+
+func waitUntil(ctx context.Context, within time.Duration, done func() bool) bool {
+	for deadline := time.Now().Add(within); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(250 * time.Millisecond) {
+		if done() {
+			return true
+		}
+	}
+	return done()
+}
+
 func ackDir() string {
 	if d := os.Getenv("ACK_CRDS_DIR"); d != "" {
 		return d
@@ -200,15 +248,19 @@ func printTable(ctx context.Context, c client.Client) error {
 	}
 	fmt.Println()
 	w := tabwriter.NewWriter(os.Stdout, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(w, "CELL\tREGION\tTENANTS\tCAPACITY\tUSD/MO\tUSD/TENANT\tALARMS\tASSETS\tREADY\tWAITING ON")
+	fmt.Fprintln(w, "CELL\tREGION\tTENANTS\tCAPACITY\tUSD/MO\tUSD/TENANT\tWARM POOL\tALARMS\tASSETS\tREADY\tWAITING ON")
 	for _, cell := range cells.Items {
 		ready, why := readiness(cell.Status.Conditions)
 		usd, per := "-", "-"
 		if c := cell.Status.Cost; c != nil {
 			usd, per = c.MonthlyUSD, c.PerTenantUSD
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell.Name, cell.Spec.Region, cell.Status.Tenants, cell.Status.Capacity,
-			usd, per, side(cell.Status.Conditions, saasv1.ConditionAlarmsReady), side(cell.Status.Conditions, saasv1.ConditionAssetsReady), ready, why)
+		pool := "-"
+		if p := cell.Status.WarmPool; p != nil {
+			pool = fmt.Sprintf("%d/%d ready", p.Ready, p.Size)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell.Name, cell.Spec.Region, cell.Status.Tenants, cell.Status.Capacity,
+			usd, per, pool, side(cell.Status.Conditions, saasv1.ConditionAlarmsReady), side(cell.Status.Conditions, saasv1.ConditionAssetsReady), ready, why)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "TENANT\tCELL\tTIER\tPHASE\tREADY\tDATABASE\tUSD/MO\tALARMS\tURL\tWAITING ON")
@@ -217,6 +269,9 @@ func printTable(ctx context.Context, c client.Client) error {
 		db := "-" // resolved when the database is requested, then kept (status.effectiveDatabase)
 		if e := t.Status.EffectiveDatabase; e != nil {
 			db = fmt.Sprintf("%s %dGiB", e.InstanceClass, e.StorageGiB)
+			if e.ClaimedFrom != "" {
+				db += " (warm pool)"
+			}
 		}
 		usd := "-"
 		if c := t.Status.Cost; c != nil {

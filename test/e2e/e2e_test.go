@@ -88,6 +88,9 @@ func TestEndToEnd(t *testing.T) {
 		{"a second cell in the region takes acme: some cell serves it at every moment, both only for the move's bound", func(t *testing.T) {
 			moveBetweenCells(ctx, t, cell, acme)
 		}},
+		{"a new tenant claims a database from the cell's warm pool: served in seconds, with its own password only", func(t *testing.T) {
+			claimFromWarmPool(ctx, t, cell)
+		}},
 	}
 	for _, s := range steps {
 		start := time.Now()
@@ -1053,4 +1056,99 @@ func cellsCountTheirTenants(ctx context.Context, t *testing.T) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// claimFromWarmPool gives the cell a warm pool of one database (a real MariaDB made with the
+// pool's password), signs a new tenant up, and checks that it is served from that database with
+// its own password, that the pool's password no longer logs in, and that the pool refills.
+func claimFromWarmPool(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
+	c := mustCell(ctx, t, cell.Name)
+	c.Spec.Database.WarmPool = &saasv1.WarmPool{Size: 1}
+	must(t, k.Update(ctx, c))
+	poolFull := func(not string) string {
+		var id string
+		if err := waitFor(ctx, 3*time.Minute, "the warm pool to hold a ready database", func() (bool, string) {
+			got := mustCell(ctx, t, cell.Name)
+			var list rds.DBInstanceList
+			must(t, k.List(ctx, &list, client.InNamespace("cell-"+cell.Name), client.MatchingLabels{saasv1.LabelComponent: b.WarmPoolComponent}))
+			for _, db := range list.Items {
+				if db.DeletionTimestamp.IsZero() && !b.IsWarmPoolClaimed(&db) && *db.Spec.DBInstanceIdentifier != not {
+					id = *db.Spec.DBInstanceIdentifier
+				}
+			}
+			return got.Status.WarmPool != nil && got.Status.WarmPool.Ready == 1 && id != "", fmt.Sprintf("%+v", got.Status.WarmPool)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	pooled := poolFull("")
+	poolSecret := &corev1.Secret{}
+	must(t, k.Get(ctx, client.ObjectKey{Namespace: "cell-" + cell.Name, Name: b.WarmPoolPasswordSecretName}, poolSecret))
+	poolPassword := string(poolSecret.Data[b.DBPasswordKey])
+
+	hooli := tenant("hooli", "Hooli", saasv1.TierPooled)
+	hooli.Spec.Cell = cell.Name
+	start := time.Now()
+	must(t, k.Create(ctx, hooli))
+	waitTenantReady(ctx, t, hooli.Name, 3*time.Minute)
+	took := time.Since(start).Round(100 * time.Millisecond)
+	logf("hooli Ready in %s from a warm-pool database", took)
+	timings = append(timings, timing{"warm pool: a new tenant's signup to Ready (its migration Job included)", took})
+
+	eff := mustTenant(ctx, t, hooli.Name).Status.EffectiveDatabase
+	if eff == nil || eff.Identifier != pooled || eff.ClaimedFrom == "" {
+		t.Fatalf("hooli's database is %+v, not the pool's %s", eff, pooled)
+	}
+	srv := stores.Instance(pooled)
+	if srv == nil {
+		t.Fatalf("no stand-in server for %s", pooled)
+	}
+	user := masterUser(ctx, t, hooli.Name)
+	pw := &corev1.Secret{}
+	must(t, k.Get(ctx, client.ObjectKey{Namespace: "tenant-" + hooli.Name, Name: b.DBPasswordSecretName}, pw))
+	login := func(password string) error {
+		db, err := sql.Open("mysql", user+":"+password+"@tcp("+srv.Addr+")/")
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return db.PingContext(ctx)
+	}
+	if err := login(poolPassword); err == nil {
+		t.Errorf("the pool's password still logs in to hooli's database %s", pooled)
+	}
+	if err := login(string(pw.Data[b.DBPasswordKey])); err != nil {
+		t.Errorf("hooli's own password does not log in to its database %s: %v", pooled, err)
+	}
+	// The app serves hooli from that database: its migration ran there, its page answers.
+	var versions int
+	if err := tenantDB(ctx, t, hooli.Name).QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&versions); err != nil || versions == 0 {
+		t.Errorf("hooli's database has %d migrations (%v)", versions, err)
+	}
+	svc := client.ObjectKey{Namespace: "cell-" + cell.Name, Name: b.AppName}
+	if err := waitFor(ctx, time.Minute, "hooli's home page", func() (bool, string) {
+		code, body := get(ctx, t, svc, "hooli."+baseDomain, "/")
+		return code == http.StatusOK && strings.Contains(body, "Hooli"), fmt.Sprintf("%d", code)
+	}); err != nil {
+		t.Error(err)
+	}
+	refilled := poolFull(pooled)
+	logf("the warm pool refilled with %s", refilled)
+
+	c = mustCell(ctx, t, cell.Name)
+	c.Spec.Database.WarmPool = nil
+	must(t, k.Update(ctx, c))
+	if err := waitFor(ctx, time.Minute, "the warm pool to empty", func() (bool, string) {
+		got := mustCell(ctx, t, cell.Name)
+		return got.Status.WarmPool == nil, fmt.Sprintf("%+v", got.Status.WarmPool)
+	}); err != nil {
+		t.Error(err)
+	}
+	if eff := mustTenant(ctx, t, hooli.Name).Status.EffectiveDatabase; eff.Identifier != pooled {
+		t.Errorf("emptying the pool changed hooli's database to %s", eff.Identifier)
+	}
+	if err := login(string(pw.Data[b.DBPasswordKey])); err != nil {
+		t.Errorf("after the pool emptied, hooli's password no longer logs in: %v", err)
+	}
 }
