@@ -237,3 +237,73 @@ func patchCell(t testing.TB, name string, change func(*saasv1.RegionCell)) {
 	change(c)
 	must(t, k8s.Patch(context.Background(), c, client.MergeFrom(orig)))
 }
+
+// A tenant deleted with a claim it never finished (its claim on a pool database landed, its
+// own DBInstance never adopted it) gives the database back to the pool, unharmed.
+func TestADeletedTenantGivesAnUnfinishedClaimBack(t *testing.T) {
+	const region, prefix = "ap-east-2", "wq"
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	cell := newCell(prefix+"-cell", region, func(c *saasv1.RegionCell) { c.Spec.Database.WarmPool = &saasv1.WarmPool{Size: 1} })
+	create(t, cell)
+	cellNS := b.CellNamespace(cell)
+	ours := func(ns string) bool { return ns == cellNS || strings.HasPrefix(ns, "tenant-"+prefix) }
+	player, err := testenv.StartPlayer(ctx, restConfig, testenv.PlayerOptions{InNamespace: ours})
+	must(t, err)
+	var pooled rds.DBInstance
+	eventuallyWithin(t, time.Minute, "the pool full", func() error {
+		var list rds.DBInstanceList
+		must(t, k8s.List(ctx, &list, client.InNamespace(cellNS), client.MatchingLabels{saasv1.LabelComponent: b.WarmPoolComponent}))
+		if len(list.Items) != 1 || list.Items[0].Status.Endpoint == nil {
+			return fmt.Errorf("%d pool instances", len(list.Items))
+		}
+		pooled = list.Items[0]
+		return nil
+	})
+	// A tenant of another shape makes its own database; the test then plays a claim of the
+	// pool's database by it that never finished, as a deletion arriving between the claim's
+	// first and last stage would leave it.
+	tn := newTenant(prefix+"-gone", region, func(tn *saasv1.Tenant) {
+		tn.Spec.Cell = cell.Name
+		tn.Spec.Database.InstanceClass = "db.r6g.large"
+		tn.Spec.Database.DeletionPolicy = saasv1.DeletionDelete
+	})
+	create(t, tn)
+	eventuallyWithin(t, time.Minute, tn.Name+" Ready", func() error {
+		if r, _, err := tenantCondition(tn.Name, saasv1.ConditionReady); err != nil || r.Status != metav1.ConditionTrue {
+			return fmt.Errorf("Ready %+v %v", r, err)
+		}
+		return nil
+	})
+	must(t, get(t, tn, "", tn.Name))
+	orig := pooled.DeepCopy()
+	pooled.Annotations = map[string]string{b.AnnotationClaimedBy: string(tn.UID), ack.AnnotationDeletionPolicy: "retain"}
+	must(t, k8s.Patch(ctx, &pooled, client.MergeFrom(orig)))
+	must(t, k8s.Delete(ctx, tn))
+	// Given back, the database is the pool's again: unclaimed (or, the pool having refilled
+	// meanwhile, released as one too many, without a snapshot); never left claimed, never left
+	// in AWS with nobody managing it.
+	eventuallyWithin(t, time.Minute, "the claim given back", func() error {
+		var list rds.DBInstanceList
+		must(t, k8s.List(ctx, &list, client.InNamespace(cellNS), client.MatchingLabels{saasv1.LabelComponent: b.WarmPoolComponent}))
+		unclaimed := 0
+		for _, db := range list.Items {
+			if db.Annotations[b.AnnotationClaimedBy] != "" || db.Annotations[ack.AnnotationDeletionPolicy] != "" {
+				return fmt.Errorf("%s still carries %v", db.Name, db.Annotations)
+			}
+			if db.DeletionTimestamp.IsZero() {
+				unclaimed++
+			}
+		}
+		if unclaimed != 1 {
+			return fmt.Errorf("%d unclaimed pool databases", unclaimed)
+		}
+		return nil
+	})
+	id := *pooled.Spec.DBInstanceIdentifier
+	if _, kept := player.RDS().Instances()[id]; !kept && len(player.RDS().Snapshots()) > 0 {
+		t.Errorf("the returned database %s went with a final snapshot, as a tenant's would", id)
+	}
+	everyInstanceHasOneOwner(t, ctx, player.RDS(), ours)
+}
+

@@ -173,11 +173,13 @@ func (r *Reconciler) returnClaim(ctx context.Context, t *saasv1.Tenant, cell *sa
 		if db.Annotations[b.AnnotationClaimedBy] != string(t.UID) || !db.DeletionTimestamp.IsZero() {
 			continue
 		}
-		adopted, err := r.hasDatabase(ctx, &tenantRun{ns: b.TenantNamespace(t)})
-		if err != nil {
+		own := &rds.DBInstance{}
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: b.TenantNamespace(t), Name: b.DBInstanceName}, own)
+		if client.IgnoreNotFound(err) != nil {
 			return err
 		}
-		if adopted {
+		if err == nil && deref(own.Spec.DBInstanceIdentifier) == deref(db.Spec.DBInstanceIdentifier) {
+			// The tenant's DBInstance took the instance over: the pool's resource only goes.
 			return r.applier().DeleteAsRead(ctx, db)
 		}
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "WarmDatabaseReturned", "Delete", "database %s returned to the warm pool of cell %s unused",
