@@ -306,4 +306,3 @@ func TestADeletedTenantGivesAnUnfinishedClaimBack(t *testing.T) {
 	}
 	everyInstanceHasOneOwner(t, ctx, player.RDS(), ours)
 }
-
