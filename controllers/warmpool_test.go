@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +19,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
 
@@ -148,7 +150,15 @@ func TestAWarmPoolHandsOutDatabasesAndRefills(t *testing.T) {
 	if !strings.Contains(sawWhy[prefix+"-big"], "is not the warm pool's shape") {
 		t.Errorf("the tenant of another shape said: %q", sawWhy[prefix+"-big"])
 	}
+	// The platform engineer sees the pool's use in the operator's metrics.
+	if claimed, missed := testutil.ToFloat64(metrics.WarmPoolClaims.WithLabelValues(cell.Name, "claimed")),
+		testutil.ToFloat64(metrics.WarmPoolClaims.WithLabelValues(cell.Name, "missed")); claimed != 2 || missed != 3 {
+		t.Errorf("tenantops_warm_pool_claims_total: claimed %v, missed %v; want 2 and 3", claimed, missed)
+	}
 	eventuallyWithin(t, time.Minute, "the pool refilled", poolReady(2))
+	if ready := testutil.ToFloat64(metrics.WarmPoolDatabases.WithLabelValues(cell.Name, "ready")); ready != 2 {
+		t.Errorf("tenantops_warm_pool_databases{state=ready} = %v, want 2", ready)
+	}
 	refilled := poolIdentifiers(t, cellNS)
 	for _, id := range refilled {
 		if slices.Contains(first, id) {

@@ -17,10 +17,22 @@ var (
 	}, []string{"cell", "phase"})
 	// OnboardingSeconds is the time from a Tenant's creation to its first Ready.
 	OnboardingSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "tenantops_onboarding_duration_seconds",
-		Help:    "Time from a Tenant's creation to its first Ready.",
-		Buckets: prometheus.ExponentialBuckets(30, 2, 10),
+		Name: "tenantops_onboarding_duration_seconds",
+		Help: "Time from a Tenant's creation to its first Ready.",
+		// From 1 s (a claim from a warm pool) to 4.5 hours (RDS making a database is 10-20 min).
+		Buckets: prometheus.ExponentialBuckets(1, 2, 15),
 	})
+	// WarmPoolDatabases counts each cell's unclaimed warm-pool databases, ready or being made.
+	WarmPoolDatabases = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantops_warm_pool_databases",
+		Help: "Unclaimed warm-pool databases of each cell, by state (ready, creating).",
+	}, []string{"cell", "state"})
+	// WarmPoolClaims counts new tenants of cells with a warm pool: those that claimed a database
+	// from it, and those that made their own (another shape, a restore, the pool empty).
+	WarmPoolClaims = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tenantops_warm_pool_claims_total",
+		Help: "New tenants of cells with a warm pool, by outcome: claimed (a pool database) or missed (made their own).",
+	}, []string{"cell", "outcome"})
 	tenantMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tenantops_tenant_monthly_cost_usd",
 		Help: "Estimated monthly cost of a tenant in US dollars: its own parts and its share of its cell (docs/cost.md).",
@@ -32,7 +44,7 @@ var (
 )
 
 func init() {
-	crmetrics.Registry.MustRegister(TenantsByPhase, OnboardingSeconds, tenantMonthlyCost, cellMonthlyCost)
+	crmetrics.Registry.MustRegister(TenantsByPhase, OnboardingSeconds, tenantMonthlyCost, cellMonthlyCost, WarmPoolDatabases, WarmPoolClaims)
 }
 
 // SetTenantCost sets the tenant's cost under the cell serving it, and under no other: a moved
@@ -65,6 +77,8 @@ func ForgetTenant(tenant string) {
 func ForgetCell(cell string) {
 	cellMonthlyCost.DeletePartialMatch(prometheus.Labels{"cell": cell})
 	TenantsByPhase.DeletePartialMatch(prometheus.Labels{"cell": cell})
+	WarmPoolDatabases.DeletePartialMatch(prometheus.Labels{"cell": cell})
+	WarmPoolClaims.DeletePartialMatch(prometheus.Labels{"cell": cell})
 }
 
 // SetCellCost sets the cell's monthly cost.

@@ -29,7 +29,13 @@ func TestCostMetricsFollowTenantsAndCells(t *testing.T) {
 	cellMonthlyCost.WithLabelValues("gone").Set(1)
 	cellMonthlyCost.WithLabelValues("stays").Set(1)
 	TenantsByPhase.WithLabelValues("gone", "Ready").Set(3)
+	WarmPoolDatabases.WithLabelValues("gone", "ready").Set(2)
+	WarmPoolClaims.WithLabelValues("gone", "claimed").Inc()
+	WarmPoolDatabases.WithLabelValues("stays", "ready").Set(1)
 	ForgetCell("gone")
+	if n := testutil.CollectAndCount(WarmPoolDatabases) + testutil.CollectAndCount(WarmPoolClaims); n != 1 {
+		t.Errorf("warm pool series after the cell went: %d, want the other cell's 1", n)
+	}
 	if n := testutil.CollectAndCount(cellMonthlyCost); n != 1 {
 		t.Errorf("cell cost series after the cell went: %d, want 1", n)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 	"github.com/tenantops/tenant-operator/controllers/warmpool"
@@ -35,6 +36,7 @@ func (r *Reconciler) reconcileWarmPool(ctx context.Context, run *cellRun) error 
 		return err
 	}
 	if size == 0 && len(pool) == 0 {
+		metrics.WarmPoolDatabases.DeletePartialMatch(map[string]string{"cell": c.Name})
 		c.Status.WarmPool = nil
 		meta.RemoveStatusCondition(&c.Status.Conditions, saasv1.ConditionWarmPoolReady)
 		return nil
@@ -57,6 +59,8 @@ func (r *Reconciler) reconcileWarmPool(ctx context.Context, run *cellRun) error 
 			return verdict.RefusedSide(&run.verdict, saasv1.ConditionWarmPoolReady, "InvalidWarmPool", err)
 		}
 	}
+	metrics.WarmPoolDatabases.WithLabelValues(c.Name, "ready").Set(float64(plan.Ready))
+	metrics.WarmPoolDatabases.WithLabelValues(c.Name, "creating").Set(float64(plan.Creating + int32(plan.Create)))
 	c.Status.WarmPool = &saasv1.WarmPoolStatus{Size: size, Ready: plan.Ready, Creating: plan.Creating + int32(plan.Create), Shape: b.DescribeDatabase(shape)}
 	switch {
 	case plan.Ready >= size && len(plan.Release) == 0 && plan.Leaving == 0:

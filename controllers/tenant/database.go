@@ -13,6 +13,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/report"
 	"github.com/tenantops/tenant-operator/controllers/rollout"
 	"github.com/tenantops/tenant-operator/controllers/shared"
@@ -43,8 +44,13 @@ func (r *Reconciler) reconcileDatabase(ctx context.Context, run *tenantRun) (boo
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseAdopted", "Create",
 			"RDS DBInstance %s, claimed from the warm pool, adopted with the tenant's own password", *db.Spec.DBInstanceIdentifier)
 	} else if res == apply.Created {
+		msg := ""
+		if why := notFromPool(t, c, eff); why != "" {
+			metrics.WarmPoolClaims.WithLabelValues(c.Name, "missed").Inc()
+			msg = "; not from the warm pool: " + why
+		}
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "DatabaseCreated", "Create",
-			"RDS DBInstance %s requested in %s", *db.Spec.DBInstanceIdentifier, c.Spec.Region)
+			"RDS DBInstance %s requested in %s%s", *db.Spec.DBInstanceIdentifier, c.Spec.Region, msg)
 	}
 	if had := t.Status.EffectiveDatabase; had != nil && !b.SameDatabase(*had, eff) {
 		now := shared.StatusTime(r.now())

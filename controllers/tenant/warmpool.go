@@ -14,6 +14,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 	"github.com/tenantops/tenant-operator/controllers/warmpool"
 )
@@ -87,6 +88,7 @@ func (r *Reconciler) claimFromPool(ctx context.Context, run *tenantRun) (pending
 			}
 			return false, err
 		}
+		metrics.WarmPoolClaims.WithLabelValues(c.Name, "claimed").Inc()
 		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "WarmDatabaseClaimed", "Claim", "database %s claimed from the warm pool of cell %s",
 			deref(db.Spec.DBInstanceIdentifier), c.Name)
 	}
