@@ -89,8 +89,8 @@ bench-onboarding: envtest ## New tenant to Ready with a warm pool of databases a
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/onboarding
 
 .PHONY: chaos
-chaos: envtest ## Kill the operator at every write of an onboarding (make test kills at every third), plus conflicts and an outage.
-	KUBEBUILDER_ASSETS="$(KUBE_BINS)" FAULTS_EVERY_K=1 go test ./test/faults -count=1 -v -timeout 30m | grep -E '^(=== RUN|--- |    faults_test|ok|FAIL|PASS)'
+chaos: envtest ## Kill the operator at every write of an onboarding, a deletion and a warm-pool claim (make test: every third), plus conflicts and an outage.
+	KUBEBUILDER_ASSETS="$(KUBE_BINS)" FAULTS_EVERY_K=1 go test ./test/faults -count=1 -v -timeout 30m | grep -E '^(=== RUN|--- |    (faults|claims)_test|ok|FAIL|PASS)'
 
 # Sizes make scale onboards, each on a fresh control plane.
 TENANTS ?= 100,1000,2000

@@ -40,6 +40,9 @@ type Proxy struct {
 	readsAfterDeath bool
 	writes          []string // the writes forwarded, "VERB path"
 	refused         []string // the writes a killed operator still sent, refused
+	// inFlightAtKill are the writes forwarded before the kill and still unanswered at it: cut,
+	// they may or may not have reached etcd, as a killed process's last requests may or may not.
+	inFlightAtKill []string
 	seen            int      // writes seen, forwarded or not
 	cancels         map[*http.Request]context.CancelFunc
 }
@@ -104,6 +107,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the API server is unreachable (injected)", http.StatusServiceUnavailable)
 		return
 	}
+	parent := r.Context()
 	if counts(r) {
 		p.seen++
 		if p.conflictEvery > 0 && p.seen%p.conflictEvery == 0 {
@@ -116,10 +120,18 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.writes = append(p.writes, r.Method+" "+r.URL.Path)
 		if p.killAfter > 0 && len(p.writes) >= p.killAfter {
 			p.dead = true // this write arrives; nothing after it does
+			for req := range p.cancels {
+				if counts(req) {
+					p.inFlightAtKill = append(p.inFlightAtKill, req.Method+" "+req.URL.Path)
+				}
+			}
 			p.cutAllLocked()
+			// The write that killed it has left the process: it lands even when the test stops
+			// the operator (cancelling its requests) a few milliseconds later.
+			parent = context.WithoutCancel(parent)
 		}
 	}
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := context.WithCancel(parent)
 	r = r.WithContext(ctx)
 	p.cancels[r] = cancel
 	p.mu.Unlock()
@@ -201,6 +213,14 @@ func (p *Proxy) Refused() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.refused...)
+}
+
+// InFlightAtKill lists the writes that were under way when the operator was killed: each may or
+// may not have landed.
+func (p *Proxy) InFlightAtKill() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.inFlightAtKill...)
 }
 
 // Writes lists the writes forwarded so far.
