@@ -43,8 +43,8 @@ type Proxy struct {
 	// inFlightAtKill are the writes forwarded before the kill and still unanswered at it: cut,
 	// they may or may not have reached etcd, as a killed process's last requests may or may not.
 	inFlightAtKill []string
-	seen            int      // writes seen, forwarded or not
-	cancels         map[*http.Request]context.CancelFunc
+	seen           int // writes seen, forwarded or not
+	cancels        map[*http.Request]context.CancelFunc
 }
 
 // Start proxies to the API server of cfg, on a loopback port.
