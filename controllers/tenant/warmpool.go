@@ -46,11 +46,12 @@ func (r *Reconciler) claimFromPool(ctx context.Context, run *tenantRun) (pending
 		}
 		return false, r.finishClaim(ctx, run, rec)
 	}
-	if exists, err := r.hasDatabase(ctx, run); err != nil || exists {
-		return false, err
-	}
+	// A cell without a pool costs its tenants nothing more than this cached list.
 	pool, err := r.poolOf(ctx, c)
 	if err != nil || len(pool) == 0 {
+		return false, err
+	}
+	if exists, err := r.hasDatabase(ctx, run); err != nil || exists {
 		return false, err
 	}
 	// The claim is decided on the tenant as the API server holds it: a cache that has not seen
