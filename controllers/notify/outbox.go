@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 )
 
 // The outbox holds lifecycle events that must outlive their Tenant: the Deleted event, and an
@@ -102,7 +103,7 @@ func (o *Outbox) SetupWithManager(mgr ctrl.Manager) error {
 			return obj.GetLabels()[OutboxLabel] == "true"
 		}))).
 		Named("outbox").
-		WithOptions(controller.Options{MaxConcurrentReconciles: OutboxWorkers}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: OutboxWorkers, RateLimiter: shared.RetryBackoff()}).
 		Complete(o)
 }
 

@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -65,7 +66,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Kinds.Assets {
 		bld = bld.Owns(&s3.Bucket{}).Owns(&cloudfront.OriginAccessControl{}).Owns(&cloudfront.Distribution{}).Owns(&route53.RecordSet{})
 	}
-	return bld.Complete(r)
+	return bld.WithOptions(controller.Options{RateLimiter: shared.RetryBackoff()}).Complete(r)
 }
 
 // TenantBatchWindow is how long a cell waits after a change of one of its tenants before it looks

@@ -78,7 +78,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&appsv1.Deployment{}, r.cellChildToTenants(), builder.WithPredicates(sharedAppServingChanged())).
 		Watches(&ecv1.ReplicationGroup{}, r.cellChildToTenants(), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles), RateLimiter: shared.RetryBackoff()}).
 		Named("tenant")
 	if r.Kinds.Alerts {
 		bld = bld.Owns(&cloudwatch.MetricAlarm{})

@@ -216,7 +216,13 @@ func TestAnOutageThatCutsTheWatches(t *testing.T) {
 	p.SetDown(true)
 	time.Sleep(5 * time.Second)
 	p.SetDown(false)
-	waitReady(t, "cutoff", 90*time.Second)
+	tn := &saasv1.Tenant{}
+	if !waitUntil(90*time.Second, func() bool { return isReady("cutoff", tn) }) {
+		c := &saasv1.RegionCell{}
+		_ = k8s.Get(context.Background(), client.ObjectKey{Name: "outage"}, c)
+		t.Fatalf("tenant cutoff not Ready 90 s after the outage: phase %q, conditions %+v; its cell: phase %q, observed generation %d of %d, conditions %+v",
+			tn.Status.Phase, tn.Status.Conditions, c.Status.Phase, c.Status.ObservedGeneration, c.Generation, c.Status.Conditions)
+	}
 	promisesKept(t, "cutoff", p)
 }
 
