@@ -44,7 +44,12 @@ func (r *Reconciler) claimFromPool(ctx context.Context, run *tenantRun) (pending
 		if rec.ClaimedFrom == "" {
 			return false, nil
 		}
-		return false, r.finishClaim(ctx, run, rec)
+		lost, err := r.finishClaim(ctx, run, rec)
+		if lost != "" {
+			run.verdict.Add(verdict.Stalled(saasv1.ConditionDatabaseReady, "WarmPoolClaimLost", lost))
+			return true, nil
+		}
+		return false, err
 	}
 	// A cell without a pool costs its tenants nothing more than this cached list.
 	pool, err := r.poolOf(ctx, c)
@@ -104,20 +109,22 @@ func (r *Reconciler) claimFromPool(ctx context.Context, run *tenantRun) (pending
 
 // finishClaim is stage 3: the pool's resource goes (ACK leaves the instance, as the claim told
 // it), then the database step applies the tenant's DBInstance, which adopts it.
-func (r *Reconciler) finishClaim(ctx context.Context, run *tenantRun, rec *saasv1.EffectiveDatabase) error {
+// lost, when not empty, says the pool's resource no longer carries the claim (someone took its
+// annotations off): it is left alone, since deleting it would have ACK delete the instance.
+func (r *Reconciler) finishClaim(ctx context.Context, run *tenantRun, rec *saasv1.EffectiveDatabase) (lost string, err error) {
 	pooled := &rds.DBInstance{}
 	key := types.NamespacedName{Namespace: b.CellNamespaceOf(rec.Cell), Name: rec.ClaimedFrom}
 	if err := r.Get(ctx, key, pooled); err != nil {
-		return client.IgnoreNotFound(err)
+		return "", client.IgnoreNotFound(err)
 	}
 	if pooled.Annotations[b.AnnotationClaimedBy] != string(run.t.UID) || pooled.Annotations[ack.AnnotationDeletionPolicy] != "retain" {
-		// Never delete a pool resource the claim does not hold: ACK would delete the instance.
-		return fmt.Errorf("warm-pool database %s does not carry this tenant's claim; not deleting it", key)
+		return fmt.Sprintf("warm-pool DBInstance %s no longer carries this tenant's claim (annotations %s=%s and %s=retain); "+
+			"put them back to finish the claim, or delete this Tenant", key, b.AnnotationClaimedBy, run.t.UID, ack.AnnotationDeletionPolicy), nil
 	}
 	if pooled.DeletionTimestamp.IsZero() {
-		return r.applier().DeleteAsRead(ctx, pooled)
+		return "", r.applier().DeleteAsRead(ctx, pooled)
 	}
-	return nil
+	return "", nil
 }
 
 // hasDatabase says whether the tenant's DBInstance exists, asking the API server when the cache
