@@ -178,7 +178,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, run *cellRun) (ctrl.Re
 		return ctrl.Result{RequeueAfter: shared.DeletionPollInterval}, nil
 	}
 	// The warm pool's databases live in the cell's subnet group: they go first.
-	if pool, err := r.poolInstances(ctx, r.Client, run); err != nil {
+	if pool, err := shared.WarmPoolInstances(ctx, r.Client, c); err != nil {
 		return ctrl.Result{}, err
 	} else if len(pool) > 0 {
 		if err := r.releasePooled(ctx, c, pool, warmpool.Refill(0, "", warmpool.Of(pool)).Release); err != nil {

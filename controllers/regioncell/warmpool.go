@@ -2,9 +2,7 @@ package regioncell
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"math/big"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,7 +29,7 @@ func (r *Reconciler) reconcileWarmPool(ctx context.Context, run *cellRun) error 
 	if c.Spec.Database.WarmPool != nil {
 		size = c.Spec.Database.WarmPool.Size
 	}
-	pool, err := r.poolInstances(ctx, r.Client, run)
+	pool, err := shared.WarmPoolInstances(ctx, r.Client, c)
 	if err != nil {
 		return err
 	}
@@ -50,7 +48,7 @@ func (r *Reconciler) reconcileWarmPool(ctx context.Context, run *cellRun) error 
 	if plan.Create > 0 {
 		// The cache may not hold the instances the last reconcile made: count again on the API
 		// server before making more, so that a lagging cache never overfills the pool.
-		live, err := r.poolInstances(ctx, r.APIReader, run)
+		live, err := shared.WarmPoolInstances(ctx, r.APIReader, c)
 		if err != nil {
 			return err
 		}
@@ -73,16 +71,6 @@ func (r *Reconciler) reconcileWarmPool(ctx context.Context, run *cellRun) error 
 			plan.Ready, size, len(plan.Release)+int(plan.Leaving))))
 	}
 	return nil
-}
-
-// poolInstances are the cell's pool instances as reader holds them.
-func (r *Reconciler) poolInstances(ctx context.Context, reader client.Reader, run *cellRun) ([]rds.DBInstance, error) {
-	var list rds.DBInstanceList
-	if err := reader.List(ctx, &list, client.InNamespace(run.ns),
-		client.MatchingLabels{saasv1.LabelComponent: b.WarmPoolComponent, saasv1.LabelCell: run.cell.Name}); err != nil {
-		return nil, err
-	}
-	return list.Items, nil
 }
 
 // releasePooled deletes unclaimed pool instances, each with its deletion settings first (no final
@@ -131,7 +119,8 @@ func (r *Reconciler) fillPool(ctx context.Context, run *cellRun, n int) error {
 		return err
 	}
 	for range n {
-		suffix, err := poolSuffix()
+		// A name is made only after the API server (not the cache) said how many the pool holds.
+		suffix, err := shared.RandomString("abcdefghijkmnpqrstuvwxyz23456789", 8)
 		if err != nil {
 			return err
 		}
@@ -142,19 +131,4 @@ func (r *Reconciler) fillPool(ctx context.Context, run *cellRun, n int) error {
 		r.Recorder.Eventf(c, nil, corev1.EventTypeNormal, "WarmPoolFilling", "Create", "warm-pool database %s requested in %s", *db.Spec.DBInstanceIdentifier, c.Spec.Region)
 	}
 	return nil
-}
-
-// poolSuffix names a new pool instance: 8 random lower-case letters and digits. A name is made
-// only after the API server (not the cache) said how many instances the pool holds.
-func poolSuffix() (string, error) {
-	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
-	out := make([]byte, 8)
-	for i := range out {
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		if err != nil {
-			return "", err
-		}
-		out[i] = alphabet[n.Int64()]
-	}
-	return string(out), nil
 }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/apply"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 )
@@ -81,14 +82,28 @@ func EnsureIsolation(ctx context.Context, a apply.Applier, owner client.Object, 
 // NewPassword makes a 32-character RDS master password from letters and digits (RDS refuses
 // '/', '"', '@' and spaces; an alphabet without punctuation is safe in every client and URL).
 func NewPassword() (string, error) {
-	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-	out := make([]byte, 32)
+	return RandomString("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", 32)
+}
+
+// RandomString is n characters drawn from alphabet by crypto/rand.
+func RandomString(alphabet string, n int) (string, error) {
+	out := make([]byte, n)
 	for i := range out {
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
 		if err != nil {
 			return "", err
 		}
-		out[i] = alphabet[n.Int64()]
+		out[i] = alphabet[k.Int64()]
 	}
 	return string(out), nil
+}
+
+// WarmPoolInstances are cell c's warm-pool DBInstances as reader holds them, claimed or not.
+func WarmPoolInstances(ctx context.Context, reader client.Reader, c *saasv1.RegionCell) ([]rds.DBInstance, error) {
+	var list rds.DBInstanceList
+	if err := reader.List(ctx, &list, client.InNamespace(b.CellNamespace(c)),
+		client.MatchingLabels{saasv1.LabelComponent: b.WarmPoolComponent, saasv1.LabelCell: c.Name}); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
 }

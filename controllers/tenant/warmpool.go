@@ -15,6 +15,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/metrics"
+	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 	"github.com/tenantops/tenant-operator/controllers/warmpool"
 )
@@ -52,7 +53,7 @@ func (r *Reconciler) claimFromPool(ctx context.Context, run *tenantRun) (pending
 		return false, err
 	}
 	// A cell without a pool costs its tenants nothing more than this cached list.
-	pool, err := r.poolOf(ctx, c)
+	pool, err := shared.WarmPoolInstances(ctx, r.Client, c)
 	if err != nil || len(pool) == 0 {
 		return false, err
 	}
@@ -141,16 +142,6 @@ func (r *Reconciler) hasDatabase(ctx context.Context, run *tenantRun) (bool, err
 	return err == nil, err
 }
 
-// poolOf lists cell c's warm-pool instances.
-func (r *Reconciler) poolOf(ctx context.Context, c *saasv1.RegionCell) ([]rds.DBInstance, error) {
-	var list rds.DBInstanceList
-	if err := r.List(ctx, &list, client.InNamespace(b.CellNamespace(c)),
-		client.MatchingLabels{saasv1.LabelComponent: b.WarmPoolComponent, saasv1.LabelCell: c.Name}); err != nil {
-		return nil, err
-	}
-	return list.Items, nil
-}
-
 // notFromPool says why a tenant's own database was made although its cell keeps a warm pool,
 // for the condition while RDS makes it ("" when the cell has no pool).
 func notFromPool(t *saasv1.Tenant, c *saasv1.RegionCell, eff saasv1.EffectiveDatabase) string {
@@ -174,7 +165,7 @@ func (r *Reconciler) returnClaim(ctx context.Context, t *saasv1.Tenant, cell *sa
 	if cell == nil {
 		return nil
 	}
-	pool, err := r.poolOf(ctx, cell)
+	pool, err := shared.WarmPoolInstances(ctx, r.Client, cell)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -79,26 +78,11 @@ func (a *Account) Snapshots() []string {
 	return append([]string(nil), a.snapshots...)
 }
 
-// Identifiers are the account's instance identifiers, sorted.
-func (a *Account) Identifiers() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]string, 0, len(a.instances))
-	for id := range a.instances {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // playDBInstance is RDS and its ACK controller on one DBInstance: make or adopt the instance,
 // and report it available once it is.
 func (p *Player) playDBInstance(ctx context.Context, c client.Client, o client.Object) (string, error) {
 	db := o.(*rds.DBInstance)
-	id := db.Namespace + "-" + db.Name
-	if db.Spec.DBInstanceIdentifier != nil {
-		id = *db.Spec.DBInstanceIdentifier
-	}
+	id := identifierOf(db)
 	password := p.secretValue(ctx, c, db.Spec.MasterUserPassword)
 	if password == "" && db.Spec.MasterUserPassword != nil {
 		// ACK waits for the Secret it names (the Player's cache may not hold it yet).
@@ -138,10 +122,7 @@ func (p *Player) playDBInstance(ctx context.Context, c client.Client, o client.O
 // retain, and goes (after its final snapshot, unless skipped) otherwise. An instance another
 // DBInstance took over meanwhile is not this one's to delete.
 func (a *Account) released(db *rds.DBInstance) {
-	id := db.Namespace + "-" + db.Name
-	if db.Spec.DBInstanceIdentifier != nil {
-		id = *db.Spec.DBInstanceIdentifier
-	}
+	id := identifierOf(db)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	in, ok := a.instances[id]
@@ -176,4 +157,12 @@ func (p *Player) secretValue(ctx context.Context, c client.Client, ref *rds.Secr
 		return ""
 	}
 	return string(s.Data[ref.Key])
+}
+
+// identifierOf is the RDS identifier a DBInstance names (one made up from its name if none).
+func identifierOf(db *rds.DBInstance) string {
+	if db.Spec.DBInstanceIdentifier != nil {
+		return *db.Spec.DBInstanceIdentifier
+	}
+	return db.Namespace + "-" + db.Name
 }
