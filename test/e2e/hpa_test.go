@@ -5,6 +5,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,7 @@ func readHPA(ctx context.Context, t *testing.T, key client.ObjectKey, start time
 type load struct {
 	rate    atomic.Int64
 	sent    atomic.Int64
+	failed  atomic.Int64
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	target  string
@@ -55,7 +57,29 @@ func startLoad(ctx context.Context, t *testing.T, svc client.ObjectKey, host str
 	s := &corev1.Service{}
 	must(t, k.Get(ctx, svc, s))
 	l := &load{stop: make(chan struct{}), target: "http://" + s.Spec.ClusterIP, host: host, workers: workers}
-	hc := &http.Client{Timeout: 5 * time.Second}
+	// One kept-alive connection per worker. With net/http's default of 2 idle connections per
+	// host, 16 workers close a connection on almost every request; at full speed that leaves
+	// tens of thousands of sockets in TIME_WAIT, the host runs out of ports, and the "moderate
+	// load" that follows fails to connect and reads 2 % CPU (as one CI run did).
+	transport := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: transport}
+	// Kept-alive connections stay with the pods they first reached; closing the idle ones every
+	// few seconds lets the Service's next connections reach pods the HPA has just added.
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		tick := time.NewTicker(5 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-l.stop:
+				transport.CloseIdleConnections()
+				return
+			case <-tick.C:
+				transport.CloseIdleConnections()
+			}
+		}
+	}()
 	paths := []string{"/", "/api/recommendations?category=gear", "/api/items?per_page=20"}
 	for w := 0; w < workers; w++ {
 		l.wg.Add(1)
@@ -72,10 +96,20 @@ func startLoad(ctx context.Context, t *testing.T, svc client.ObjectKey, host str
 				}
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, l.target+paths[i%len(paths)], nil)
 				req.Host = l.host
-				if resp, err := hc.Do(req); err == nil {
-					resp.Body.Close()
-					l.sent.Add(1)
+				resp, err := hc.Do(req)
+				if err != nil {
+					l.failed.Add(1)
+					time.Sleep(10 * time.Millisecond) // not a hot loop while the Service has no endpoint
+					continue
 				}
+				// The body is read to its end so the connection can be used again.
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode >= 500 {
+					l.failed.Add(1)
+					continue
+				}
+				l.sent.Add(1)
 			}
 		}(w)
 	}
@@ -116,7 +150,7 @@ func hpaScales(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 		busy.end()
 		t.Fatal(err)
 	}
-	logf("HPA scaled out at %s: %d%% CPU, %d -> %d replicas (%d requests sent)", out.at, out.utilization, out.current, out.desired, busy.sent.Load())
+	logf("HPA scaled out at %s: %d%% CPU, %d -> %d replicas (%d requests served, %d failed)", out.at, out.utilization, out.current, out.desired, busy.sent.Load(), busy.failed.Load())
 	if out.utilization <= 80 {
 		t.Errorf("scaled out at %d%% CPU, not above the 80 %% target", out.utilization)
 	}
@@ -160,7 +194,8 @@ func hpaScales(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 		if s.utilization == last.utilization && s.desired == last.desired {
 			continue // no new reading
 		}
-		logf("HPA: %d%% CPU, %d -> %d replicas (load %d req/s)", s.utilization, s.current, s.desired, busy.rate.Load())
+		logf("HPA: %d%% CPU, %d -> %d replicas (load %d req/s; %d requests served, %d failed so far)",
+			s.utilization, s.current, s.desired, busy.rate.Load(), busy.sent.Load(), busy.failed.Load())
 		if s.desired < last.desired {
 			in = &s
 			break
