@@ -22,6 +22,8 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/kinds"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/recovery"
+	"github.com/tenantops/tenant-operator/controllers/recovery/awsrds"
 	"github.com/tenantops/tenant-operator/controllers/tenant"
 )
 
@@ -39,6 +41,9 @@ func main() {
 		optionalKindsCheck     time.Duration
 		serviceAccount         string
 		dataRole               string
+		jurisdictions          string
+		rdsEndpoint            string
+		copies                 bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint (HTTPS with authn/authz unless --metrics-secure=false); 0 disables it.")
 	flag.BoolVar(&secure, "metrics-secure", true, "Serve metrics over HTTPS, authenticated and authorised by the API server.")
@@ -62,6 +67,10 @@ func main() {
 	flag.StringVar(&serviceAccount, "service-account", "",
 		"The operator's own ServiceAccount, as namespace/name: in each namespace it makes it binds it to --namespace-data-role, the only place it may write Secrets and ConfigMaps (the chart sets it). Empty: it binds nothing, and its user needs those rights itself.")
 	flag.StringVar(&dataRole, "namespace-data-role", builders.DefaultDataRole, "The ClusterRole that writes Secrets and ConfigMaps, bound in the operator's namespaces only.")
+	flag.StringVar(&jurisdictions, "jurisdictions", "",
+		"The regions tenants' data may be copied between for disaster recovery, as jurisdictions: \"eu=eu-west-1,eu-central-1;us=us-east-1,us-west-2\" (the chart's disasterRecovery.jurisdictions). A cell's partner region outside its own region's jurisdiction is refused; empty refuses every partner.")
+	flag.StringVar(&rdsEndpoint, "rds-endpoint-url", "", "RDS endpoint for disaster-recovery copies, to use an RDS-compatible server instead of AWS.")
+	flag.BoolVar(&copies, "disaster-recovery", true, "Make the copies cells ask for (spec.disasterRecovery) with the RDS API; false makes none, and their tenants say so.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -114,7 +123,13 @@ func main() {
 		}
 		identity.Namespace, identity.ServiceAccount = ns, name
 	}
+	jur, err := recovery.ParseJurisdictions(jurisdictions)
+	if err != nil {
+		log.Error(err, "--jurisdictions")
+		os.Exit(2)
+	}
 	ctrlOpts := controllers.Options{
+		Jurisdictions:           jur,
 		Identity:                identity,
 		MaxConcurrentReconciles: maxConcurrent,
 		SNS:                     &notify.AWSSNS{Config: awsCfg, EndpointURL: snsEndpoint},
@@ -122,6 +137,12 @@ func main() {
 		MoveDrain:               moveDrain,
 		PriceTable:              priceTable,
 		OptionalKindsCheck:      optionalKindsCheck,
+	}
+	if copies {
+		// Credentials from the same chain; the role needs rds:CreateDBSnapshot, CopyDBSnapshot,
+		// DescribeDBSnapshots, DeleteDBSnapshot, AddTagsToResource and kms:CreateGrant on the
+		// partner's key (docs/operations.md, "Disaster recovery").
+		ctrlOpts.Copier = &awsrds.Client{Config: awsCfg, EndpointURL: rdsEndpoint}
 	}
 	if err := controllers.SetupAll(mgr, ctrlOpts); err != nil {
 		log.Error(err, "unable to set up the controllers")

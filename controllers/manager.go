@@ -20,6 +20,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/indexes"
 	"github.com/tenantops/tenant-operator/controllers/kinds"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/regioncell"
 	"github.com/tenantops/tenant-operator/controllers/tenant"
 )
@@ -92,6 +93,11 @@ type Options struct {
 	// operator started without were installed since; never when zero (main's flag defaults to
 	// kinds.DefaultCheck).
 	OptionalKindsCheck time.Duration
+	// Copier takes and copies tenants' snapshots to partner regions (awsrds.Client); nil makes
+	// no copies, and tenants of cells that ask for them say so.
+	Copier recovery.Copier
+	// Jurisdictions are the regions tenants' data may be copied between (--jurisdictions).
+	Jurisdictions recovery.Jurisdictions
 }
 
 // SetupAll registers both controllers and the lifecycle notifier with the manager.
@@ -137,12 +143,14 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		Kinds:                   optional,
 		Prices:                  prices,
 		Identity:                opts.Identity,
+		Copier:                  opts.Copier,
+		Jurisdictions:           opts.Jurisdictions,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&regioncell.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("tenant-operator"),
-		Kinds:    optional, Prices: prices, Now: opts.Now, Identity: opts.Identity,
+		Kinds:    optional, Prices: prices, Now: opts.Now, Identity: opts.Identity, Jurisdictions: opts.Jurisdictions,
 	}).SetupWithManager(mgr)
 }

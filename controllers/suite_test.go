@@ -23,9 +23,12 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/notify"
+	"github.com/tenantops/tenant-operator/controllers/recovery"
+	"github.com/tenantops/tenant-operator/controllers/recovery/awsrds"
 	"github.com/tenantops/tenant-operator/controllers/tenant"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 	"github.com/tenantops/tenant-operator/test/testenv"
+	"github.com/tenantops/tenant-operator/test/testsvc"
 )
 
 // The suite runs the real manager, cache and controllers against a real kube-apiserver and
@@ -40,7 +43,13 @@ var (
 	clock      = &testClock{}
 	logs       = &testenv.SyncBuffer{}
 	eventsText func() string
+	// moto plays the AWS APIs ACK lacks (RDS snapshot copies across regions) for the operator.
+	moto *testsvc.Moto
 )
+
+// suiteJurisdictions are the regions the suite's operator may copy tenant data between.
+const suiteJurisdictions = "us=us-east-2,us-west-1;eu=eu-central-1"
+
 
 func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
@@ -53,6 +62,16 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
+	if moto, err = testsvc.StartMoto(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer moto.Stop()
+	jurisdictions, err := recovery.ParseJurisdictions(suiteJurisdictions)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(logs), zap.Level(zapcore.DebugLevel)))
 
 	restConfig = env.Config
@@ -85,6 +104,8 @@ func runSuite(m *testing.M) int {
 		NotificationBackoff:     notify.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Attempts: 8},
 		MoveWarmup:              time.Second,
 		MoveDrain:               2 * time.Second,
+		Copier:                  &awsrds.Client{Config: motoConfig(), EndpointURL: moto.URL},
+		Jurisdictions:           jurisdictions,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -38,6 +38,10 @@ const (
 	// ConditionWarmPoolReady reports a RegionCell's warm pool of unclaimed databases
 	// (spec.database.warmPool); a side condition, since a pool refilling never stops serving.
 	ConditionWarmPoolReady = "WarmPoolReady"
+	// ConditionDisasterRecoveryReady reports a tenant's copies to its partner region (and a
+	// cell's partner region checked against the jurisdictions); a side condition: copies never
+	// decide whether a tenant is served, but a copy late past twice its interval stalls it.
+	ConditionDisasterRecoveryReady = "DisasterRecoveryReady"
 )
 
 // Phases summarise the conditions in one word for `kubectl get`.

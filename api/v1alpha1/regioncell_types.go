@@ -11,6 +11,7 @@ import (
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.notifications) || !has(self.notifications.webhooks) || size(self.notifications.webhooks) == 0 || has(self.notifications.hmacSecretRef)",message="spec.notifications.hmacSecretRef is required when webhooks are set: every webhook delivery is signed"
 // +kubebuilder:validation:XValidation:rule="!has(self.assets) || !has(self.assets.alias) || self.assets.alias.endsWith('.' + self.baseDomain)",message="spec.assets.alias must be a name in spec.baseDomain, whose hosted zone gets its record"
+// +kubebuilder:validation:XValidation:rule="!has(self.disasterRecovery) || self.disasterRecovery.partnerRegion != self.region",message="spec.disasterRecovery.partnerRegion must differ from spec.region: a copy in the home region is lost with it"
 type RegionCellSpec struct {
 	// Region is the AWS region this cell runs in, such as eu-west-1. Tenants whose
 	// spec.region equals it are served here; their data never leaves it. Immutable.
@@ -79,6 +80,46 @@ type RegionCellSpec struct {
 	// databases, cache and load balancer, sent to an SNS topic of the cell.
 	// +optional
 	Alerts *CellAlerts `json:"alerts,omitempty"`
+
+	// DisasterRecovery copies every tenant database of the cell to a partner region of the same
+	// jurisdiction, where the partner region's operator can restore it (docs/operations.md,
+	// "Disaster recovery"). Tenants may opt out or ask for copies more often.
+	// +optional
+	DisasterRecovery *CellDisasterRecovery `json:"disasterRecovery,omitempty"`
+}
+
+// CellDisasterRecovery is where and how often tenant databases are copied out of the region.
+//
+// +kubebuilder:validation:XValidation:rule="!self.kmsKeyID.startsWith('arn:') || self.kmsKeyID.split(':')[3] == self.partnerRegion",message="spec.disasterRecovery.kmsKeyID must be a key of the partner region: RDS encrypts a copy with a key of the region it copies to"
+type CellDisasterRecovery struct {
+	// PartnerRegion receives the copies and takes the tenants over when the home region is
+	// lost. It must be in the home region's jurisdiction as the operator was configured
+	// (chart value disasterRecovery.jurisdictions); a partner outside it is refused.
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$')",message="spec.disasterRecovery.partnerRegion must be an AWS region name such as eu-central-1"
+	PartnerRegion string `json:"partnerRegion"`
+
+	// KMSKeyID encrypts the copies in the partner region: a key ID, alias/<name> or ARN of a
+	// key there. Tenant databases are encrypted, and RDS copies an encrypted snapshot to
+	// another region only under a key of that region.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(alias/[A-Za-z0-9/_-]+|[0-9a-f-]{36}|arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:[0-9]{12}:(key/[0-9a-f-]{36}|alias/[A-Za-z0-9/_-]+))$')",message="spec.disasterRecovery.kmsKeyID must be a KMS key ID, alias/<name>, or a key or alias ARN of the partner region"
+	KMSKeyID string `json:"kmsKeyID"`
+
+	// CopyInterval is how often each tenant's newest snapshot reaches the partner region: the
+	// recovery point objective, plus the time a copy takes. Below 15m, RDS's snapshot and copy
+	// times dominate; short intervals are for tests.
+	// +kubebuilder:default="1h"
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('10s') && duration(self) <= duration('24h')",message="spec.disasterRecovery.copyInterval must be a duration between 10s and 24h, such as 1h"
+	CopyInterval string `json:"copyInterval,omitempty"`
+
+	// RetainCopies is how many copies of each tenant the partner region keeps; older ones are
+	// deleted once a newer copy is there.
+	// +kubebuilder:default=24
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	RetainCopies int32 `json:"retainCopies,omitempty"`
 }
 
 // CellAssets is where the app's static files live and how they are served.

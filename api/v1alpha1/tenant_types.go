@@ -119,6 +119,35 @@ type TenantSpec struct {
 	// moving a tenant to another region after copying the snapshot there). Only at creation.
 	// +optional
 	RestoreFrom *RestoreSource `json:"restoreFrom,omitempty"`
+
+	// DisasterRecovery opts the tenant out of its cell's copies to the partner region, or asks
+	// for copies more often than the cell makes them.
+	// +optional
+	DisasterRecovery *TenantDisasterRecovery `json:"disasterRecovery,omitempty"`
+}
+
+// Copies settings of a tenant.
+const (
+	// CopiesInherit follows the cell: copies when the cell sets spec.disasterRecovery.
+	CopiesInherit = "Inherit"
+	// CopiesDisabled makes no copies of the tenant's database out of its region.
+	CopiesDisabled = "Disabled"
+)
+
+// TenantDisasterRecovery is the tenant's say on its copies out of the region.
+type TenantDisasterRecovery struct {
+	// Copies is Inherit (the cell's copies, when it makes them) or Disabled (none: the tenant's
+	// data never leaves its region, and it cannot be failed over).
+	// +kubebuilder:default=Inherit
+	// +kubebuilder:validation:Enum=Inherit;Disabled
+	Copies string `json:"copies,omitempty"`
+
+	// CopyInterval asks for copies more often than the cell's spec.disasterRecovery.copyInterval;
+	// a longer one than the cell's is not taken (the cell's promise is the floor).
+	// +optional
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('10s') && duration(self) <= duration('24h')",message="spec.disasterRecovery.copyInterval must be a duration between 10s and 24h, such as 15m"
+	CopyInterval string `json:"copyInterval,omitempty"`
 }
 
 // TenantApp pins the tenant's app version.
@@ -379,11 +408,26 @@ type TenantStatus struct {
 	// +optional
 	NotifiedPhase string `json:"notifiedPhase,omitempty"`
 
+	// RecoveryPoint is the newest copy of the tenant's database in its partner region: what a
+	// failover restores, and how old the data it holds is.
+	// +optional
+	RecoveryPoint *RecoveryPoint `json:"recoveryPoint,omitempty"`
+
 	// PendingNotification is the lifecycle event being delivered. It is written in the same
 	// status update as the transition it announces, so an operator restarted mid-delivery
 	// delivers it again, with the same ID, until every receiver took it.
 	// +optional
 	PendingNotification *PendingNotification `json:"pendingNotification,omitempty"`
+}
+
+// RecoveryPoint is a copy of a tenant's database out of its region.
+type RecoveryPoint struct {
+	// Region holds the copy.
+	Region string `json:"region"`
+	// SnapshotIdentifier of the copy in Region (the same identifier as its source snapshot).
+	SnapshotIdentifier string `json:"snapshotIdentifier"`
+	// SnapshotTime is when RDS took the snapshot: the copy holds the data as of then.
+	SnapshotTime metav1.Time `json:"snapshotTime"`
 }
 
 // TenantMove is a move between two cells of a region. Both cells serve the tenant from
@@ -438,6 +482,7 @@ type PendingNotification struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="USD/mo",type=string,JSONPath=`.status.cost.monthlyUSD`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
+// +kubebuilder:printcolumn:name="Recovery point",type=date,JSONPath=`.status.recoveryPoint.snapshotTime`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 56 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 56 characters: the tenant's namespace is tenant-<name>"
 type Tenant struct {

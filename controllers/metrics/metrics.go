@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -33,6 +34,19 @@ var (
 		Name: "tenantops_warm_pool_claims_total",
 		Help: "New tenants of cells with a warm pool, by outcome: claimed (a pool database) or missed (made their own).",
 	}, []string{"cell", "outcome"})
+	// RecoveryCopyFailures counts the failed steps of tenants' copies to their partner regions.
+	RecoveryCopyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tenantops_recovery_copy_failures_total",
+		Help: "Failed steps (snapshot, copy, prune) of tenants' copies to their partner regions, by the cell that made their databases.",
+	}, []string{"cell"})
+	recoveryPointTime = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantops_recovery_point_timestamp_seconds",
+		Help: "When RDS took the snapshot of a tenant's newest copy in its partner region (Unix time): time() minus it is the data a failover would lose.",
+	}, []string{"tenant", "cell"})
+	recoveryInterval = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantops_recovery_copy_interval_seconds",
+		Help: "How often a tenant's copies should reach its partner region; the TenantCopiesLate alert fires past twice it.",
+	}, []string{"tenant", "cell"})
 	tenantMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tenantops_tenant_monthly_cost_usd",
 		Help: "Estimated monthly cost of a tenant in US dollars: its own parts and its share of its cell (docs/cost.md).",
@@ -44,7 +58,8 @@ var (
 )
 
 func init() {
-	crmetrics.Registry.MustRegister(TenantsByPhase, OnboardingSeconds, tenantMonthlyCost, cellMonthlyCost, WarmPoolDatabases, WarmPoolClaims)
+	crmetrics.Registry.MustRegister(TenantsByPhase, OnboardingSeconds, tenantMonthlyCost, cellMonthlyCost, WarmPoolDatabases, WarmPoolClaims,
+		RecoveryCopyFailures, recoveryPointTime, recoveryInterval)
 }
 
 // SetTenantCost sets the tenant's cost under the cell serving it, and under no other: a moved
@@ -71,6 +86,19 @@ func ForgetTenant(tenant string) {
 	defer costMetrics.Unlock()
 	delete(costMetrics.cellOf, tenant)
 	tenantMonthlyCost.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	ForgetRecoveryPoint(tenant)
+}
+
+// SetRecoveryPoint reports a tenant's newest copy and how often it should come.
+func SetRecoveryPoint(tenant, cell string, at time.Time, interval time.Duration) {
+	recoveryPointTime.WithLabelValues(tenant, cell).Set(float64(at.Unix()))
+	recoveryInterval.WithLabelValues(tenant, cell).Set(interval.Seconds())
+}
+
+// ForgetRecoveryPoint removes a tenant's copy series (it makes no copies, or is gone).
+func ForgetRecoveryPoint(tenant string) {
+	recoveryPointTime.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	recoveryInterval.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 }
 
 // ForgetCell removes the series of a cell that is gone.
@@ -79,6 +107,7 @@ func ForgetCell(cell string) {
 	TenantsByPhase.DeletePartialMatch(prometheus.Labels{"cell": cell})
 	WarmPoolDatabases.DeletePartialMatch(prometheus.Labels{"cell": cell})
 	WarmPoolClaims.DeletePartialMatch(prometheus.Labels{"cell": cell})
+	RecoveryCopyFailures.DeletePartialMatch(prometheus.Labels{"cell": cell})
 }
 
 // SetCellCost sets the cell's monthly cost.

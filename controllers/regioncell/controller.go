@@ -22,6 +22,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/indexes"
 	"github.com/tenantops/tenant-operator/controllers/kinds"
 	"github.com/tenantops/tenant-operator/controllers/metrics"
+	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
@@ -48,6 +49,8 @@ type Reconciler struct {
 	// Identity is the operator's own, bound in each namespace it makes to write Secrets and
 	// ConfigMaps there.
 	Identity b.OperatorIdentity
+	// Jurisdictions are the regions tenants' data may be copied between.
+	Jurisdictions recovery.Jurisdictions
 }
 
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=regioncells,verbs=get;list;watch;update;patch
@@ -130,6 +133,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		{"assets", r.reconcileAssets},
 		{"database defaults", r.reconcileDatabaseDefaults},
 		{"warm pool", r.reconcileWarmPool},
+		{"disaster recovery", r.reconcileDisasterRecovery},
 	}
 	for _, s := range steps {
 		if err := s.run(ctx, run); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/placement"
+	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/shared"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
 )
@@ -59,6 +60,11 @@ type Reconciler struct {
 	Prices *cost.Source
 	// Identity is the operator's own, bound in each namespace it makes to write Secrets there.
 	Identity b.OperatorIdentity
+	// Copier takes and copies snapshots for disaster recovery; nil: copies are not made, and
+	// tenants of cells that ask for them say so.
+	Copier recovery.Copier
+	// Jurisdictions are the regions tenants' data may be copied between.
+	Jurisdictions recovery.Jurisdictions
 
 	placements placement.Ledger
 }
@@ -162,6 +168,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			break
 		}
 	}
+	// Copies out of the region run whatever the steps concluded: they need only the database.
+	r.reconcileRecovery(ctx, run, cells)
 	return ctrl.Result{RequeueAfter: run.requeueAfter}, nil
 }
 

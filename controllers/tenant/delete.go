@@ -81,6 +81,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cell
 		return ctrl.Result{RequeueAfter: shared.DeletionPollInterval}, nil
 	}
 
+	r.dropCopies(ctx, t, cells)
 	// AWS holds nothing of the tenant any more. The announcement goes into the cell's outbox,
 	// which outlives the tenant and delivers at the receivers' pace; the deletion does not wait.
 	if cell != nil && notify.HasReceivers(cell) {

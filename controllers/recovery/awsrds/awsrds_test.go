@@ -1,0 +1,145 @@
+package awsrds
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/tenantops/tenant-operator/controllers/recovery"
+	"github.com/tenantops/tenant-operator/test/testsvc"
+)
+
+var motoURL string
+
+func TestMain(m *testing.M) {
+	moto, err := testsvc.StartMoto()
+	if err != nil {
+		println(err.Error())
+		os.Exit(1)
+	}
+	motoURL = moto.URL
+	code := m.Run()
+	moto.Stop()
+	os.Exit(code)
+}
+
+func awsConfig() aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+}
+
+// playACKCreate makes the database in moto, as ACK's rds-controller would in AWS.
+func playACKCreate(t *testing.T, region, id string) {
+	t.Helper()
+	c := rds.NewFromConfig(awsConfig(), func(o *rds.Options) { o.Region, o.BaseEndpoint = region, aws.String(motoURL) })
+	_, err := c.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
+		DBInstanceIdentifier: aws.String(id), DBInstanceClass: aws.String("db.t4g.medium"), Engine: aws.String("mysql"),
+		EngineVersion: aws.String("8.0.39"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin"),
+		MasterUserPassword: aws.String("not-a-real-secret-1"), StorageEncrypted: aws.Bool(true), MultiAZ: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func partnerKey(t *testing.T, region string) string {
+	t.Helper()
+	k := kms.NewFromConfig(awsConfig(), func(o *kms.Options) { o.Region, o.BaseEndpoint = region, aws.String(motoURL) })
+	out, err := k.CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("tenant copies")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.KeyMetadata.Arn)
+}
+
+func TestSnapshotsAcrossRegions(t *testing.T) {
+	ctx := context.Background()
+	c := &Client{Config: awsConfig(), EndpointURL: motoURL}
+	const db, home, partner = "tenant-eu-west-1-a-acme", "eu-west-1", "eu-central-1"
+	playACKCreate(t, home, db)
+	key := partnerKey(t, partner)
+	tags := map[string]string{"tenantops:tenant": "acme", "tenantops:purpose": "disaster-recovery"}
+	prefix := recovery.SnapshotPrefix(db)
+
+	if got, err := c.List(ctx, partner, db, prefix); err != nil || len(got) != 0 {
+		t.Fatalf("the partner holds %v before any copy (%v)", got, err)
+	}
+	id := recovery.SnapshotID(db, time.Now())
+	if err := c.Create(ctx, home, db, id, tags); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, home, db, id, tags); err != nil {
+		t.Fatalf("a snapshot asked for twice is the first: %v", err)
+	}
+	homes, err := c.List(ctx, home, db, prefix)
+	if err != nil || len(homes) != 1 || homes[0].ID != id || !homes[0].Available() || homes[0].Created.IsZero() {
+		t.Fatalf("home snapshots %+v (%v)", homes, err)
+	}
+	if !strings.Contains(homes[0].ARN, ":"+home+":") {
+		t.Errorf("the source ARN %s is not of %s", homes[0].ARN, home)
+	}
+
+	// A key the partner region does not have: RDS refuses the copy, and says why.
+	err = c.Copy(ctx, homes[0], home, partner, "arn:aws:kms:"+partner+":123456789012:key/00000000-0000-0000-0000-000000000000", tags)
+	if err == nil || !strings.Contains(err.Error(), "KMS") {
+		t.Errorf("a copy under a missing key: %v", err)
+	}
+	if err := c.Copy(ctx, homes[0], home, partner, key, tags); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Copy(ctx, homes[0], home, partner, key, tags); err != nil {
+		t.Fatalf("a copy asked for twice is the first: %v", err)
+	}
+	copies, err := c.List(ctx, partner, db, prefix)
+	if err != nil || len(copies) != 1 || copies[0].ID != id || !copies[0].Available() {
+		t.Fatalf("partner copies %+v (%v)", copies, err)
+	}
+	if !strings.Contains(copies[0].ARN, ":"+partner+":") {
+		t.Errorf("the copy's ARN %s is not of %s", copies[0].ARN, partner)
+	}
+	// The copy is encrypted under the partner's key and carries the tags a failover finds it by.
+	r := rds.NewFromConfig(awsConfig(), func(o *rds.Options) { o.Region, o.BaseEndpoint = partner, aws.String(motoURL) })
+	d, err := r.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(id)})
+	if err != nil || len(d.DBSnapshots) != 1 {
+		t.Fatal(d, err)
+	}
+	if s := d.DBSnapshots[0]; aws.ToString(s.KmsKeyId) != key || !aws.ToBool(s.Encrypted) || tagOf(s.TagList, "tenantops:tenant") != "acme" {
+		t.Errorf("copy: key %s encrypted %v tags %v", aws.ToString(s.KmsKeyId), aws.ToBool(s.Encrypted), s.TagList)
+	}
+	// Snapshots of other names are not listed: a person's own, or a final snapshot.
+	if err := c.Create(ctx, home, db, db+"-final-20261206", nil); err != nil {
+		t.Fatal(err)
+	}
+	if homes, _ := c.List(ctx, home, db, prefix); len(homes) != 1 {
+		t.Errorf("listed %+v", homes)
+	}
+
+	if err := c.Delete(ctx, partner, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, partner, id); err != nil {
+		t.Errorf("deleting a snapshot already gone: %v", err)
+	}
+	if copies, _ := c.List(ctx, partner, db, prefix); len(copies) != 0 {
+		t.Errorf("deleted, still listed: %+v", copies)
+	}
+	if got, err := c.List(ctx, home, "no-such-db", "no-such-db-dr-"); err != nil || len(got) != 0 {
+		t.Errorf("a database RDS does not know: %v %v", got, err)
+	}
+}
+
+func tagOf(tags []rdstypes.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
