@@ -98,6 +98,8 @@ type Options struct {
 	Copier recovery.Copier
 	// Jurisdictions are the regions tenants' data may be copied between (--jurisdictions).
 	Jurisdictions recovery.Jurisdictions
+	// Fences reads and claims the fencing records of tenants that can fail over (awsfence.Client).
+	Fences recovery.Fences
 }
 
 // SetupAll registers both controllers and the lifecycle notifier with the manager.
@@ -145,6 +147,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		Identity:                opts.Identity,
 		Copier:                  opts.Copier,
 		Jurisdictions:           opts.Jurisdictions,
+		Fences:                  opts.Fences,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

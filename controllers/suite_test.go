@@ -50,7 +50,6 @@ var (
 // suiteJurisdictions are the regions the suite's operator may copy tenant data between.
 const suiteJurisdictions = "us=us-east-2,us-west-1;eu=eu-central-1"
 
-
 func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
 }

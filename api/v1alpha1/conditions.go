@@ -52,6 +52,9 @@ const (
 	PhaseSuspended    = "Suspended"
 	PhaseFailed       = "Failed"
 	PhaseDeleting     = "Deleting"
+	// PhaseFailedOver is a tenant another region took over (disaster recovery): this region
+	// serves nothing of it and deletes nothing of it.
+	PhaseFailedOver = "FailedOver"
 )
 
 // Labels and annotations the operator puts on what it makes.

@@ -33,6 +33,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.tier == 'dedicated' || !has(self.cache)",message="spec.cache is only for tier dedicated: pooled tenants use the cell's shared cache"
 // +kubebuilder:validation:XValidation:rule="self.tier == 'dedicated' || !has(self.scaling)",message="spec.scaling is only for tier dedicated: pooled tenants scale with the cell's shared app"
 // +kubebuilder:validation:XValidation:rule="has(oldSelf.restoreFrom) == has(self.restoreFrom) && (!has(self.restoreFrom) || self.restoreFrom == oldSelf.restoreFrom)",message="spec.restoreFrom can only be set when the Tenant is created"
+// +kubebuilder:validation:XValidation:rule="!has(self.restoreFrom) || !has(self.restoreFrom.failoverFrom) || self.restoreFrom.failoverFrom != self.region",message="spec.restoreFrom.failoverFrom must be the region the tenant is taken over from, not spec.region (the region that takes it over)"
 type TenantSpec struct {
 	// DisplayName is the customer's name as people read it.
 	// +kubebuilder:validation:MinLength=1
@@ -273,13 +274,37 @@ type Recommendations struct {
 	Suspend bool `json:"suspend,omitempty"`
 }
 
-// RestoreSource is a snapshot a tenant's database starts from.
+// RestoreSource is where a tenant's database starts from: a named snapshot, or, to take the
+// tenant over from its home region (disaster recovery), the newest copy of its database that
+// region made here.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.snapshotIdentifier) != has(self.failoverFrom)",message="spec.restoreFrom: set exactly one of snapshotIdentifier and failoverFrom"
+// +kubebuilder:validation:XValidation:rule="!has(self.force) || !self.force || has(self.failoverFrom)",message="spec.restoreFrom.force is only for a failover (spec.restoreFrom.failoverFrom)"
 type RestoreSource struct {
 	// SnapshotIdentifier of an RDS DB snapshot (or its ARN, for a shared or copied snapshot).
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z][a-zA-Z0-9-]{0,254}|arn:aws(-[a-z]+)*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:[a-zA-Z][a-zA-Z0-9-]{0,254})$')",message="spec.restoreFrom.snapshotIdentifier must be an RDS snapshot identifier or snapshot ARN"
-	SnapshotIdentifier string `json:"snapshotIdentifier"`
+	SnapshotIdentifier string `json:"snapshotIdentifier,omitempty"`
+
+	// FailoverFrom takes the tenant over from its home region, named here: the operator finds
+	// the newest copy of the tenant's database that region made in this one (by its tags),
+	// restores it, claims the tenant's DNS name for this region (a fencing record the home
+	// region's operator reads, so it stands down when it comes back) and serves the tenant here.
+	// docs/operations.md, "Disaster recovery", has the runbook.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(us|eu|ap|sa|ca|me|af|il|mx)(-gov|-iso|-isob)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-[1-9]$')",message="spec.restoreFrom.failoverFrom must be an AWS region name such as eu-west-1"
+	FailoverFrom string `json:"failoverFrom,omitempty"`
+
+	// Force takes the tenant over even though its home region made a copy recently (within two
+	// of its copy intervals), a sign that it still serves. What it risks: the home region's
+	// writes since that copy are lost, and until its operator reads the fencing record (at
+	// its next copy interval) the home region may keep serving the customers whose DNS answer
+	// has not changed yet.
+	// +optional
+	Force bool `json:"force,omitempty"`
 }
 
 // DatabaseEndpoint is where the tenant's database listens. It never holds a password.
@@ -413,6 +438,16 @@ type TenantStatus struct {
 	// +optional
 	RecoveryPoint *RecoveryPoint `json:"recoveryPoint,omitempty"`
 
+	// RestoredFrom is the copy a failover restored the tenant's database from, and the fencing
+	// record's epoch that gave this region the tenant.
+	// +optional
+	RestoredFrom *RestoredFrom `json:"restoredFrom,omitempty"`
+
+	// ServedFrom is the region serving the tenant when it is not this one: the tenant failed
+	// over there, and this region stood down.
+	// +optional
+	ServedFrom string `json:"servedFrom,omitempty"`
+
 	// PendingNotification is the lifecycle event being delivered. It is written in the same
 	// status update as the transition it announces, so an operator restarted mid-delivery
 	// delivers it again, with the same ID, until every receiver took it.
@@ -428,6 +463,18 @@ type RecoveryPoint struct {
 	SnapshotIdentifier string `json:"snapshotIdentifier"`
 	// SnapshotTime is when RDS took the snapshot: the copy holds the data as of then.
 	SnapshotTime metav1.Time `json:"snapshotTime"`
+}
+
+// RestoredFrom is the copy a failover restored.
+type RestoredFrom struct {
+	// Region the tenant was taken over from.
+	Region string `json:"region"`
+	// SnapshotIdentifier of the copy restored, in the tenant's region.
+	SnapshotIdentifier string `json:"snapshotIdentifier"`
+	// SnapshotTime is when the copy's source was taken: the data is as of then.
+	SnapshotTime metav1.Time `json:"snapshotTime"`
+	// Epoch of the fencing record this region wrote when it took the tenant over.
+	Epoch int64 `json:"epoch"`
 }
 
 // TenantMove is a move between two cells of a region. Both cells serve the tenant from

@@ -180,15 +180,31 @@ func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.EffectiveDatab
 		// identifier and makes it what this spec says, the tenant's password and tags included.
 		meta.Annotations = mergeMaps(meta.Annotations, ClaimAdoption(db.Identifier, db.ClaimedFrom))
 	}
-	if t.Spec.RestoreFrom != nil {
+	if id := RestoreSnapshot(t); id != "" {
 		// A restored instance takes its name, user and data from the snapshot.
-		spec.DBSnapshotIdentifier = ptr(t.Spec.RestoreFrom.SnapshotIdentifier)
+		spec.DBSnapshotIdentifier = ptr(id)
 		spec.DBName = nil
 	}
 	return &rds.DBInstance{
 		ObjectMeta: meta,
 		Spec:       spec,
 	}
+}
+
+// RestoreSnapshot is the snapshot the tenant's database is restored from: the one its spec
+// names, or, for a failover, the copy the operator found and recorded in status.restoredFrom
+// (empty until then: a failover's database is never made before its copy is known).
+func RestoreSnapshot(t *saasv1.Tenant) string {
+	rf := t.Spec.RestoreFrom
+	switch {
+	case rf == nil:
+		return ""
+	case rf.SnapshotIdentifier != "":
+		return rf.SnapshotIdentifier
+	case t.Status.RestoredFrom != nil:
+		return t.Status.RestoredFrom.SnapshotIdentifier
+	}
+	return ""
 }
 
 // DBSubnetGroupName is the RDS subnet group tenant databases of the cell use.

@@ -52,7 +52,9 @@ var eventTypes = map[string]string{
 	saasv1.PhaseReady:     "io.tenantops.tenant.ready",
 	saasv1.PhaseSuspended: "io.tenantops.tenant.suspended",
 	saasv1.PhaseFailed:    "io.tenantops.tenant.failed",
-	PhaseDeleted:          "io.tenantops.tenant.deleted",
+	// A region that stood down for a tenant another region took over says so when it can.
+	saasv1.PhaseFailedOver: "io.tenantops.tenant.failedover",
+	PhaseDeleted:           "io.tenantops.tenant.deleted",
 }
 
 // PhaseDeleted is announced when a tenant's deletion is complete; it is never a status phase.
@@ -134,6 +136,12 @@ func NewEvent(t *saasv1.Tenant, cell *saasv1.RegionCell, p *saasv1.PendingNotifi
 		if c.Type == saasv1.ConditionReady && c.Status != metav1.ConditionTrue {
 			msg = c.Message
 		}
+	}
+	if rf := t.Status.RestoredFrom; rf != nil && p.Phase == saasv1.PhaseReady {
+		// The takeover's Ready: billing and CRM learn where the tenant is served now, and how
+		// old its data is.
+		msg = fmt.Sprintf("failed over from %s: served in %s from copy %s, the data as of %s (fencing epoch %d)",
+			rf.Region, t.Spec.Region, rf.SnapshotIdentifier, rf.SnapshotTime.UTC().Format(time.RFC3339), rf.Epoch)
 	}
 	return Event{
 		SpecVersion: "1.0", ID: p.ID, Source: "tenantops.io/cells/" + cell.Name, Type: p.Type,

@@ -133,6 +133,8 @@ type Snapshot struct {
 	Status string
 	// Created is when RDS took the snapshot (for a copy: when its source was taken).
 	Created time.Time
+	// Tags, where the listing reads them (FindTagged).
+	Tags map[string]string
 }
 
 // Available is a snapshot RDS finished.
@@ -157,16 +159,18 @@ func SnapshotID(dbIdentifier string, now time.Time) string {
 	return SnapshotPrefix(dbIdentifier) + strings.ToLower(now.UTC().Format("20060102t150405"))
 }
 
-// Tags mark a copy-cycle snapshot in both regions: a failover finds a tenant's copies by them.
-func Tags(t *saasv1.Tenant, cell, home string) map[string]string {
-	return map[string]string{
-		"tenantops:tenant":      t.Name,
-		"tenantops:cell":        cell,
-		"tenantops:home-region": home,
-		"tenantops:purpose":     "disaster-recovery",
-		"tenantops:managed-by":  saasv1.LabelManagedByValue,
-	}
+// Tags mark a copy-cycle snapshot in both regions: a failover finds a tenant's copies by them
+// (CopyTags), and reads from TagCopyInterval how fresh a copy its home region would have made.
+func Tags(t *saasv1.Tenant, cell string, s Settings) map[string]string {
+	tags := CopyTags(t.Name, s.Home)
+	tags["tenantops:cell"] = cell
+	tags["tenantops:managed-by"] = saasv1.LabelManagedByValue
+	tags[TagCopyInterval] = s.Interval.String()
+	return tags
 }
+
+// TagCopyInterval carries the interval a copy was made at.
+const TagCopyInterval = "tenantops:copy-interval"
 
 // Observed is what AWS holds of a tenant's copy-cycle snapshots.
 type Observed struct {
@@ -349,4 +353,6 @@ type Copier interface {
 	Create(ctx context.Context, region, dbIdentifier, snapshotID string, tags map[string]string) error
 	Copy(ctx context.Context, src Snapshot, from, to, kmsKeyID string, tags map[string]string) error
 	Delete(ctx context.Context, region, snapshotID string) error
+	// FindTagged lists the manual snapshots of region that carry every tag of tags.
+	FindTagged(ctx context.Context, region string, tags map[string]string) ([]Snapshot, error)
 }

@@ -248,3 +248,70 @@ func TestLateAndPart(t *testing.T) {
 		t.Errorf("the message changes with the recovery point: %q, %q", a.Message, b.Message)
 	}
 }
+
+func TestFences(t *testing.T) {
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	f := Takeover(nil, "us-east-2", at)
+	if f != (Fence{Region: "us-east-2", Epoch: 1, At: at}) {
+		t.Fatalf("first fence %+v", f)
+	}
+	back, err := ParseFence(`"` + f.String() + `"`)
+	if err != nil || back != f {
+		t.Fatalf("parsed %+v (%v) from %q", back, err, f.String())
+	}
+	for _, bad := range []string{"", "region=us-east-2", "region=x epoch=zero", "epoch=2 at=2026-12-06T12:00:00Z"} {
+		if _, err := ParseFence(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	over := Takeover(&f, "us-west-1", at.Add(time.Hour))
+	if over.Epoch != 2 || over.Region != "us-west-1" {
+		t.Fatalf("takeover %+v", over)
+	}
+	home := &saasv1.Tenant{Spec: saasv1.TenantSpec{Region: "us-east-2"}}
+	pending := &saasv1.Tenant{Spec: saasv1.TenantSpec{Region: "us-west-1", RestoreFrom: &saasv1.RestoreSource{FailoverFrom: "us-east-2"}}}
+	restored := pending.DeepCopy()
+	restored.Status.RestoredFrom = &saasv1.RestoredFrom{Epoch: 2}
+	for _, c := range []struct {
+		name   string
+		t      *saasv1.Tenant
+		fence  *Fence
+		stands bool
+	}{
+		{"home, no fence yet", home, nil, false},
+		{"home, its own fence", home, &f, false},
+		{"home, taken over", home, &over, true},
+		{"home, a later claim of its own region (a failback elsewhere)", home, &Fence{Region: "us-east-2", Epoch: 3}, true},
+		{"a failover not claimed yet serves nothing: nothing to stand down from", pending, &f, false},
+		{"a failover under its claim", restored, &over, false},
+		{"a failover failed back", restored, &Fence{Region: "us-east-2", Epoch: 3}, true},
+	} {
+		held, serves := HeldEpoch(c.t)
+		if got := serves && StandsDown(c.fence, c.t.Spec.Region, held); got != c.stands {
+			t.Errorf("%s: stands down %v", c.name, got)
+		}
+	}
+}
+
+func TestFailoverRefusal(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	rf := &saasv1.RestoreSource{FailoverFrom: "us-east-2"}
+	fresh := &Snapshot{ID: "x-dr-1", Status: "available", Created: now.Add(-30 * time.Minute)}
+	old := &Snapshot{ID: "x-dr-0", Status: "available", Created: now.Add(-3 * time.Hour)}
+	if r, msg := FailoverRefusal(rf, "us-west-1", nil, 0, now); r != "NoCopies" || !strings.Contains(msg, "spec.restoreFrom.failoverFrom") {
+		t.Errorf("no copies: %s %s", r, msg)
+	}
+	if r, msg := FailoverRefusal(rf, "us-west-1", fresh, time.Hour, now); r != "HomeStillServing" || !strings.Contains(msg, "force") || !strings.Contains(msg, "lost") {
+		t.Errorf("a fresh copy: %s %s", r, msg)
+	}
+	if r, _ := FailoverRefusal(rf, "us-west-1", old, time.Hour, now); r != "" {
+		t.Errorf("an old copy: %s", r)
+	}
+	forced := &saasv1.RestoreSource{FailoverFrom: "us-east-2", Force: true}
+	if r, _ := FailoverRefusal(forced, "us-west-1", fresh, time.Hour, now); r != "" {
+		t.Errorf("forced: %s", r)
+	}
+	if n := Newest([]Snapshot{*old, {ID: "c", Status: "copying", Created: now}, *fresh}); n == nil || n.ID != fresh.ID {
+		t.Errorf("newest %+v", n)
+	}
+}

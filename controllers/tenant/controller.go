@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -65,8 +67,13 @@ type Reconciler struct {
 	Copier recovery.Copier
 	// Jurisdictions are the regions tenants' data may be copied between.
 	Jurisdictions recovery.Jurisdictions
+	// Fences reads and claims the fencing records that say which region serves a tenant that
+	// can fail over; nil reads none.
+	Fences recovery.Fences
 
 	placements placement.Ledger
+	// fences holds each hosted zone's fencing records as last read (*zoneFences), by zone ID.
+	fences sync.Map
 }
 
 // +kubebuilder:rbac:groups=saas.tenantops.io,resources=tenants,verbs=get;list;watch;update;patch
@@ -142,6 +149,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 
 	if placed, err := r.place(ctx, run, cells); err != nil || !placed {
 		return ctrl.Result{}, err
+	}
+	// Another region took the tenant over (disaster recovery): this one stands down. A fencing
+	// record that cannot be read is no reason to stop serving: the last one read stands.
+	f, err := r.fenced(ctx, run, cells)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "fencing record not read; the last one read stands")
+	}
+	if held, serves := recovery.HeldEpoch(t); serves && recovery.StandsDown(f, run.cell.Spec.Region, held) {
+		_, err := r.standDown(ctx, run, f)
+		return ctrl.Result{RequeueAfter: run.requeueAfter}, err
 	}
 	steps := []struct {
 		name string

@@ -30,6 +30,9 @@ func (r *Reconciler) reconcileDatabase(ctx context.Context, run *tenantRun) (boo
 	}
 	run.password = password
 
+	if rf := t.Spec.RestoreFrom; rf != nil && rf.FailoverFrom != "" && t.Status.RestoredFrom == nil {
+		return false, r.takeOver(ctx, run)
+	}
 	if pending, err := r.claimFromPool(ctx, run); err != nil || pending {
 		return false, err
 	}

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/metrics"
 	"github.com/tenantops/tenant-operator/controllers/placement"
 	"github.com/tenantops/tenant-operator/controllers/recovery"
@@ -24,13 +25,8 @@ import (
 // asked only when a cycle is due or under way; at rest it costs nothing but the requeue.
 func (r *Reconciler) reconcileRecovery(ctx context.Context, run *tenantRun, cells []saasv1.RegionCell) {
 	t := run.t
-	cell := run.cell
-	if e := t.Status.EffectiveDatabase; e != nil {
-		// The copies follow the data: the cell the database was made in, which a move keeps.
-		if c := placement.FindCell(cells, e.Cell); c != nil {
-			cell = c
-		}
-	}
+	// The copies follow the data: the cell the database was made in, which a move keeps.
+	cell := dbCell(run, cells)
 	s, off := recovery.For(cell, t, r.Jurisdictions)
 	if off == nil && r.Copier == nil {
 		off = &recovery.Off{Reason: "NoRDSAccess", Stalled: true,
@@ -61,6 +57,9 @@ func (r *Reconciler) reconcileRecovery(ctx context.Context, run *tenantRun, cell
 		after, failure = plan.After, plan.Failure
 		if plan.Record != nil {
 			t.Status.RecoveryPoint, rp = plan.Record, plan.Record
+			if err := r.establishFence(ctx, run); err != nil {
+				failure = err.Error()
+			}
 		}
 	}
 	since := now
@@ -100,7 +99,7 @@ func (r *Reconciler) copyStep(ctx context.Context, run *tenantRun, cell *saasv1.
 		return recovery.Plan{}, fmt.Errorf("listing the copies in %s: %w", s.Partner, err)
 	}
 	plan := recovery.Next(s, db, rp, obs, now)
-	tags := recovery.Tags(run.t, cell.Name, s.Home)
+	tags := recovery.Tags(run.t, cell.Name, s)
 	var errs []error
 	if plan.Create != "" {
 		if err := r.Copier.Create(ctx, s.Home, db, plan.Create, tags); err != nil {
@@ -178,4 +177,28 @@ func (r *Reconciler) dropCopies(ctx context.Context, t *saasv1.Tenant, cells []s
 		r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, "CopiesLeft", "Delete",
 			"deletionPolicy Delete: these copies could not be deleted and are left for a person to delete: %s", strings.Join(left, "; "))
 	}
+}
+
+// establishFence writes the tenant's first fencing record, naming its home region, once it has a
+// copy to fail over to: from then on every takeover replaces a record it read (a
+// compare-and-swap), never creates one. Once per tenant.
+func (r *Reconciler) establishFence(ctx context.Context, run *tenantRun) error {
+	if r.Fences == nil {
+		return nil
+	}
+	c := run.cell
+	name := recovery.FenceName(b.Host(run.t, c))
+	z := r.zone(c.Spec.HostedZoneID)
+	z.mu.Lock()
+	known := z.records != nil && z.records[name] != nil
+	z.mu.Unlock()
+	if known {
+		return nil
+	}
+	f := recovery.Takeover(nil, run.t.Spec.Region, r.now())
+	if err := r.Fences.Claim(ctx, c.Spec.HostedZoneID, name, nil, f); err != nil {
+		return err
+	}
+	r.remember(c.Spec.HostedZoneID, name, &f)
+	return nil
 }

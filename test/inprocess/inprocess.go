@@ -6,6 +6,7 @@ package inprocess
 import (
 	"context"
 	"io"
+	"os"
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -23,7 +24,7 @@ import (
 func StartOperator(ctx context.Context, cfg *rest.Config, opts controllers.Options, tune func(*ctrl.Options)) (stopped <-chan struct{}, err error) {
 	mo := ctrl.Options{
 		Scheme: controllers.NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: controllers.CacheOptions(), Logger: zap.New(zap.WriteTo(io.Discard)),
+		Cache: controllers.CacheOptions(), Logger: zap.New(zap.WriteTo(inprocessLogs())),
 	}
 	if tune != nil {
 		tune(&mo)
@@ -41,4 +42,11 @@ func StartOperator(ctx context.Context, cfg *rest.Config, opts controllers.Optio
 		_ = mgr.Start(ctx)
 	}()
 	return done, nil
+}
+
+func inprocessLogs() io.Writer {
+	if os.Getenv("INPROCESS_LOGS") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }

@@ -76,6 +76,11 @@ type PlayerOptions struct {
 	// RDSCreateTime is how long RDS takes to make a new instance (none when zero); adopting one
 	// that exists takes no time.
 	RDSCreateTime time.Duration
+	// RDSCreated, when set, is told of each instance the played RDS makes (a DBInstance it
+	// had not seen), before it is reported: a test keeping an AWS-protocol server (moto) in
+	// step makes the instance there too, restored from the DBInstance's snapshot when it names
+	// one. An error is retried, as ACK retries a failed create.
+	RDSCreated func(ctx context.Context, db *rds.DBInstance) error
 }
 
 // Player stands in, event-driven, for the systems that cannot run beside envtest: it watches
@@ -86,9 +91,11 @@ type PlayerOptions struct {
 type Player struct {
 	c client.Client
 	// rds is the account's RDS instances, as AWS would hold them.
-	rds    *Account
-	played atomic.Int64
-	mu     sync.Mutex
+	rds *Account
+	// rdsCreated is PlayerOptions.RDSCreated.
+	rdsCreated func(ctx context.Context, db *rds.DBInstance) error
+	played     atomic.Int64
+	mu         sync.Mutex
 	// generation of each ACK resource when it was last reported synced.
 	reported map[string]int64
 }
@@ -249,7 +256,7 @@ func StartPlayer(ctx context.Context, cfg *rest.Config, opts PlayerOptions) (*Pl
 	if err != nil {
 		return nil, err
 	}
-	p := &Player{c: c, reported: map[string]int64{}, rds: newAccount(opts.RDSCreateTime)}
+	p := &Player{c: c, reported: map[string]int64{}, rds: newAccount(opts.RDSCreateTime), rdsCreated: opts.RDSCreated}
 	want := map[System]bool{}
 	for _, s := range opts.Systems {
 		want[s] = true

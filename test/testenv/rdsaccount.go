@@ -93,6 +93,14 @@ func (p *Player) playDBInstance(ctx context.Context, c client.Client, o client.O
 	a := p.rds
 	a.mu.Lock()
 	in, exists := a.instances[id]
+	if !exists && p.rdsCreated != nil {
+		a.mu.Unlock()
+		if err := p.rdsCreated(ctx, db); err != nil {
+			return "", fmt.Errorf("RDS create of %s: %w", id, err)
+		}
+		a.mu.Lock()
+		in, exists = a.instances[id]
+	}
 	switch {
 	case !exists:
 		in = &Instance{Identifier: id, Owner: owner, password: password, ReadyAt: a.now().Add(a.createTime)}

@@ -15,7 +15,8 @@ import (
 func StartMoto() (*Moto, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
-		for _, p := range []string{filepath.Join(os.Getenv("HOME"), ".pyenv/shims/moto_server"), "/usr/local/bin/moto_server"} {
+		// Where pyenv and pip put it when their directories are not on PATH.
+		for _, p := range []string{"/root/.pyenv/shims/moto_server", "/usr/local/bin/moto_server"} {
 			if fileExists(p) {
 				bin, err = p, nil
 				break

@@ -68,15 +68,7 @@ func (c *Client) List(ctx context.Context, region, dbIdentifier, prefix string) 
 			if !strings.HasPrefix(id, prefix) {
 				continue
 			}
-			snap := recovery.Snapshot{ID: id, ARN: aws.ToString(s.DBSnapshotArn), Status: aws.ToString(s.Status)}
-			switch {
-			case s.OriginalSnapshotCreateTime != nil:
-				// A copy's own creation time is the copy's; the data is as of its source's.
-				snap.Created = *s.OriginalSnapshotCreateTime
-			case s.SnapshotCreateTime != nil:
-				snap.Created = *s.SnapshotCreateTime
-			}
-			out = append(out, snap)
+			out = append(out, snapshotOf(s))
 		}
 	}
 	return out, nil
@@ -131,4 +123,46 @@ func rdsTags(tags map[string]string) []rdstypes.Tag {
 		out = append(out, rdstypes.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
 	return out
+}
+
+// FindTagged lists the manual snapshots of region carrying every tag of want (a failover's
+// search for a tenant's copies: it does not know the home region's database identifier).
+func (c *Client) FindTagged(ctx context.Context, region string, want map[string]string) ([]recovery.Snapshot, error) {
+	var out []recovery.Snapshot
+	pages := rds.NewDescribeDBSnapshotsPaginator(c.in(region), &rds.DescribeDBSnapshotsInput{SnapshotType: aws.String("manual")})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page.DBSnapshots {
+			tags := map[string]string{}
+			for _, tg := range s.TagList {
+				tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+			}
+			matches := true
+			for k, v := range want {
+				matches = matches && tags[k] == v
+			}
+			if !matches {
+				continue
+			}
+			snap := snapshotOf(s)
+			snap.Tags = tags
+			out = append(out, snap)
+		}
+	}
+	return out, nil
+}
+
+func snapshotOf(s rdstypes.DBSnapshot) recovery.Snapshot {
+	snap := recovery.Snapshot{ID: aws.ToString(s.DBSnapshotIdentifier), ARN: aws.ToString(s.DBSnapshotArn), Status: aws.ToString(s.Status)}
+	switch {
+	case s.OriginalSnapshotCreateTime != nil:
+		// A copy's own creation time is the copy's; the data is as of its source's.
+		snap.Created = *s.OriginalSnapshotCreateTime
+	case s.SnapshotCreateTime != nil:
+		snap.Created = *s.SnapshotCreateTime
+	}
+	return snap
 }

@@ -1,0 +1,357 @@
+// Package disaster proves a tenant survives the loss of its region: two control planes (a home
+// region's and its partner's), each with its own operator and its own stand-in for ACK, and one
+// AWS-protocol server (moto) playing the AWS both regions share. The home operator copies the
+// tenant's database to the partner region; the home region is lost (its operator stopped); the
+// partner takes the tenant over from Git's point of view (a Tenant applied there), restores the
+// newest copy and claims the tenant in the fencing record; the home region comes back with its
+// old objects and stands down, deleting nothing.
+package disaster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	awsroute53 "github.com/aws/aws-sdk-go-v2/service/route53"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/ack/rds"
+	"github.com/tenantops/tenant-operator/controllers/ack/route53"
+	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/recovery"
+	"github.com/tenantops/tenant-operator/controllers/recovery/awsfence"
+	recoveryrds "github.com/tenantops/tenant-operator/controllers/recovery/awsrds"
+	"github.com/tenantops/tenant-operator/controllers/verdict"
+	"github.com/tenantops/tenant-operator/test/inprocess"
+	"github.com/tenantops/tenant-operator/test/testenv"
+	"github.com/tenantops/tenant-operator/test/testsvc"
+)
+
+const (
+	home, partner = "us-east-2", "us-west-1"
+	interval      = 10 * time.Second
+)
+
+var moto *testsvc.Moto
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	var err error
+	if moto, err = testsvc.StartMoto(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	moto.Stop()
+	os.Exit(code)
+}
+
+func awsConfig() aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+}
+
+func rdsIn(region string) *awsrds.Client {
+	return awsrds.NewFromConfig(awsConfig(), func(o *awsrds.Options) { o.Region, o.BaseEndpoint = region, aws.String(moto.URL) })
+}
+
+// region is one region's control plane: its API server, its ACK stand-in acting on moto, and
+// its operator, which can be stopped (the region lost) and started again.
+type region struct {
+	name string
+	env  *testenv.Env
+	k8s  client.Client
+	stop func()
+}
+
+func startRegion(t *testing.T, name string) *region {
+	t.Helper()
+	env, err := testenv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	k, err := client.New(env.Config, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	// ACK in this region, playing its part against moto: a DBInstance is made there (restored
+	// from the snapshot it names, as ACK's rds-controller restores), then reported available.
+	_, err = testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreated: func(ctx context.Context, db *rds.DBInstance) error {
+		return createInMoto(ctx, name, db)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &region{name: name, env: env, k8s: k}
+	r.start(t)
+	return r
+}
+
+func createInMoto(ctx context.Context, region string, db *rds.DBInstance) error {
+	id := *db.Spec.DBInstanceIdentifier
+	var err error
+	if snap := db.Spec.DBSnapshotIdentifier; snap != nil {
+		_, err = rdsIn(region).RestoreDBInstanceFromDBSnapshot(ctx, &awsrds.RestoreDBInstanceFromDBSnapshotInput{
+			DBInstanceIdentifier: aws.String(id), DBSnapshotIdentifier: snap, DBInstanceClass: db.Spec.DBInstanceClass, MultiAZ: db.Spec.MultiAZ,
+		})
+	} else {
+		_, err = rdsIn(region).CreateDBInstance(ctx, &awsrds.CreateDBInstanceInput{
+			DBInstanceIdentifier: aws.String(id), DBInstanceClass: db.Spec.DBInstanceClass, Engine: aws.String("mysql"),
+			EngineVersion: aws.String("8.0.39"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin"),
+			MasterUserPassword: aws.String("played-by-the-test-1"), StorageEncrypted: aws.Bool(true), MultiAZ: db.Spec.MultiAZ,
+		})
+	}
+	var exists *rdstypes.DBInstanceAlreadyExistsFault
+	if errors.As(err, &exists) {
+		return nil
+	}
+	return err
+}
+
+// start runs the region's operator: as main.go wires it, with moto for RDS and Route53.
+func (r *region) start(t *testing.T) {
+	t.Helper()
+	jur, err := recovery.ParseJurisdictions("us=" + home + "," + partner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	skip := true
+	stopped, err := inprocess.StartOperator(ctx, r.env.Config, controllers.Options{
+		MaxConcurrentReconciles: 2, Jurisdictions: jur,
+		Copier: &recoveryrds.Client{Config: awsConfig(), EndpointURL: moto.URL},
+		Fences: &awsfence.Client{Config: awsConfig(), EndpointURL: moto.URL},
+	}, func(o *ctrl.Options) { o.Controller.SkipNameValidation = &skip })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.stop = func() {
+		cancel()
+		select {
+		case <-stopped:
+		case <-time.After(time.Minute):
+			t.Error("an operator did not stop within a minute")
+		}
+	}
+	t.Cleanup(func() { r.stop() })
+}
+
+func (r *region) tenant(t *testing.T, name string) *saasv1.Tenant {
+	t.Helper()
+	tn := &saasv1.Tenant{}
+	if err := r.k8s.Get(context.Background(), client.ObjectKey{Name: name}, tn); err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
+func (r *region) waitFor(t *testing.T, within time.Duration, what string, check func(tn *saasv1.Tenant) error) *saasv1.Tenant {
+	t.Helper()
+	var last error
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		tn := &saasv1.Tenant{}
+		if last = r.k8s.Get(context.Background(), client.ObjectKey{Name: "acme"}, tn); last == nil {
+			if last = check(tn); last == nil {
+				return tn
+			}
+		}
+	}
+	var evs corev1.EventList
+	_ = r.k8s.List(context.Background(), &evs)
+	var seen []string
+	for _, e := range evs.Items {
+		seen = append(seen, e.Reason+": "+e.Message)
+	}
+	t.Fatalf("%s: %s not within %s: %v\nevents there:\n%s", r.name, what, within, last, strings.Join(seen, "\n"))
+	return nil
+}
+
+func cellIn(t *testing.T, r *region, name, zoneID, keyARN, partnerRegion string) {
+	t.Helper()
+	c, err := testenv.SampleCell()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Name, c.Spec.Region, c.Spec.HostedZoneID, c.ResourceVersion = name, r.name, zoneID, ""
+	c.Spec.Database.WarmPool = nil
+	c.Spec.DisasterRecovery = &saasv1.CellDisasterRecovery{PartnerRegion: partnerRegion, KMSKeyID: keyARN, CopyInterval: interval.String(), RetainCopies: 3}
+	if err := r.k8s.Create(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func kmsKey(t *testing.T, region string) string {
+	t.Helper()
+	k, err := kms.NewFromConfig(awsConfig(), func(o *kms.Options) { o.Region, o.BaseEndpoint = region, aws.String(moto.URL) }).
+		CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("tenant copies")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(k.KeyMetadata.Arn)
+}
+
+func cond(tn *saasv1.Tenant, typ string) metav1.Condition {
+	return verdict.Condition(tn.Status.Conditions, typ)
+}
+
+func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
+	ctx := context.Background()
+	// What the platform engineer made in AWS: a hosted zone both regions' cells name, and in
+	// each region a KMS key for the copies it receives.
+	// Route53's zone IDs start with Z (as the cells' schema checks); moto's are random letters
+	// and digits, so zones are made until one looks like Route53's: a weakness of the stand-in,
+	// played, not a change of the schema.
+	var zoneID string
+	r53 := awsroute53.NewFromConfig(awsConfig(), func(o *awsroute53.Options) { o.BaseEndpoint = aws.String(moto.URL) })
+	for i := 0; !strings.HasPrefix(zoneID, "Z") && i < 1000; i++ {
+		zone, err := r53.CreateHostedZone(ctx, &awsroute53.CreateHostedZoneInput{Name: aws.String("website.com"), CallerReference: aws.String(fmt.Sprint("dr-test-", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		zoneID = strings.TrimPrefix(aws.ToString(zone.HostedZone.Id), "/hostedzone/")
+	}
+	homeKey, partnerKey := kmsKey(t, home), kmsKey(t, partner)
+
+	east, west := startRegion(t, home), startRegion(t, partner)
+	cellIn(t, east, "east-a", zoneID, partnerKey, partner)
+	cellIn(t, west, "west-a", zoneID, homeKey, home)
+
+	// The tenant, served at home; its copies reach the partner region.
+	acme := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "acme"}, Spec: saasv1.TenantSpec{
+		DisplayName: "Acme", Region: home, Subdomain: "acme", AdminEmail: "it@acme.example"}}
+	if err := east.k8s.Create(ctx, acme); err != nil {
+		t.Fatal(err)
+	}
+	served := east.waitFor(t, 2*time.Minute, "Ready with a recovery point", func(tn *saasv1.Tenant) error {
+		if tn.Status.Phase != saasv1.PhaseReady || tn.Status.RecoveryPoint == nil {
+			return fmt.Errorf("phase %s, recovery point %v, %s", tn.Status.Phase, tn.Status.RecoveryPoint, cond(tn, saasv1.ConditionDisasterRecoveryReady).Message)
+		}
+		return nil
+	})
+	homeDB := served.Status.EffectiveDatabase.Identifier
+	fences := &awsfence.Client{Config: awsConfig(), EndpointURL: moto.URL}
+	fenceName := recovery.FenceName("acme.website.com")
+	if f, err := fences.Read(ctx, zoneID, fenceName); err != nil || f == nil || f.Region != home || f.Epoch != 1 {
+		t.Fatalf("the fencing record once the first copy is there: %+v (%v)", f, err)
+	}
+
+	// The home region is lost: its operator stops, its copies stop.
+	east.stop()
+	lost := time.Now()
+
+	// The failover, applied in the partner region's cluster. The home region copied the tenant
+	// moments ago, a sign it may still serve: refused without force, until that copy is two
+	// intervals old.
+	takeover := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "acme"}, Spec: saasv1.TenantSpec{
+		DisplayName: "Acme", Region: partner, Subdomain: "acme", AdminEmail: "it@acme.example",
+		RestoreFrom: &saasv1.RestoreSource{FailoverFrom: home}}}
+	applied := time.Now()
+	if err := west.k8s.Create(ctx, takeover); err != nil {
+		t.Fatal(err)
+	}
+	west.waitFor(t, 30*time.Second, "the failover refused while the home's copy is fresh", func(tn *saasv1.Tenant) error {
+		if c := cond(tn, saasv1.ConditionDatabaseReady); c.Reason != "HomeStillServing" || !strings.Contains(c.Message, "spec.restoreFrom.force") {
+			return fmt.Errorf("DatabaseReady %s: %s", c.Reason, c.Message)
+		}
+		return nil
+	})
+	if err := west.k8s.Get(ctx, client.ObjectKey{Namespace: "tenant-acme", Name: b.DBInstanceName}, &rds.DBInstance{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("a refused failover made a database: %v", err)
+	}
+	takenOver := west.waitFor(t, 3*interval+time.Minute, "Ready from the newest copy", func(tn *saasv1.Tenant) error {
+		if tn.Status.Phase != saasv1.PhaseReady || tn.Status.RestoredFrom == nil {
+			return fmt.Errorf("phase %s, restored from %v; %s", tn.Status.Phase, tn.Status.RestoredFrom, cond(tn, saasv1.ConditionReady).Message)
+		}
+		return nil
+	})
+	readyAt := time.Now()
+	rf := takenOver.Status.RestoredFrom
+	copies, err := (&recoveryrds.Client{Config: awsConfig(), EndpointURL: moto.URL}).List(ctx, partner, homeDB, recovery.SnapshotPrefix(homeDB))
+	if err != nil || recovery.Newest(copies) == nil || rf.SnapshotIdentifier != recovery.Newest(copies).ID || rf.Region != home || rf.Epoch != 2 {
+		t.Fatalf("restored from %+v; the partner's copies %+v (%v)", rf, copies, err)
+	}
+	// The database was made from that copy, in the partner region.
+	db := &rds.DBInstance{}
+	if err := west.k8s.Get(ctx, client.ObjectKey{Namespace: "tenant-acme", Name: b.DBInstanceName}, db); err != nil || db.Spec.DBSnapshotIdentifier == nil || *db.Spec.DBSnapshotIdentifier != rf.SnapshotIdentifier {
+		t.Fatalf("the partner's DBInstance: %+v (%v)", db.Spec, err)
+	}
+	if d, err := rdsIn(partner).DescribeDBInstances(ctx, &awsrds.DescribeDBInstancesInput{DBInstanceIdentifier: db.Spec.DBInstanceIdentifier}); err != nil || len(d.DBInstances) != 1 {
+		t.Fatalf("the restored instance in %s: %v", partner, err)
+	}
+	if f, err := fences.Read(ctx, zoneID, fenceName); err != nil || f.Region != partner || f.Epoch != 2 {
+		t.Fatalf("the fencing record after the takeover: %+v (%v)", f, err)
+	}
+	rs := &route53.RecordSet{}
+	if err := west.k8s.Get(ctx, client.ObjectKey{Namespace: "tenant-acme", Name: b.RecordSetName}, rs); err != nil {
+		t.Fatalf("the partner does not hold the tenant's DNS record: %v", err)
+	}
+	// The refusal lapses once the copy is two intervals old; from then on the time is the
+	// operator's own (RDS's restore is played at once here).
+	lapsed := rf.SnapshotTime.Add(2 * interval)
+	t.Logf("RTO: the failover Tenant applied to Ready in %s, of which %s waiting for the home's newest copy to be two intervals old and %s the operator's own; RPO: the copy restored was taken %s before the loss",
+		readyAt.Sub(applied).Round(time.Millisecond), lapsed.Sub(applied).Round(time.Millisecond), readyAt.Sub(lapsed).Round(time.Millisecond),
+		lost.Sub(rf.SnapshotTime.Time).Round(time.Second))
+
+	// The home region comes back with its old objects, before anyone changed Git there: its
+	// operator reads the fencing record and stands down, deleting nothing.
+	east.start(t)
+	stood := east.waitFor(t, time.Minute, "stood down", func(tn *saasv1.Tenant) error {
+		c := cond(tn, saasv1.ConditionDisasterRecoveryReady)
+		if tn.Status.Phase != saasv1.PhaseFailedOver || tn.Status.ServedFrom != partner || c.Reason != "FailedOver" || !strings.Contains(c.Message, partner) {
+			return fmt.Errorf("phase %s served from %q; DisasterRecoveryReady %s: %s", tn.Status.Phase, tn.Status.ServedFrom, c.Reason, c.Message)
+		}
+		return nil
+	})
+	if s := cond(stood, saasv1.ConditionStalled); s.Status != metav1.ConditionTrue || s.Reason != "FailedOver" {
+		t.Errorf("Stalled %+v", s)
+	}
+	// It serves nothing: the shared app's configuration says suspended, the DNS record is let go
+	// (ACK told to retain it: it is the partner's now), and the database is where it was.
+	cfg := &corev1.Secret{}
+	if err := east.k8s.Get(ctx, client.ObjectKey{Namespace: "cell-east-a", Name: b.ConfigSecretName(stood)}, cfg); err != nil || string(cfg.Data[saasv1.ConfigSuspended]) != "true" {
+		t.Errorf("the home's app configuration for acme: %v (%v)", cfg.Data[saasv1.ConfigSuspended], err)
+	}
+	waitGone(t, east, &route53.RecordSet{}, "tenant-acme", b.RecordSetName)
+	if err := east.k8s.Get(ctx, client.ObjectKey{Namespace: "tenant-acme", Name: b.DBInstanceName}, &rds.DBInstance{}); err != nil {
+		t.Errorf("the home's DBInstance: %v", err)
+	}
+	if d, err := rdsIn(home).DescribeDBInstances(ctx, &awsrds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(homeDB)}); err != nil || len(d.DBInstances) != 1 {
+		t.Errorf("the home's database in %s: %v", home, err)
+	}
+	if f, _ := fences.Read(ctx, zoneID, fenceName); f.Region != partner || f.Epoch != 2 {
+		t.Errorf("the home region's return changed the fencing record: %+v", f)
+	}
+	// The partner keeps serving.
+	if tn := west.tenant(t, "acme"); tn.Status.Phase != saasv1.PhaseReady {
+		t.Errorf("the partner's tenant: %s", tn.Status.Phase)
+	}
+}
+
+func waitGone(t *testing.T, r *region, obj client.Object, ns, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err := r.k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, obj); apierrors.IsNotFound(err) {
+			return
+		}
+	}
+	t.Errorf("%s: %T %s/%s still there", r.name, obj, ns, name)
+}
