@@ -28,6 +28,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/test/inprocess"
 	"github.com/tenantops/tenant-operator/test/testenv"
@@ -187,6 +188,9 @@ func TestValuesSchemaRejectsBadValues(t *testing.T) {
 		{"cell region", "regionCell: {enabled: true, name: eu, spec: {region: europe, baseDomain: a.b, hostedZoneID: Z1, ingress: {}, network: {}, app: {}}}", "region"},
 		{"service account name", "serviceAccount: {name: Bad_Name}", "name"},
 		{"sns endpoint", "snsEndpointURL: ftp://x", "snsEndpointURL"},
+		{"a jurisdiction's region", "disasterRecovery: {jurisdictions: {eu: [frankfurt]}}", "jurisdictions"},
+		{"a jurisdiction's name", "disasterRecovery: {jurisdictions: {'E U': [eu-west-1]}}", "'E U'"},
+		{"rds endpoint", "disasterRecovery: {rdsEndpointURL: ftp://x}", "rdsEndpointURL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,6 +203,41 @@ func TestValuesSchemaRejectsBadValues(t *testing.T) {
 				t.Errorf("values %q: %v; want an error naming %q", tc.values, err, tc.says)
 			}
 		})
+	}
+}
+
+// The chart's jurisdictions reach the operator as the flag it parses, and they keep the EU's
+// data in the EU. Values add jurisdictions to the defaults (Helm merges maps; a default is
+// removed by setting it to null).
+func TestJurisdictionsReachTheOperator(t *testing.T) {
+	for _, values := range []map[string]any{{}, {"disasterRecovery": map[string]any{"jurisdictions": map[string]any{"ch": []any{"eu-central-2"}}}}} {
+		var flag string
+		for _, o := range render(t, nil, values, "tenant-operator") {
+			if o.GetKind() != "Deployment" {
+				continue
+			}
+			containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+			for _, a := range strs(containers[0].(map[string]any)["args"]) {
+				if v, ok := strings.CutPrefix(a, "--jurisdictions="); ok {
+					flag = v
+				}
+			}
+		}
+		j, err := recovery.ParseJurisdictions(flag)
+		if err != nil || len(j) == 0 {
+			t.Fatalf("--jurisdictions=%q: %v", flag, err)
+		}
+		if _, custom := values["disasterRecovery"]; custom {
+			if err := j.CheckPartner("eu-central-2", "eu-central-1"); err == nil || j["eu-central-2"] != "ch" {
+				t.Errorf("%q lets Zurich's data go to Frankfurt", flag)
+			}
+		}
+		if err := j.CheckPartner("eu-west-1", "eu-central-1"); err != nil {
+			t.Errorf("%q: %v", flag, err)
+		}
+		if err := j.CheckPartner("eu-west-1", "us-east-1"); err == nil {
+			t.Errorf("%q lets the EU's data go to the US", flag)
+		}
 	}
 }
 

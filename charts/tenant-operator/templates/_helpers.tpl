@@ -30,3 +30,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The --jurisdictions flag from disasterRecovery.jurisdictions: "eu=eu-west-1,eu-central-1;us=...".
+*/}}
+{{- define "tenant-operator.jurisdictions" -}}
+{{- $parts := list -}}
+{{- range $name, $regions := .Values.disasterRecovery.jurisdictions -}}
+{{- $parts = append $parts (printf "%s=%s" $name (join "," $regions)) -}}
+{{- end -}}
+{{- join ";" $parts -}}
+{{- end -}}
