@@ -88,6 +88,10 @@ bench-app: test-deps ## Measure the app on real MariaDB and Redis (recommend vs 
 bench-onboarding: envtest ## New tenant to Ready with a warm pool of databases and without, RDS played at a scaled 10-minute creation.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/onboarding
 
+.PHONY: bench-recovery
+bench-recovery: envtest test-deps ## Disaster recovery on two control planes and moto: RPO of 20 tenants' copies, writes at rest, RTO of a failover.
+	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/recovery
+
 .PHONY: chaos
 chaos: envtest ## Kill the operator at every write of an onboarding, a deletion and a warm-pool claim (make test: every third), plus conflicts and an outage.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" FAULTS_EVERY_K=1 go test ./test/faults -count=1 -v -timeout 30m | grep -E '^(=== RUN|--- |    (faults|claims)_test|ok|FAIL|PASS)'

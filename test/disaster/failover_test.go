@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,18 +50,12 @@ const (
 	interval      = 10 * time.Second
 )
 
+// moto is the AWS of the test running: each test starts its own (tests run one at a time).
 var moto *testsvc.Moto
 
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
-	var err error
-	if moto, err = testsvc.StartMoto(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	moto.Stop()
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 func awsConfig() aws.Config {
@@ -78,9 +73,12 @@ type region struct {
 	env  *testenv.Env
 	k8s  client.Client
 	stop func()
+	// fences, when set, wraps the operator's fencing records (a fault played between the claim
+	// and what follows it).
+	fences func(recovery.Fences) recovery.Fences
 }
 
-func startRegion(t *testing.T, name string) *region {
+func startRegion(t *testing.T, name string, rdsCreateTime time.Duration) *region {
 	t.Helper()
 	env, err := testenv.Start()
 	if err != nil {
@@ -95,7 +93,7 @@ func startRegion(t *testing.T, name string) *region {
 	t.Cleanup(cancel)
 	// ACK in this region, playing its part against moto: a DBInstance is made there (restored
 	// from the snapshot it names, as ACK's rds-controller restores), then reported available.
-	_, err = testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreated: func(ctx context.Context, db *rds.DBInstance) error {
+	_, err = testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreateTime: rdsCreateTime, RDSCreated: func(ctx context.Context, db *rds.DBInstance) error {
 		return createInMoto(ctx, name, db)
 	}})
 	if err != nil {
@@ -136,10 +134,14 @@ func (r *region) start(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	skip := true
+	var fences recovery.Fences = &awsfence.Client{Config: awsConfig(), EndpointURL: moto.URL}
+	if r.fences != nil {
+		fences = r.fences(fences)
+	}
 	stopped, err := inprocess.StartOperator(ctx, r.env.Config, controllers.Options{
 		MaxConcurrentReconciles: 2, Jurisdictions: jur,
 		Copier: &recoveryrds.Client{Config: awsConfig(), EndpointURL: moto.URL},
-		Fences: &awsfence.Client{Config: awsConfig(), EndpointURL: moto.URL},
+		Fences: fences,
 	}, func(o *ctrl.Options) { o.Controller.SkipNameValidation = &skip })
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +215,25 @@ func cond(tn *saasv1.Tenant, typ string) metav1.Condition {
 	return verdict.Condition(tn.Status.Conditions, typ)
 }
 
-func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
+// world is the two regions with one tenant served at home and copied to the partner.
+type world struct {
+	east, west *region
+	zoneID     string
+	homeDB     string
+	fences     *awsfence.Client
+	fenceName  string
+}
+
+// homeServes sets up both regions and a tenant acme served at home with a first copy in the
+// partner region; the partner's RDS restores in restore.
+func homeServes(t *testing.T, restore time.Duration) *world {
+	t.Helper()
 	ctx := context.Background()
+	var err error
+	if moto, err = testsvc.StartMoto(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(moto.Stop)
 	// What the platform engineer made in AWS: a hosted zone both regions' cells name, and in
 	// each region a KMS key for the copies it receives.
 	// Route53's zone IDs start with Z (as the cells' schema checks); moto's are random letters
@@ -223,7 +242,7 @@ func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
 	var zoneID string
 	r53 := awsroute53.NewFromConfig(awsConfig(), func(o *awsroute53.Options) { o.BaseEndpoint = aws.String(moto.URL) })
 	for i := 0; !strings.HasPrefix(zoneID, "Z") && i < 1000; i++ {
-		zone, err := r53.CreateHostedZone(ctx, &awsroute53.CreateHostedZoneInput{Name: aws.String("website.com"), CallerReference: aws.String(fmt.Sprint("dr-test-", i))})
+		zone, err := r53.CreateHostedZone(ctx, &awsroute53.CreateHostedZoneInput{Name: aws.String("website.com"), CallerReference: aws.String(fmt.Sprint(t.Name(), i))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,7 +250,7 @@ func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
 	}
 	homeKey, partnerKey := kmsKey(t, home), kmsKey(t, partner)
 
-	east, west := startRegion(t, home), startRegion(t, partner)
+	east, west := startRegion(t, home, 0), startRegion(t, partner, restore)
 	cellIn(t, east, "east-a", zoneID, partnerKey, partner)
 	cellIn(t, west, "west-a", zoneID, homeKey, home)
 
@@ -247,12 +266,18 @@ func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
 		}
 		return nil
 	})
-	homeDB := served.Status.EffectiveDatabase.Identifier
-	fences := &awsfence.Client{Config: awsConfig(), EndpointURL: moto.URL}
-	fenceName := recovery.FenceName("acme.website.com")
-	if f, err := fences.Read(ctx, zoneID, fenceName); err != nil || f == nil || f.Region != home || f.Epoch != 1 {
+	w := &world{east: east, west: west, zoneID: zoneID, homeDB: served.Status.EffectiveDatabase.Identifier,
+		fences: &awsfence.Client{Config: awsConfig(), EndpointURL: moto.URL}, fenceName: recovery.FenceName("acme.website.com")}
+	if f, err := w.fences.Read(ctx, zoneID, w.fenceName); err != nil || f == nil || f.Region != home || f.Epoch != 1 {
 		t.Fatalf("the fencing record once the first copy is there: %+v (%v)", f, err)
 	}
+	return w
+}
+
+func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
+	ctx := context.Background()
+	w := homeServes(t, 0)
+	east, west, zoneID, homeDB, fences, fenceName := w.east, w.west, w.zoneID, w.homeDB, w.fences, w.fenceName
 
 	// The home region is lost: its operator stops, its copies stop.
 	east.stop()
@@ -354,4 +379,84 @@ func waitGone(t *testing.T, r *region, obj client.Object, ns, name string) {
 		}
 	}
 	t.Errorf("%s: %T %s/%s still there", r.name, obj, ns, name)
+}
+
+// lostAfterClaim plays the operator dying the moment its claim reached Route53: the claim is
+// made, and what the operator does next (recording it in status) is lost with it.
+type lostAfterClaim struct {
+	recovery.Fences
+	lost atomic.Bool
+}
+
+func (l *lostAfterClaim) Claim(ctx context.Context, zoneID, name string, prev *recovery.Fence, next recovery.Fence) error {
+	if err := l.Fences.Claim(ctx, zoneID, name, prev, next); err != nil {
+		return err
+	}
+	if l.lost.CompareAndSwap(false, true) {
+		return errors.New("played: the operator died after its claim reached Route53")
+	}
+	return nil
+}
+
+// Faults during a failover: the partner's operator dies right after it claimed the tenant in
+// the fencing record, before it recorded the claim, and is started again; the home region comes
+// back while the partner restores. The partner finishes under the epoch it claimed, once (one
+// database, no second claim); the home stands down.
+func TestAFailoverSurvivesItsOperatorKilledAndTheHomeReturning(t *testing.T) {
+	ctx := context.Background()
+	w := homeServes(t, 5*time.Second) // the partner's RDS takes 5 s to restore: the home returns meanwhile
+	lost := &lostAfterClaim{}
+	w.west.stop()
+	w.west.fences = func(f recovery.Fences) recovery.Fences { lost.Fences = f; return lost }
+	w.west.start(t)
+	w.east.stop()
+	if err := w.west.k8s.Create(ctx, &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "acme"}, Spec: saasv1.TenantSpec{
+		DisplayName: "Acme", Region: partner, Subdomain: "acme", AdminEmail: "it@acme.example",
+		RestoreFrom: &saasv1.RestoreSource{FailoverFrom: home, Force: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Killed the moment the claim is in Route53.
+	claimed := false
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && !claimed; time.Sleep(10 * time.Millisecond) {
+		f, err := w.fences.Read(ctx, w.zoneID, w.fenceName)
+		claimed = err == nil && f != nil && f.Epoch == 2
+	}
+	if !claimed {
+		t.Fatal("the partner never claimed the tenant")
+	}
+	w.west.stop()
+	if tn := w.west.tenant(t, "acme"); !lost.lost.Load() || tn.Status.RestoredFrom != nil && tn.Status.RestoredFrom.Epoch != 2 {
+		t.Fatalf("the claim's loss was not played (%v), or recorded under another epoch: %+v", lost.lost.Load(), tn.Status.RestoredFrom)
+	}
+	w.west.fences = nil
+
+	// The home comes back during the failover, the partner's operator with it.
+	w.east.start(t)
+	w.west.start(t)
+	w.east.waitFor(t, time.Minute, "stood down", func(tn *saasv1.Tenant) error {
+		if tn.Status.Phase != saasv1.PhaseFailedOver || tn.Status.ServedFrom != partner {
+			return fmt.Errorf("phase %s served from %q", tn.Status.Phase, tn.Status.ServedFrom)
+		}
+		return nil
+	})
+	done := w.west.waitFor(t, time.Minute, "Ready", func(tn *saasv1.Tenant) error {
+		if tn.Status.Phase != saasv1.PhaseReady || tn.Status.RestoredFrom == nil {
+			return fmt.Errorf("phase %s, %s", tn.Status.Phase, cond(tn, saasv1.ConditionReady).Message)
+		}
+		return nil
+	})
+	if done.Status.RestoredFrom.Epoch != 2 {
+		t.Errorf("restored under epoch %d, want the one claimed before the kill (2)", done.Status.RestoredFrom.Epoch)
+	}
+	if f, _ := w.fences.Read(ctx, w.zoneID, w.fenceName); f.Region != partner || f.Epoch != 2 {
+		t.Errorf("fence %+v: claimed again", f)
+	}
+	var dbs rds.DBInstanceList
+	if err := w.west.k8s.List(ctx, &dbs); err != nil || len(dbs.Items) != 1 {
+		t.Errorf("the partner's DBInstances: %d (%v)", len(dbs.Items), err)
+	}
+	out, err := rdsIn(partner).DescribeDBInstances(ctx, &awsrds.DescribeDBInstancesInput{})
+	if err != nil || len(out.DBInstances) != 1 {
+		t.Errorf("instances in %s: %d (%v)", partner, len(out.DBInstances), err)
+	}
 }
