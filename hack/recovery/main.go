@@ -357,4 +357,3 @@ func waitFor(within time.Duration, done func() bool) bool {
 	}
 	return done()
 }
-
