@@ -19,6 +19,7 @@ import (
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/recovery/awsrds"
 )
@@ -71,8 +72,12 @@ func TestTenantCopiesReachThePartnerRegion(t *testing.T) {
 	must(t, err)
 	keyARN := aws.ToString(key.KeyMetadata.Arn)
 	const interval = 10 * time.Second
+	rcv, srv := newReceiver("dr-hmac", 0)
+	defer srv.Close()
 	cell := servingCell(t, "dr-use2", home, func(c *saasv1.RegionCell) {
 		c.Spec.DisasterRecovery = &saasv1.CellDisasterRecovery{PartnerRegion: partner, KMSKeyID: keyARN, CopyInterval: interval.String(), RetainCopies: 2}
+		c.Spec.Notifications = &saasv1.Notifications{Webhooks: []saasv1.Webhook{{Name: "ops", URL: srv.URL + "/ops"}},
+			HMACSecretRef: hmacSecret(t, "dr-notify", "dr-hmac")}
 	})
 	cellHas(t, cell.Name, saasv1.ConditionDisasterRecoveryReady, metav1.ConditionTrue, "PartnerInJurisdiction")
 
@@ -184,6 +189,24 @@ func TestTenantCopiesReachThePartnerRegion(t *testing.T) {
 	if ev := eventsText(); !strings.Contains(ev, "CopiesLate") || !strings.Contains(ev, "CopyFailed") {
 		t.Errorf("no CopiesLate and CopyFailed Events: %s", ev)
 	}
+	// The cell's receivers hear it once, signed, as a CloudEvent saying what failed.
+	eventually(t, "the copies.late CloudEvent", func() error {
+		types, err := rcv.typesAt("/ops")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(strings.Join(types, " "), notify.TypeCopiesLate); n != 1 {
+			return fmt.Errorf("%d %s events among %v", n, notify.TypeCopiesLate, types)
+		}
+		return nil
+	})
+	rcv.mu.Lock()
+	for _, ev := range rcv.accepted["/ops"] {
+		if ev.Type == notify.TypeCopiesLate && (ev.Subject != kept.Name || !strings.Contains(ev.Data.Message, "KMS")) {
+			t.Errorf("the copies.late event: %+v", ev)
+		}
+	}
+	rcv.mu.Unlock()
 
 	// A partner outside the home region's jurisdiction is refused where it is set, and no tenant
 	// of the cell copies there.

@@ -75,6 +75,26 @@ func DeletedEvent(t *saasv1.Tenant, cell *saasv1.RegionCell) Event {
 	})
 }
 
+// Disaster-recovery events: not phases, so they go through the cell's outbox.
+const (
+	// TypeCopiesLate says a tenant's newest copy in its partner region is older than twice its
+	// copy interval.
+	TypeCopiesLate = "io.tenantops.tenant.copies.late"
+	// TypeFailedOver says a region took a tenant over from its home region.
+	TypeFailedOver = "io.tenantops.tenant.failedover"
+)
+
+// RecoveryEvent is a disaster-recovery event of a tenant; key makes its ID (the same episode,
+// put twice, is one event: receivers deduplicate on the ID).
+func RecoveryEvent(t *saasv1.Tenant, cell *saasv1.RegionCell, typ, key, msg string, at time.Time) Event {
+	ev := NewEvent(t, cell, &saasv1.PendingNotification{
+		ID: fmt.Sprintf("%s-%s-%s", t.UID, strings.ReplaceAll(strings.TrimPrefix(typ, "io.tenantops.tenant."), ".", "-"), key), Type: typ,
+		Phase: t.Status.Phase, Time: metav1.NewTime(at.UTC().Truncate(time.Second)),
+	})
+	ev.Data.Message = msg
+	return ev
+}
+
 // OutboxWorkers is how many outbox entries are delivered at once: an attempt waits up to the
 // HTTP timeout for a receiver that does not answer, and one dead receiver must not hold every
 // other cell's events behind it.

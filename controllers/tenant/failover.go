@@ -13,6 +13,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/placement"
 	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/shared"
@@ -185,10 +186,14 @@ func (r *Reconciler) takeOver(ctx context.Context, run *tenantRun) error {
 			return err
 		}
 		claim = &next
-		r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "TookOver", "Failover",
-			"%s is served from %s now (fencing record %s, epoch %d); restoring copy %s of %s", t.Name, c.Spec.Region, name, next.Epoch,
-			newest.ID, newest.Created.UTC().Format(time.RFC3339))
 	}
+	msg := fmt.Sprintf("%s is served from %s now, taken over from %s (fencing record %s, epoch %d); restoring copy %s, the data as of %s",
+		t.Name, c.Spec.Region, rf.FailoverFrom, name, claim.Epoch, newest.ID, newest.Created.UTC().Format(time.RFC3339))
+	if claim == prev {
+		msg += " (claimed before a restart)"
+	}
+	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "TookOver", "Failover", "%s", msg)
+	r.announce(ctx, run, notify.RecoveryEvent(t, c, notify.TypeFailedOver, fmt.Sprint(claim.Epoch), msg, now))
 	r.remember(c.Spec.HostedZoneID, name, claim)
 	t.Status.RestoredFrom = &saasv1.RestoredFrom{Region: rf.FailoverFrom, SnapshotIdentifier: newest.ID,
 		SnapshotTime: shared.StatusTime(newest.Created), Epoch: claim.Epoch}

@@ -10,10 +10,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/metrics"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/placement"
 	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
@@ -74,6 +76,13 @@ func (r *Reconciler) reconcileRecovery(ctx context.Context, run *tenantRun, cell
 	}
 	if late && verdict.Condition(t.Status.Conditions, saasv1.ConditionDisasterRecoveryReady).Reason != "CopiesLate" {
 		r.Recorder.Eventf(t, nil, corev1.EventTypeWarning, "CopiesLate", "Copy", "%s", part.Message)
+		// Billing, CRM and the platform team's receivers hear it once per late episode (keyed by
+		// the recovery point that aged): a failover now would lose more than promised.
+		key := "none"
+		if rp != nil {
+			key = fmt.Sprint(rp.SnapshotTime.Unix())
+		}
+		r.announce(ctx, run, notify.RecoveryEvent(t, run.cell, notify.TypeCopiesLate, key, part.Message, now))
 	}
 	run.verdict.Side(part)
 	if rp != nil {
@@ -201,4 +210,16 @@ func (r *Reconciler) establishFence(ctx context.Context, run *tenantRun) error {
 	}
 	r.remember(c.Spec.HostedZoneID, name, &f)
 	return nil
+}
+
+// announce puts a disaster-recovery event in the serving cell's outbox, which delivers it at its
+// receivers' pace. It never holds the reconcile: an event that could not be put is logged, and
+// the Kubernetes Event recorded beside it stands.
+func (r *Reconciler) announce(ctx context.Context, run *tenantRun, ev notify.Event) {
+	if run.cell == nil || !notify.HasReceivers(run.cell) {
+		return
+	}
+	if err := notify.PutInOutbox(ctx, r.Client, r.Scheme, run.cell, b.CellNamespace(run.cell), ev, nil); err != nil {
+		logf.FromContext(ctx).Error(err, "disaster-recovery event not put in the outbox", "type", ev.Type)
+	}
 }

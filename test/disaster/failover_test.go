@@ -9,11 +9,15 @@ package disaster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,6 +40,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/recovery/awsfence"
 	recoveryrds "github.com/tenantops/tenant-operator/controllers/recovery/awsrds"
@@ -187,7 +192,32 @@ func (r *region) waitFor(t *testing.T, within time.Duration, what string, check 
 	return nil
 }
 
-func cellIn(t *testing.T, r *region, name, zoneID, keyARN, partnerRegion string) {
+// events is a webhook receiver: the CloudEvents a region's cell sends, by type (signatures are
+// the lifecycle tests' business).
+type events struct {
+	mu     sync.Mutex
+	byType map[string][]notify.Event
+}
+
+func (e *events) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var ev notify.Event
+	if err := json.NewDecoder(req.Body).Decode(&ev); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	e.mu.Lock()
+	e.byType[ev.Type] = append(e.byType[ev.Type], ev)
+	e.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (e *events) of(typ string) []notify.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]notify.Event(nil), e.byType[typ]...)
+}
+
+func cellIn(t *testing.T, r *region, name, zoneID, keyARN, partnerRegion string, rcv *events) {
 	t.Helper()
 	c, err := testenv.SampleCell()
 	if err != nil {
@@ -195,6 +225,20 @@ func cellIn(t *testing.T, r *region, name, zoneID, keyARN, partnerRegion string)
 	}
 	c.Name, c.Spec.Region, c.Spec.HostedZoneID, c.ResourceVersion = name, r.name, zoneID, ""
 	c.Spec.Database.WarmPool = nil
+	c.Spec.Notifications = nil
+	if rcv != nil {
+		srv := httptest.NewServer(rcv)
+		t.Cleanup(srv.Close)
+		ns := "notify-" + name
+		for _, o := range []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hmac"}, Data: map[string][]byte{"key": []byte("k")}}} {
+			if err := r.k8s.Create(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Spec.Notifications = &saasv1.Notifications{Webhooks: []saasv1.Webhook{{Name: "crm", URL: srv.URL + "/crm"}},
+			HMACSecretRef: &saasv1.SecretKeyRef{Namespace: ns, Name: "hmac", Key: "key"}}
+	}
 	c.Spec.DisasterRecovery = &saasv1.CellDisasterRecovery{PartnerRegion: partnerRegion, KMSKeyID: keyARN, CopyInterval: interval.String(), RetainCopies: 3}
 	if err := r.k8s.Create(context.Background(), c); err != nil {
 		t.Fatal(err)
@@ -218,6 +262,8 @@ func cond(tn *saasv1.Tenant, typ string) metav1.Condition {
 // world is the two regions with one tenant served at home and copied to the partner.
 type world struct {
 	east, west *region
+	// westEvents are the CloudEvents the partner's cell sends.
+	westEvents *events
 	zoneID     string
 	homeDB     string
 	fences     *awsfence.Client
@@ -251,8 +297,9 @@ func homeServes(t *testing.T, restore time.Duration) *world {
 	homeKey, partnerKey := kmsKey(t, home), kmsKey(t, partner)
 
 	east, west := startRegion(t, home, 0), startRegion(t, partner, restore)
-	cellIn(t, east, "east-a", zoneID, partnerKey, partner)
-	cellIn(t, west, "west-a", zoneID, homeKey, home)
+	westEvents := &events{byType: map[string][]notify.Event{}}
+	cellIn(t, east, "east-a", zoneID, partnerKey, partner, nil)
+	cellIn(t, west, "west-a", zoneID, homeKey, home, westEvents)
 
 	// The tenant, served at home; its copies reach the partner region.
 	acme := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "acme"}, Spec: saasv1.TenantSpec{
@@ -266,7 +313,7 @@ func homeServes(t *testing.T, restore time.Duration) *world {
 		}
 		return nil
 	})
-	w := &world{east: east, west: west, zoneID: zoneID, homeDB: served.Status.EffectiveDatabase.Identifier,
+	w := &world{east: east, west: west, westEvents: westEvents, zoneID: zoneID, homeDB: served.Status.EffectiveDatabase.Identifier,
 		fences: &awsfence.Client{Config: awsConfig(), EndpointURL: moto.URL}, fenceName: recovery.FenceName("acme.website.com")}
 	if f, err := w.fences.Read(ctx, zoneID, w.fenceName); err != nil || f == nil || f.Region != home || f.Epoch != 1 {
 		t.Fatalf("the fencing record once the first copy is there: %+v (%v)", f, err)
@@ -324,6 +371,13 @@ func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
 	}
 	if f, err := fences.Read(ctx, zoneID, fenceName); err != nil || f.Region != partner || f.Epoch != 2 {
 		t.Fatalf("the fencing record after the takeover: %+v (%v)", f, err)
+	}
+	// Billing and CRM hear of the takeover, and the Ready that follows says where from.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(w.westEvents.of("io.tenantops.tenant.ready")) == 0; time.Sleep(100 * time.Millisecond) {
+	}
+	over, ready := w.westEvents.of(notify.TypeFailedOver), w.westEvents.of("io.tenantops.tenant.ready")
+	if len(over) == 0 || !strings.Contains(over[0].Data.Message, "taken over from "+home) || len(ready) != 1 || !strings.Contains(ready[0].Data.Message, "failed over from "+home) {
+		t.Errorf("the partner's CloudEvents: failedover %+v, ready %+v", over, ready)
 	}
 	rs := &route53.RecordSet{}
 	if err := west.k8s.Get(ctx, client.ObjectKey{Namespace: "tenant-acme", Name: b.RecordSetName}, rs); err != nil {
