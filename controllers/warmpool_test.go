@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -217,25 +218,36 @@ func poolIdentifiers(t testing.TB, ns string) []string {
 // such DBInstance has its instance.
 func everyInstanceHasOneOwner(t testing.TB, ctx context.Context, account *testenv.Account, ours func(string) bool) {
 	t.Helper()
-	var all rds.DBInstanceList
-	must(t, k8s.List(ctx, &all))
-	managers := map[string][]string{}
-	for _, db := range all.Items {
-		if ours(db.Namespace) && db.DeletionTimestamp.IsZero() {
-			managers[*db.Spec.DBInstanceIdentifier] = append(managers[*db.Spec.DBInstanceIdentifier], db.Namespace+"/"+db.Name)
+	// The DBInstances and the account are read one after the other: a deletion landing between
+	// the two reads (a tenant's own database going while the claim is given back) would show a
+	// manager without an instance for a moment. So the promise is checked at rest: the two reads
+	// must agree within a few seconds.
+	eventuallyWithin(t, 10*time.Second, "every RDS instance managed by exactly one DBInstance", func() error {
+		var all rds.DBInstanceList
+		must(t, k8s.List(ctx, &all))
+		managers := map[string][]string{}
+		for _, db := range all.Items {
+			if ours(db.Namespace) && db.DeletionTimestamp.IsZero() {
+				managers[*db.Spec.DBInstanceIdentifier] = append(managers[*db.Spec.DBInstanceIdentifier], db.Namespace+"/"+db.Name)
+			}
 		}
-	}
-	have := account.Instances()
-	for id, in := range have {
-		if len(managers[id]) != 1 {
-			t.Errorf("RDS instance %s (owner %q) is managed by %v", id, in.Owner, managers[id])
+		have := account.Instances()
+		var problems []string
+		for id, in := range have {
+			if len(managers[id]) != 1 {
+				problems = append(problems, fmt.Sprintf("RDS instance %s (owner %q) is managed by %v", id, in.Owner, managers[id]))
+			}
 		}
-	}
-	for id, m := range managers {
-		if _, ok := have[id]; !ok {
-			t.Errorf("%v manage %s, which the account does not hold", m, id)
+		for id, m := range managers {
+			if _, ok := have[id]; !ok {
+				problems = append(problems, fmt.Sprintf("%v manage %s, which the account does not hold", m, id))
+			}
 		}
-	}
+		if len(problems) > 0 {
+			return errors.New(strings.Join(problems, "; "))
+		}
+		return nil
+	})
 }
 
 // patchCell changes the cell named name as change says.

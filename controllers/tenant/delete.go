@@ -54,6 +54,14 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cell
 	if err := r.returnClaim(ctx, t, cell); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Another region serves the tenant now (a failover): its DNS record is that region's.
+	if elsewhere, err := r.servedElsewhere(ctx, t, cell); err != nil {
+		return ctrl.Result{}, err
+	} else if elsewhere {
+		if err := r.releaseRecord(ctx, t); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	waitingFor, err := r.releaseDatabase(ctx, t)
 	for _, child := range []struct {
 		obj  client.Object

@@ -47,7 +47,7 @@ func (r *Reconciler) remember(zoneID, name string, f *recovery.Fence) {
 }
 
 // fenced reads the tenant's fencing record when it can fail over (its copies are on, or it is a
-// failover itself) and says which region it gives the tenant to; "" when none, or this one.
+// failover itself, or it stood down before): nil when there is none, or the tenant cannot.
 func (r *Reconciler) fenced(ctx context.Context, run *tenantRun, cells []saasv1.RegionCell) (*recovery.Fence, error) {
 	t, c := run.t, run.cell
 	if r.Fences == nil {
@@ -214,4 +214,26 @@ func dbCell(run *tenantRun, cells []saasv1.RegionCell) *saasv1.RegionCell {
 		}
 	}
 	return run.cell
+}
+
+// servedElsewhere says whether a tenant being deleted is served by another region now: then its
+// DNS record is that region's, and must be let go of, never deleted. The fencing record is read
+// afresh: a home cluster that comes back with the tenant's deletion already in Git must not
+// delete the record the partner serves it under.
+func (r *Reconciler) servedElsewhere(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) (bool, error) {
+	if t.Status.ServedFrom != "" {
+		return true, nil
+	}
+	held, serves := recovery.HeldEpoch(t)
+	if r.Fences == nil || cell == nil || !serves {
+		return false, nil
+	}
+	if _, off := recovery.For(cell, t, r.Jurisdictions); off != nil && t.Status.RestoredFrom == nil {
+		return false, nil
+	}
+	f, err := r.Fences.Read(ctx, cell.Spec.HostedZoneID, recovery.FenceName(b.Host(t, cell)))
+	if err != nil {
+		return false, fmt.Errorf("reading the fencing record before deleting the DNS record: %w", err)
+	}
+	return recovery.StandsDown(f, cell.Spec.Region, held), nil
 }

@@ -40,7 +40,10 @@ func (r *Reconciler) reconcileRecovery(ctx context.Context, run *tenantRun, cell
 		return
 	}
 	e := t.Status.EffectiveDatabase
-	if e == nil || e.Identifier == "" || !databaseAvailable(run) {
+	// RDS snapshots an available instance only (not one it is modifying); a tenant with a copy
+	// already keeps its condition meanwhile, and turns late if the wait outlasts two intervals.
+	dbAvailable := e != nil && e.Identifier != "" && databaseAvailable(run)
+	if !dbAvailable && t.Status.RecoveryPoint == nil {
 		run.verdict.Side(verdict.Waiting(saasv1.ConditionDisasterRecoveryReady, "WaitingForDatabase", "copies to "+s.Partner+" start once the database is available"))
 		return
 	}
@@ -51,11 +54,17 @@ func (r *Reconciler) reconcileRecovery(ctx context.Context, run *tenantRun, cell
 	}
 	failure := ""
 	after := recovery.Poll(s)
-	if due, wait := recovery.Due(s, rp, now); !due {
+	switch due, wait := recovery.Due(s, rp, now); {
+	case !due:
 		after = wait
-	} else if plan, err := r.copyStep(ctx, run, cell, s, rp, now); err != nil {
-		failure = err.Error()
-	} else {
+	case !dbAvailable:
+		// Due, but the database is not available for a snapshot: look again soon.
+	default:
+		plan, err := r.copyStep(ctx, run, cell, s, rp, now)
+		if err != nil {
+			failure = err.Error()
+			break
+		}
 		after, failure = plan.After, plan.Failure
 		if plan.Record != nil {
 			t.Status.RecoveryPoint, rp = plan.Record, plan.Record

@@ -44,6 +44,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	"github.com/tenantops/tenant-operator/controllers/builders"
+	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/test/inprocess"
 	"github.com/tenantops/tenant-operator/test/testenv"
 )
@@ -97,7 +98,16 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	if _, err := inprocess.StartOperator(ctx, operatorCfg, demoOptions(identity), nil); err != nil {
+	copies := &demoAWS{}
+	if playAWS {
+		demoCopies(copies)
+		if copies.moto != nil {
+			defer copies.moto.Stop()
+		}
+	}
+	opts := demoOptions(identity)
+	opts.Copier = copies.copier
+	if _, err := inprocess.StartOperator(ctx, operatorCfg, opts, nil); err != nil {
 		return err
 	}
 	say("operator running in this process as the chart's ServiceAccount, with exactly the chart's RBAC")
@@ -137,6 +147,9 @@ func run(playAWS, exit bool, wait time.Duration) error {
 	if playAWS {
 		if err := signUpFromWarmPool(ctx, c); err != nil {
 			say("warm pool: %v", err)
+		}
+		if err := showRecoveryPoints(ctx, c, copies); err != nil {
+			say("disaster recovery: %v", err)
 		}
 	}
 	select {
@@ -263,7 +276,7 @@ func printTable(ctx context.Context, c client.Client) error {
 			usd, per, pool, side(cell.Status.Conditions, saasv1.ConditionAlarmsReady), side(cell.Status.Conditions, saasv1.ConditionAssetsReady), ready, why)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "TENANT\tCELL\tTIER\tPHASE\tREADY\tDATABASE\tUSD/MO\tALARMS\tURL\tWAITING ON")
+	fmt.Fprintln(w, "TENANT\tCELL\tTIER\tPHASE\tREADY\tDATABASE\tUSD/MO\tALARMS\tRECOVERY POINT\tURL\tWAITING ON")
 	for _, t := range tenants.Items {
 		ready, why := readiness(t.Status.Conditions)
 		db := "-" // resolved when the database is requested, then kept (status.effectiveDatabase)
@@ -277,8 +290,12 @@ func printTable(ctx context.Context, c client.Client) error {
 		if c := t.Status.Cost; c != nil {
 			usd = c.MonthlyUSD
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Status.Cell, t.Spec.Tier, t.Status.Phase, ready, db, usd,
-			side(t.Status.Conditions, saasv1.ConditionAlarmsReady), t.Status.URL, why)
+		rp := "-"
+		if p := t.Status.RecoveryPoint; p != nil {
+			rp = fmt.Sprintf("%s, %s old", p.Region, time.Since(p.SnapshotTime.Time).Round(time.Second))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Status.Cell, t.Spec.Tier, t.Status.Phase, ready, db, usd,
+			side(t.Status.Conditions, saasv1.ConditionAlarmsReady), rp, t.Status.URL, why)
 	}
 	_ = w.Flush()
 	fmt.Println()
@@ -388,7 +405,9 @@ func applySamples(ctx context.Context, c client.Client, playAWS bool) error {
 // demoOptions are the operator's options in the demo: the chart's identity (the operator binds
 // itself in each namespace it makes to write Secrets there, as its Deployment's arguments say).
 func demoOptions(identity builders.OperatorIdentity) controllers.Options {
-	return controllers.Options{MaxConcurrentReconciles: 4, Identity: identity}
+	// The chart's default jurisdictions: the demo's cell eu-west-1-b copies to eu-central-1.
+	jur, _ := recovery.ParseJurisdictions("eu=eu-west-1,eu-west-3,eu-central-1,eu-north-1,eu-south-1,eu-south-2;us=us-east-1,us-east-2,us-west-1,us-west-2")
+	return controllers.Options{MaxConcurrentReconciles: 4, Identity: identity, Jurisdictions: jur}
 }
 
 // installChart applies what `helm install` of charts/tenant-operator renders, and returns the

@@ -514,3 +514,54 @@ func TestAFailoverSurvivesItsOperatorKilledAndTheHomeReturning(t *testing.T) {
 		t.Errorf("instances in %s: %d (%v)", partner, len(out.DBInstances), err)
 	}
 }
+
+// The home region comes back with the tenant's deletion already asked for there (someone removed
+// it from the home's Git while the region was down). Its deletion must not delete the tenant's
+// DNS record, which the partner serves it under now: ACK is told to retain it first.
+func TestAHomeDeletionAfterAFailoverLetsGoOfTheRecord(t *testing.T) {
+	ctx := context.Background()
+	w := homeServes(t, 0)
+	w.east.stop()
+	if err := w.west.k8s.Create(ctx, &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "acme"}, Spec: saasv1.TenantSpec{
+		DisplayName: "Acme", Region: partner, Subdomain: "acme", AdminEmail: "it@acme.example",
+		RestoreFrom: &saasv1.RestoreSource{FailoverFrom: home, Force: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.west.waitFor(t, time.Minute, "Ready", func(tn *saasv1.Tenant) error {
+		if tn.Status.Phase != saasv1.PhaseReady {
+			return fmt.Errorf("phase %s", tn.Status.Phase)
+		}
+		return nil
+	})
+	// In the home cluster, while its operator is down: ACK's finalizer on the record (it holds
+	// the RecordSet until it has dealt with Route53), and the tenant's deletion.
+	rs := &route53.RecordSet{}
+	key := client.ObjectKey{Namespace: "tenant-acme", Name: b.RecordSetName}
+	if err := w.east.k8s.Get(ctx, key, rs); err != nil {
+		t.Fatal(err)
+	}
+	orig := rs.DeepCopy()
+	rs.Finalizers = append(rs.Finalizers, "finalizers.route53.services.k8s.aws/RecordSet")
+	if err := w.east.k8s.Patch(ctx, rs, client.MergeFrom(orig)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.east.k8s.Delete(ctx, w.east.tenant(t, "acme")); err != nil {
+		t.Fatal(err)
+	}
+	w.east.start(t)
+	var last error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if last = w.east.k8s.Get(ctx, key, rs); last != nil {
+			continue
+		}
+		if rs.DeletionTimestamp != nil {
+			break
+		}
+	}
+	if rs.DeletionTimestamp == nil || rs.Annotations["services.k8s.aws/deletion-policy"] != "retain" {
+		t.Fatalf("the home's RecordSet: deleting %v, annotations %v (%v); ACK would delete the partner's record", rs.DeletionTimestamp, rs.Annotations, last)
+	}
+	if f, _ := w.fences.Read(ctx, w.zoneID, w.fenceName); f.Region != partner {
+		t.Errorf("fence %+v", f)
+	}
+}
