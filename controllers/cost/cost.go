@@ -39,6 +39,8 @@ type Prices struct {
 	AlarmMonth         float64            `json:"alarmMonth,omitempty"`
 	HostedZoneMonth    float64            `json:"hostedZoneMonth,omitempty"`
 	AssetsMonth        float64            `json:"assetsMonth,omitempty"`
+	// SnapshotGiBMonth is a manual RDS snapshot's storage (the copies in a partner region).
+	SnapshotGiBMonth float64 `json:"snapshotGiBMonth,omitempty"`
 }
 
 // Table is a dated price table: defaults, and overrides per region.
@@ -93,7 +95,7 @@ func (t Table) For(region string) Prices {
 	for _, f := range []struct{ dst, src *float64 }{
 		{&p.RDSStorageGiBMonth, &o.RDSStorageGiBMonth}, {&p.VCPUHour, &o.VCPUHour}, {&p.MemoryGiBHour, &o.MemoryGiBHour},
 		{&p.LoadBalancerHour, &o.LoadBalancerHour}, {&p.ClusterHour, &o.ClusterHour}, {&p.AlarmMonth, &o.AlarmMonth},
-		{&p.HostedZoneMonth, &o.HostedZoneMonth}, {&p.AssetsMonth, &o.AssetsMonth},
+		{&p.HostedZoneMonth, &o.HostedZoneMonth}, {&p.AssetsMonth, &o.AssetsMonth}, {&p.SnapshotGiBMonth, &o.SnapshotGiBMonth},
 	} {
 		if *f.src != 0 {
 			*f.dst = *f.src

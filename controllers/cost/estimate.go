@@ -34,6 +34,8 @@ type TenantShape struct {
 	App           AppCapacity
 	CacheNodeType string
 	CacheNodes    int32
+	// CopiesIn is the partner region the tenant's database is copied to (disaster recovery).
+	CopiesIn string
 }
 
 // Cell is a cell's own parts.
@@ -87,6 +89,12 @@ func TenantOwn(t Table, region string, tn TenantShape) Estimate {
 	if tn.Dedicated {
 		app(&e, p, h, "own app", tn.App)
 		cache(&e, p, h, "own cache", tn.CacheNodeType, tn.CacheNodes)
+	}
+	if tn.CopiesIn != "" {
+		// Snapshots are incremental: the retained copies hold about one full database and the
+		// blocks changed since, which depend on the tenant's writes and are not estimated.
+		e.add(fmt.Sprintf("copies in %s: about one full snapshot, %d GiB", tn.CopiesIn, tn.StorageGiB),
+			float64(tn.StorageGiB)*t.For(tn.CopiesIn).SnapshotGiBMonth)
 	}
 	return e
 }

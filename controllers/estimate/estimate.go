@@ -31,6 +31,9 @@ func tenantShape(t *saasv1.Tenant, c *saasv1.RegionCell) (cost.TenantShape, bool
 		return cost.TenantShape{}, false
 	}
 	s := cost.TenantShape{InstanceClass: eff.InstanceClass, StorageGiB: eff.StorageGiB, MultiAZ: eff.MultiAZ, Alarms: tenantAlarms(t, c)}
+	if rp := t.Status.RecoveryPoint; rp != nil {
+		s.CopiesIn = rp.Region
+	}
 	if t.Spec.Tier == saasv1.TierDedicated {
 		cache := b.DedicatedCache(t, c, nil)
 		s.Dedicated = true

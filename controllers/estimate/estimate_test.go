@@ -96,3 +96,27 @@ func TestWarmPoolCost(t *testing.T) {
 		t.Errorf("the cell's items do not name the pool: %+v", est1.Items)
 	}
 }
+
+// A tenant with copies in a partner region pays for about one full snapshot there, at that
+// region's snapshot price; one without pays nothing for them.
+func TestCopiesCost(t *testing.T) {
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	prices := &cost.Source{}
+	db := &saasv1.EffectiveDatabase{InstanceClass: "db.t4g.medium", StorageGiB: 100, MultiAZ: true}
+	plain := tenantWith("a", "c1", db)
+	copied := tenantWith("a", "c1", db)
+	copied.Status.RecoveryPoint = &saasv1.RecoveryPoint{Region: "eu-central-1", SnapshotIdentifier: "x"}
+	_, without, _ := Tenant(&plain, cell(), prices, now)
+	est, with, _ := Tenant(&copied, cell(), prices, now)
+	// 100 GiB x $0.095, the default table's snapshot storage (eu-central-1 sets no price of its own).
+	if got := fmt.Sprintf("%.2f", with-without); got != "9.50" {
+		t.Errorf("copies cost $%s a month, want $9.50", got)
+	}
+	named := false
+	for _, it := range est.Items {
+		named = named || strings.Contains(it.Name, "copies in eu-central-1")
+	}
+	if !named {
+		t.Errorf("the tenant's items do not name its copies: %+v", est.Items)
+	}
+}
