@@ -28,7 +28,11 @@ import (
 	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	awsroute53 "github.com/aws/aws-sdk-go-v2/service/route53"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -37,6 +41,7 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
+	"github.com/tenantops/tenant-operator/controllers/ack/cloudwatch"
 	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/ack/route53"
 	b "github.com/tenantops/tenant-operator/controllers/builders"
@@ -419,9 +424,88 @@ func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
 	if f, _ := fences.Read(ctx, zoneID, fenceName); f.Region != partner || f.Epoch != 2 {
 		t.Errorf("the home region's return changed the fencing record: %+v", f)
 	}
-	// The partner keeps serving.
-	if tn := west.tenant(t, "acme"); tn.Status.Phase != saasv1.PhaseReady {
-		t.Errorf("the partner's tenant: %s", tn.Status.Phase)
+	// The partner keeps serving, and copies the tenant back to the home region (its cell's
+	// partner): what a failback restores.
+	west.waitFor(t, time.Minute, "copying back home", func(tn *saasv1.Tenant) error {
+		if tn.Status.Phase != saasv1.PhaseReady || tn.Status.RecoveryPoint == nil || tn.Status.RecoveryPoint.Region != home {
+			return fmt.Errorf("phase %s, recovery point %+v", tn.Status.Phase, tn.Status.RecoveryPoint)
+		}
+		return nil
+	})
+
+	// Failing back, as the runbook says: the home's stood-down Tenant is deleted (its deletion
+	// policy applies to the home's old copy of the data), then applied again taking the tenant
+	// over from the partner. The epoch goes up; the partner stands down.
+	if err := east.k8s.Delete(ctx, stood); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if err := east.k8s.Get(ctx, client.ObjectKey{Name: "acme"}, &saasv1.Tenant{}); apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the home's stood-down tenant was not deleted within a minute")
+		}
+	}
+	if f, _ := fences.Read(ctx, zoneID, fenceName); f.Region != partner {
+		t.Fatalf("deleting the stood-down tenant changed the fencing record: %+v", f)
+	}
+	playNamespaceController(t, east, "tenant-acme")
+	if err := east.k8s.Create(ctx, &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "acme"}, Spec: saasv1.TenantSpec{
+		DisplayName: "Acme", Region: home, Subdomain: "acme", AdminEmail: "it@acme.example",
+		RestoreFrom: &saasv1.RestoreSource{FailoverFrom: partner, Force: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	back := east.waitFor(t, time.Minute, "failed back", func(tn *saasv1.Tenant) error {
+		if tn.Status.Phase != saasv1.PhaseReady || tn.Status.RestoredFrom == nil {
+			return fmt.Errorf("phase %s; %s", tn.Status.Phase, cond(tn, saasv1.ConditionReady).Message)
+		}
+		return nil
+	})
+	if rf := back.Status.RestoredFrom; rf.Region != partner || rf.Epoch != 3 {
+		t.Errorf("failed back from %+v, want from %s under epoch 3", rf, partner)
+	}
+	west.waitFor(t, time.Minute, "stood down after the failback", func(tn *saasv1.Tenant) error {
+		if tn.Status.Phase != saasv1.PhaseFailedOver || tn.Status.ServedFrom != home {
+			return fmt.Errorf("phase %s served from %q", tn.Status.Phase, tn.Status.ServedFrom)
+		}
+		return nil
+	})
+	if f, _ := fences.Read(ctx, zoneID, fenceName); f.Region != home || f.Epoch != 3 {
+		t.Errorf("the fencing record after the failback: %+v", f)
+	}
+}
+
+// playNamespaceController does what kube-controller-manager's namespace controller would for a
+// namespace being deleted (envtest runs none): deletes what is left in it, then finalizes it, so
+// that a Tenant of the same name can be made again.
+func playNamespaceController(t *testing.T, r *region, name string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, obj := range []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}, &corev1.ServiceAccount{}, &corev1.Service{},
+		&corev1.ResourceQuota{}, &corev1.LimitRange{}, &batchv1.Job{}, &batchv1.CronJob{}, &appsv1.Deployment{},
+		&networkingv1.NetworkPolicy{}, &networkingv1.Ingress{}, &rbacv1.Role{}, &rbacv1.RoleBinding{},
+		&rds.DBInstance{}, &route53.RecordSet{}, &cloudwatch.MetricAlarm{}} {
+		if err := r.k8s.DeleteAllOf(ctx, obj, client.InNamespace(name)); err != nil && !apierrors.IsNotFound(err) {
+			t.Fatalf("played namespace controller: deleting %T in %s: %v", obj, name, err)
+		}
+	}
+	ns := &corev1.Namespace{}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if err := r.k8s.Get(ctx, client.ObjectKey{Name: name}, ns); apierrors.IsNotFound(err) {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if ns.DeletionTimestamp != nil {
+			ns.Spec.Finalizers = nil
+			if err := r.k8s.SubResource("finalize").Update(ctx, ns); err != nil && !apierrors.IsConflict(err) {
+				t.Fatalf("played namespace controller: finalizing %s: %v", name, err)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespace %s still there: %+v", name, ns.Status)
+		}
 	}
 }
 
