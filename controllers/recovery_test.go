@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	awsrdsapi "github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,16 +20,8 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/recovery/awsrds"
+	"github.com/tenantops/tenant-operator/test/testenv"
 )
-
-// motoConfig is an AWS configuration for moto, which checks no credentials but is signed to.
-func motoConfig() aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-}
-
-func motoRDS(region string) *awsrdsapi.Client {
-	return awsrdsapi.NewFromConfig(motoConfig(), func(o *awsrdsapi.Options) { o.Region, o.BaseEndpoint = region, aws.String(moto.URL) })
-}
 
 // playACKCreatesDatabase makes the tenant's database in the AWS stand-in, as ACK's rds-controller
 // would on seeing its DBInstance, and then reports it available on the DBInstance, as ACK would.
@@ -39,20 +29,14 @@ func playACKCreatesDatabase(t testing.TB, tenant *saasv1.Tenant, region string) 
 	t.Helper()
 	db := &rds.DBInstance{}
 	eventually(t, "the DBInstance of "+tenant.Name, func() error { return get(t, db, b.TenantNamespace(tenant), b.DBInstanceName) })
-	id := *db.Spec.DBInstanceIdentifier
-	_, err := motoRDS(region).CreateDBInstance(context.Background(), &awsrdsapi.CreateDBInstanceInput{
-		DBInstanceIdentifier: aws.String(id), DBInstanceClass: db.Spec.DBInstanceClass, Engine: aws.String("mysql"),
-		EngineVersion: aws.String("8.0.39"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin"),
-		MasterUserPassword: aws.String("played-by-the-test-1"), StorageEncrypted: aws.Bool(true), MultiAZ: aws.Bool(true),
-	})
-	must(t, err)
+	must(t, testenv.MakeInMoto(moto, region)(context.Background(), db))
 	playDBAvailable(t, tenant)
-	return id
+	return *db.Spec.DBInstanceIdentifier
 }
 
 func copiesIn(t testing.TB, region, db string) []recovery.Snapshot {
 	t.Helper()
-	c := &awsrds.Client{Config: motoConfig(), EndpointURL: moto.URL}
+	c := &awsrds.Client{Config: moto.Config(), EndpointURL: moto.URL}
 	snaps, err := c.List(context.Background(), region, db, recovery.SnapshotPrefix(db))
 	must(t, err)
 	return snaps
@@ -67,10 +51,8 @@ func copiesIn(t testing.TB, region, db string) []recovery.Snapshot {
 func TestTenantCopiesReachThePartnerRegion(t *testing.T) {
 	ctx := context.Background()
 	const home, partner = "us-east-2", "us-west-1"
-	key, err := kms.NewFromConfig(motoConfig(), func(o *kms.Options) { o.Region, o.BaseEndpoint = partner, aws.String(moto.URL) }).
-		CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("tenant copies, made by the platform engineer")})
+	keyARN, err := moto.KMSKey(ctx, partner) // made by the platform engineer
 	must(t, err)
-	keyARN := aws.ToString(key.KeyMetadata.Arn)
 	const interval = 10 * time.Second
 	rcv, srv := newReceiver("dr-hmac", 0)
 	defer srv.Close()
@@ -117,7 +99,7 @@ func TestTenantCopiesReachThePartnerRegion(t *testing.T) {
 
 	// The copy is in the partner region, under the partner's key, with the tags a failover finds
 	// it by; the home region keeps at most the newest snapshot, the source of the next copy.
-	d, err := motoRDS(partner).DescribeDBSnapshots(ctx, &awsrdsapi.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(first.SnapshotIdentifier)})
+	d, err := moto.RDS(partner).DescribeDBSnapshots(ctx, &awsrdsapi.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(first.SnapshotIdentifier)})
 	must(t, err)
 	if s := d.DBSnapshots[0]; aws.ToString(s.KmsKeyId) != keyARN || !aws.ToBool(s.Encrypted) || !hasTag(s, "tenantops:tenant", kept.Name) ||
 		!hasTag(s, "tenantops:home-region", home) || !hasTag(s, "tenantops:cell", cell.Name) {

@@ -103,7 +103,7 @@ func runSuite(m *testing.M) int {
 		NotificationBackoff:     notify.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Attempts: 8},
 		MoveWarmup:              time.Second,
 		MoveDrain:               2 * time.Second,
-		Copier:                  &awsrds.Client{Config: motoConfig(), EndpointURL: moto.URL},
+		Copier:                  &awsrds.Client{Config: moto.Config(), EndpointURL: moto.URL},
 		Jurisdictions:           jurisdictions,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)

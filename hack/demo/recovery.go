@@ -2,15 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	awsrdsapi "github.com/aws/aws-sdk-go-v2/service/rds"
-	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -18,6 +12,7 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/recovery/awsrds"
+	"github.com/tenantops/tenant-operator/test/testenv"
 	"github.com/tenantops/tenant-operator/test/testsvc"
 )
 
@@ -28,10 +23,6 @@ const (
 	drInterval        = 20 * time.Second
 )
 
-func motoConfig() aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("demo", "demo", "")}
-}
-
 // demoCopies gives the demo's operator an RDS for copies: moto_server, when this machine has it.
 func demoCopies(opts *demoAWS) {
 	m, err := testsvc.StartMoto()
@@ -40,7 +31,7 @@ func demoCopies(opts *demoAWS) {
 		return
 	}
 	opts.moto = m
-	opts.copier = &awsrds.Client{Config: motoConfig(), EndpointURL: m.URL}
+	opts.copier = &awsrds.Client{Config: m.Config(), EndpointURL: m.URL}
 }
 
 // demoAWS is what the demo's operator talks to instead of AWS for copies.
@@ -56,11 +47,7 @@ func showRecoveryPoints(ctx context.Context, c client.Client, copies *demoAWS) e
 	if copies.moto == nil {
 		return nil
 	}
-	rdsIn := func(region string) *awsrdsapi.Client {
-		return awsrdsapi.NewFromConfig(motoConfig(), func(o *awsrdsapi.Options) { o.Region, o.BaseEndpoint = region, aws.String(copies.moto.URL) })
-	}
-	key, err := kms.NewFromConfig(motoConfig(), func(o *kms.Options) { o.Region, o.BaseEndpoint = drPartner, aws.String(copies.moto.URL) }).
-		CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("tenant copies")})
+	key, err := copies.moto.KMSKey(ctx, drPartner)
 	if err != nil {
 		return err
 	}
@@ -69,7 +56,7 @@ func showRecoveryPoints(ctx context.Context, c client.Client, copies *demoAWS) e
 		return err
 	}
 	orig := cell.DeepCopy()
-	cell.Spec.DisasterRecovery = &saasv1.CellDisasterRecovery{PartnerRegion: drPartner, KMSKeyID: aws.ToString(key.KeyMetadata.Arn), CopyInterval: drInterval.String(), RetainCopies: 3}
+	cell.Spec.DisasterRecovery = &saasv1.CellDisasterRecovery{PartnerRegion: drPartner, KMSKeyID: key, CopyInterval: drInterval.String(), RetainCopies: 3}
 	if err := c.Patch(ctx, cell, client.MergeFrom(orig)); err != nil {
 		return err
 	}
@@ -87,12 +74,7 @@ func showRecoveryPoints(ctx context.Context, c client.Client, copies *demoAWS) e
 		if err := c.Get(ctx, client.ObjectKey{Namespace: b.TenantNamespace(&t), Name: b.DBInstanceName}, db); err != nil {
 			return err
 		}
-		_, err := rdsIn(t.Spec.Region).CreateDBInstance(ctx, &awsrdsapi.CreateDBInstanceInput{
-			DBInstanceIdentifier: db.Spec.DBInstanceIdentifier, DBInstanceClass: db.Spec.DBInstanceClass, Engine: aws.String("mysql"),
-			EngineVersion: aws.String("8.0.39"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin"),
-			MasterUserPassword: aws.String("played-by-the-demo-1"), StorageEncrypted: aws.Bool(true)})
-		var exists *rdstypes.DBInstanceAlreadyExistsFault
-		if err != nil && !errors.As(err, &exists) {
+		if err := testenv.MakeInMoto(copies.moto, t.Spec.Region)(ctx, db); err != nil {
 			return err
 		}
 		say("[played] RDS in moto: %s's database %s, as ACK made it", t.Name, *db.Spec.DBInstanceIdentifier)

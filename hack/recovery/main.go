@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,12 +28,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	awsrdsapi "github.com/aws/aws-sdk-go-v2/service/rds"
-	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
-	awsroute53 "github.com/aws/aws-sdk-go-v2/service/route53"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -44,7 +37,6 @@ import (
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
 	"github.com/tenantops/tenant-operator/controllers"
-	"github.com/tenantops/tenant-operator/controllers/ack/rds"
 	"github.com/tenantops/tenant-operator/controllers/recovery"
 	"github.com/tenantops/tenant-operator/controllers/recovery/awsfence"
 	"github.com/tenantops/tenant-operator/controllers/recovery/awsrds"
@@ -71,14 +63,6 @@ func main() {
 }
 
 var moto *testsvc.Moto
-
-func awsConfig() aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-}
-
-func rdsIn(region string) *awsrdsapi.Client {
-	return awsrdsapi.NewFromConfig(awsConfig(), func(o *awsrdsapi.Options) { o.Region, o.BaseEndpoint = region, aws.String(moto.URL) })
-}
 
 // countingCopier counts the operator's RDS calls.
 type countingCopier struct {
@@ -122,8 +106,7 @@ func startRegion(ctx context.Context, name string, restore time.Duration) (*regi
 	if err != nil {
 		return nil, err
 	}
-	if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreateTime: restore,
-		RDSCreated: func(ctx context.Context, db *rds.DBInstance) error { return createInMoto(ctx, name, db) }}); err != nil {
+	if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreateTime: restore, RDSCreated: testenv.MakeInMoto(moto, name)}); err != nil {
 		return nil, err
 	}
 	jur, err := recovery.ParseJurisdictions("eu=" + home + "," + partner)
@@ -131,12 +114,12 @@ func startRegion(ctx context.Context, name string, restore time.Duration) (*regi
 		return nil, err
 	}
 	r := &region{name: name, env: env, c: c, writes: &testenv.WriteLog{},
-		copier: &countingCopier{Copier: &awsrds.Client{Config: awsConfig(), EndpointURL: moto.URL}}}
+		copier: &countingCopier{Copier: &awsrds.Client{Config: moto.Config(), EndpointURL: moto.URL}}}
 	octx, cancel := context.WithCancel(ctx)
 	skip := true
 	stopped, err := inprocess.StartOperator(octx, env.Config, controllers.Options{
 		MaxConcurrentReconciles: controllers.DefaultMaxConcurrentReconciles, Jurisdictions: jur, Copier: r.copier,
-		Fences: &awsfence.Client{Config: awsConfig(), EndpointURL: moto.URL},
+		Fences: &awsfence.Client{Config: moto.Config(), EndpointURL: moto.URL},
 	}, func(o *ctrl.Options) {
 		o.Controller.SkipNameValidation = &skip
 		o.NewClient = func(cfg *rest.Config, opts client.Options) (client.Client, error) {
@@ -155,24 +138,6 @@ func startRegion(ctx context.Context, name string, restore time.Duration) (*regi
 	return r, nil
 }
 
-func createInMoto(ctx context.Context, region string, db *rds.DBInstance) error {
-	var err error
-	if snap := db.Spec.DBSnapshotIdentifier; snap != nil {
-		_, err = rdsIn(region).RestoreDBInstanceFromDBSnapshot(ctx, &awsrdsapi.RestoreDBInstanceFromDBSnapshotInput{
-			DBInstanceIdentifier: db.Spec.DBInstanceIdentifier, DBSnapshotIdentifier: snap, DBInstanceClass: db.Spec.DBInstanceClass})
-	} else {
-		_, err = rdsIn(region).CreateDBInstance(ctx, &awsrdsapi.CreateDBInstanceInput{
-			DBInstanceIdentifier: db.Spec.DBInstanceIdentifier, DBInstanceClass: db.Spec.DBInstanceClass, Engine: aws.String("mysql"),
-			EngineVersion: aws.String("8.0.39"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin"),
-			MasterUserPassword: aws.String("played-by-the-harness-1"), StorageEncrypted: aws.Bool(true)})
-	}
-	var exists *rdstypes.DBInstanceAlreadyExistsFault
-	if errors.As(err, &exists) {
-		return nil
-	}
-	return err
-}
-
 func run(n int, interval, duration, sample, restore time.Duration, restoreMinutes, scale float64) error {
 	fmt.Printf("recovery: %d tenants copying every %s (1 h scaled 1:%.0f), sampled every %s for %s; a restore plays %.0f minutes in %s (1:%.0f); %d CPUs, %s\n",
 		n, interval, float64(time.Hour)/float64(interval), sample, duration, restoreMinutes, restore, scale, runtime.NumCPU(), runtime.Version())
@@ -183,12 +148,11 @@ func run(n int, interval, duration, sample, restore time.Duration, restoreMinute
 	defer moto.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	zoneID, err := hostedZone(ctx)
+	zoneID, err := moto.HostedZone(ctx, "website.com")
 	if err != nil {
 		return err
 	}
-	key, err := kms.NewFromConfig(awsConfig(), func(o *kms.Options) { o.Region, o.BaseEndpoint = partner, aws.String(moto.URL) }).
-		CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("tenant copies")})
+	key, err := moto.KMSKey(ctx, partner)
 	if err != nil {
 		return err
 	}
@@ -204,7 +168,7 @@ func run(n int, interval, duration, sample, restore time.Duration, restoreMinute
 	cell.Name, cell.Spec.Region, cell.Spec.HostedZoneID, cell.ResourceVersion = "bench-home", home, zoneID, ""
 	cell.Spec.Database.WarmPool = nil
 	cell.Spec.Capacity.MaxTenants = int32(n + 10)
-	cell.Spec.DisasterRecovery = &saasv1.CellDisasterRecovery{PartnerRegion: partner, KMSKeyID: aws.ToString(key.KeyMetadata.Arn), CopyInterval: interval.String(), RetainCopies: 3}
+	cell.Spec.DisasterRecovery = &saasv1.CellDisasterRecovery{PartnerRegion: partner, KMSKeyID: key, CopyInterval: interval.String(), RetainCopies: 3}
 	if err := east.c.Create(ctx, cell); err != nil {
 		return err
 	}
@@ -319,22 +283,6 @@ func run(n int, interval, duration, sample, restore time.Duration, restoreMinute
 		lost, partner, total.Round(10*time.Millisecond), restore, restoreMinutes, scale, (total - restore).Round(10*time.Millisecond),
 		applied.Sub(rf.SnapshotTime.Time).Round(time.Second))
 	return nil
-}
-
-// hostedZone makes the zone both regions' cells name. Route53's zone IDs start with Z, moto's
-// are random: zones are made until one looks like Route53's.
-func hostedZone(ctx context.Context) (string, error) {
-	r53 := awsroute53.NewFromConfig(awsConfig(), func(o *awsroute53.Options) { o.BaseEndpoint = aws.String(moto.URL) })
-	for i := 0; i < 1000; i++ {
-		z, err := r53.CreateHostedZone(ctx, &awsroute53.CreateHostedZoneInput{Name: aws.String("website.com"), CallerReference: aws.String(fmt.Sprint("bench-", i))})
-		if err != nil {
-			return "", err
-		}
-		if id := strings.TrimPrefix(aws.ToString(z.HostedZone.Id), "/hostedzone/"); strings.HasPrefix(id, "Z") {
-			return id, nil
-		}
-	}
-	return "", fmt.Errorf("moto made no zone ID starting with Z in 1,000 tries")
 }
 
 // pct is the p-th percentile of ds (nearest rank), rounded for print.

@@ -23,11 +23,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	awsrds "github.com/aws/aws-sdk-go-v2/service/rds"
-	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
-	awsroute53 "github.com/aws/aws-sdk-go-v2/service/route53"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -68,14 +64,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func awsConfig() aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-}
-
-func rdsIn(region string) *awsrds.Client {
-	return awsrds.NewFromConfig(awsConfig(), func(o *awsrds.Options) { o.Region, o.BaseEndpoint = region, aws.String(moto.URL) })
-}
-
 // region is one region's control plane: its API server, its ACK stand-in acting on moto, and
 // its operator, which can be stopped (the region lost) and started again.
 type region struct {
@@ -103,36 +91,13 @@ func startRegion(t *testing.T, name string, rdsCreateTime time.Duration) *region
 	t.Cleanup(cancel)
 	// ACK in this region, playing its part against moto: a DBInstance is made there (restored
 	// from the snapshot it names, as ACK's rds-controller restores), then reported available.
-	_, err = testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreateTime: rdsCreateTime, RDSCreated: func(ctx context.Context, db *rds.DBInstance) error {
-		return createInMoto(ctx, name, db)
-	}})
+	_, err = testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreateTime: rdsCreateTime, RDSCreated: testenv.MakeInMoto(moto, name)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &region{name: name, env: env, k8s: k}
 	r.start(t)
 	return r
-}
-
-func createInMoto(ctx context.Context, region string, db *rds.DBInstance) error {
-	id := *db.Spec.DBInstanceIdentifier
-	var err error
-	if snap := db.Spec.DBSnapshotIdentifier; snap != nil {
-		_, err = rdsIn(region).RestoreDBInstanceFromDBSnapshot(ctx, &awsrds.RestoreDBInstanceFromDBSnapshotInput{
-			DBInstanceIdentifier: aws.String(id), DBSnapshotIdentifier: snap, DBInstanceClass: db.Spec.DBInstanceClass, MultiAZ: db.Spec.MultiAZ,
-		})
-	} else {
-		_, err = rdsIn(region).CreateDBInstance(ctx, &awsrds.CreateDBInstanceInput{
-			DBInstanceIdentifier: aws.String(id), DBInstanceClass: db.Spec.DBInstanceClass, Engine: aws.String("mysql"),
-			EngineVersion: aws.String("8.0.39"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin"),
-			MasterUserPassword: aws.String("played-by-the-test-1"), StorageEncrypted: aws.Bool(true), MultiAZ: db.Spec.MultiAZ,
-		})
-	}
-	var exists *rdstypes.DBInstanceAlreadyExistsFault
-	if errors.As(err, &exists) {
-		return nil
-	}
-	return err
 }
 
 // start runs the region's operator: as main.go wires it, with moto for RDS and Route53.
@@ -144,13 +109,13 @@ func (r *region) start(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	skip := true
-	var fences recovery.Fences = &awsfence.Client{Config: awsConfig(), EndpointURL: moto.URL}
+	var fences recovery.Fences = &awsfence.Client{Config: moto.Config(), EndpointURL: moto.URL}
 	if r.fences != nil {
 		fences = r.fences(fences)
 	}
 	stopped, err := inprocess.StartOperator(ctx, r.env.Config, controllers.Options{
 		MaxConcurrentReconciles: 2, Jurisdictions: jur,
-		Copier: &recoveryrds.Client{Config: awsConfig(), EndpointURL: moto.URL},
+		Copier: &recoveryrds.Client{Config: moto.Config(), EndpointURL: moto.URL},
 		Fences: fences,
 	}, func(o *ctrl.Options) { o.Controller.SkipNameValidation = &skip })
 	if err != nil {
@@ -252,12 +217,11 @@ func cellIn(t *testing.T, r *region, name, zoneID, keyARN, partnerRegion string,
 
 func kmsKey(t *testing.T, region string) string {
 	t.Helper()
-	k, err := kms.NewFromConfig(awsConfig(), func(o *kms.Options) { o.Region, o.BaseEndpoint = region, aws.String(moto.URL) }).
-		CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("tenant copies")})
+	key, err := moto.KMSKey(context.Background(), region)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aws.ToString(k.KeyMetadata.Arn)
+	return key
 }
 
 func cond(tn *saasv1.Tenant, typ string) metav1.Condition {
@@ -287,17 +251,9 @@ func homeServes(t *testing.T, restore time.Duration) *world {
 	t.Cleanup(moto.Stop)
 	// What the platform engineer made in AWS: a hosted zone both regions' cells name, and in
 	// each region a KMS key for the copies it receives.
-	// Route53's zone IDs start with Z (as the cells' schema checks); moto's are random letters
-	// and digits, so zones are made until one looks like Route53's: a weakness of the stand-in,
-	// played, not a change of the schema.
-	var zoneID string
-	r53 := awsroute53.NewFromConfig(awsConfig(), func(o *awsroute53.Options) { o.BaseEndpoint = aws.String(moto.URL) })
-	for i := 0; !strings.HasPrefix(zoneID, "Z") && i < 1000; i++ {
-		zone, err := r53.CreateHostedZone(ctx, &awsroute53.CreateHostedZoneInput{Name: aws.String("website.com"), CallerReference: aws.String(fmt.Sprint(t.Name(), i))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		zoneID = strings.TrimPrefix(aws.ToString(zone.HostedZone.Id), "/hostedzone/")
+	zoneID, err := moto.HostedZone(ctx, "website.com")
+	if err != nil {
+		t.Fatal(err)
 	}
 	homeKey, partnerKey := kmsKey(t, home), kmsKey(t, partner)
 
@@ -319,7 +275,7 @@ func homeServes(t *testing.T, restore time.Duration) *world {
 		return nil
 	})
 	w := &world{east: east, west: west, westEvents: westEvents, zoneID: zoneID, homeDB: served.Status.EffectiveDatabase.Identifier,
-		fences: &awsfence.Client{Config: awsConfig(), EndpointURL: moto.URL}, fenceName: recovery.FenceName("acme.website.com")}
+		fences: &awsfence.Client{Config: moto.Config(), EndpointURL: moto.URL}, fenceName: recovery.FenceName("acme.website.com")}
 	if f, err := w.fences.Read(ctx, zoneID, w.fenceName); err != nil || f == nil || f.Region != home || f.Epoch != 1 {
 		t.Fatalf("the fencing record once the first copy is there: %+v (%v)", f, err)
 	}
@@ -362,7 +318,7 @@ func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
 	})
 	readyAt := time.Now()
 	rf := takenOver.Status.RestoredFrom
-	copies, err := (&recoveryrds.Client{Config: awsConfig(), EndpointURL: moto.URL}).List(ctx, partner, homeDB, recovery.SnapshotPrefix(homeDB))
+	copies, err := (&recoveryrds.Client{Config: moto.Config(), EndpointURL: moto.URL}).List(ctx, partner, homeDB, recovery.SnapshotPrefix(homeDB))
 	if err != nil || recovery.Newest(copies) == nil || rf.SnapshotIdentifier != recovery.Newest(copies).ID || rf.Region != home || rf.Epoch != 2 {
 		t.Fatalf("restored from %+v; the partner's copies %+v (%v)", rf, copies, err)
 	}
@@ -371,7 +327,7 @@ func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
 	if err := west.k8s.Get(ctx, client.ObjectKey{Namespace: "tenant-acme", Name: b.DBInstanceName}, db); err != nil || db.Spec.DBSnapshotIdentifier == nil || *db.Spec.DBSnapshotIdentifier != rf.SnapshotIdentifier {
 		t.Fatalf("the partner's DBInstance: %+v (%v)", db.Spec, err)
 	}
-	if d, err := rdsIn(partner).DescribeDBInstances(ctx, &awsrds.DescribeDBInstancesInput{DBInstanceIdentifier: db.Spec.DBInstanceIdentifier}); err != nil || len(d.DBInstances) != 1 {
+	if d, err := moto.RDS(partner).DescribeDBInstances(ctx, &awsrds.DescribeDBInstancesInput{DBInstanceIdentifier: db.Spec.DBInstanceIdentifier}); err != nil || len(d.DBInstances) != 1 {
 		t.Fatalf("the restored instance in %s: %v", partner, err)
 	}
 	if f, err := fences.Read(ctx, zoneID, fenceName); err != nil || f.Region != partner || f.Epoch != 2 {
@@ -418,7 +374,7 @@ func TestATenantSurvivesTheLossOfItsRegion(t *testing.T) {
 	if err := east.k8s.Get(ctx, client.ObjectKey{Namespace: "tenant-acme", Name: b.DBInstanceName}, &rds.DBInstance{}); err != nil {
 		t.Errorf("the home's DBInstance: %v", err)
 	}
-	if d, err := rdsIn(home).DescribeDBInstances(ctx, &awsrds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(homeDB)}); err != nil || len(d.DBInstances) != 1 {
+	if d, err := moto.RDS(home).DescribeDBInstances(ctx, &awsrds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(homeDB)}); err != nil || len(d.DBInstances) != 1 {
 		t.Errorf("the home's database in %s: %v", home, err)
 	}
 	if f, _ := fences.Read(ctx, zoneID, fenceName); f.Region != partner || f.Epoch != 2 {
@@ -593,7 +549,7 @@ func TestAFailoverSurvivesItsOperatorKilledAndTheHomeReturning(t *testing.T) {
 	if err := w.west.k8s.List(ctx, &dbs); err != nil || len(dbs.Items) != 1 {
 		t.Errorf("the partner's DBInstances: %d (%v)", len(dbs.Items), err)
 	}
-	out, err := rdsIn(partner).DescribeDBInstances(ctx, &awsrds.DescribeDBInstancesInput{})
+	out, err := moto.RDS(partner).DescribeDBInstances(ctx, &awsrds.DescribeDBInstancesInput{})
 	if err != nil || len(out.DBInstances) != 1 {
 		t.Errorf("instances in %s: %d (%v)", partner, len(out.DBInstances), err)
 	}

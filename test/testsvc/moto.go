@@ -1,12 +1,20 @@
 package testsvc
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 )
 
 // StartMoto starts moto_server, an AWS-protocol server (moto 5.2.1 with its server extra), on a
@@ -57,4 +65,44 @@ func StartMoto() (*Moto, error) {
 type Moto struct {
 	*Server
 	URL string
+}
+
+// Config is an AWS configuration for this server: moto checks no credentials, but the SDK signs
+// every request and needs some.
+func (m *Moto) Config() aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+}
+
+// RDS is an RDS client of region, on this server.
+func (m *Moto) RDS(region string) *rds.Client {
+	return rds.NewFromConfig(m.Config(), func(o *rds.Options) { o.Region, o.BaseEndpoint = region, aws.String(m.URL) })
+}
+
+// KMSKey makes a KMS key in region, as a platform engineer would for the copies it receives,
+// and returns its ARN.
+func (m *Moto) KMSKey(ctx context.Context, region string) (string, error) {
+	k := kms.NewFromConfig(m.Config(), func(o *kms.Options) { o.Region, o.BaseEndpoint = region, aws.String(m.URL) })
+	out, err := k.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("tenant copies")})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.KeyMetadata.Arn), nil
+}
+
+// HostedZone makes a Route53 hosted zone for name and returns its ID. Route53's zone IDs start
+// with Z (as a RegionCell's schema checks); moto's are random letters and digits, so zones are
+// made until one looks like Route53's: a weakness of the stand-in, played, not a change of the
+// schema.
+func (m *Moto) HostedZone(ctx context.Context, name string) (string, error) {
+	r53 := route53.NewFromConfig(m.Config(), func(o *route53.Options) { o.BaseEndpoint = aws.String(m.URL) })
+	for i := 0; i < 1000; i++ {
+		z, err := r53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String(name), CallerReference: aws.String(fmt.Sprint(name, "-", i, "-", time.Now().UnixNano()))})
+		if err != nil {
+			return "", err
+		}
+		if id := strings.TrimPrefix(aws.ToString(z.HostedZone.Id), "/hostedzone/"); strings.HasPrefix(id, "Z") {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("moto made no hosted zone ID starting with Z in 1,000 tries")
 }

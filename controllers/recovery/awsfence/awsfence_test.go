@@ -14,15 +14,14 @@ import (
 	"github.com/tenantops/tenant-operator/test/testsvc"
 )
 
-var motoURL string
+var moto *testsvc.Moto
 
 func TestMain(m *testing.M) {
-	moto, err := testsvc.StartMoto()
-	if err != nil {
+	var err error
+	if moto, err = testsvc.StartMoto(); err != nil {
 		println(err.Error())
 		os.Exit(1)
 	}
-	motoURL = moto.URL
 	code := m.Run()
 	moto.Stop()
 	os.Exit(code)
@@ -30,7 +29,7 @@ func TestMain(m *testing.M) {
 
 func TestClaimIsACompareAndSwap(t *testing.T) {
 	ctx := context.Background()
-	c := &Client{Config: aws.Config{Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}, EndpointURL: motoURL}
+	c := &Client{Config: aws.Config{Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}, EndpointURL: moto.URL}
 	zone, err := c.api().CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String("website.com"), CallerReference: aws.String("fence-test")})
 	if err != nil {
 		t.Fatal(err)

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
@@ -17,29 +15,23 @@ import (
 	"github.com/tenantops/tenant-operator/test/testsvc"
 )
 
-var motoURL string
+var moto *testsvc.Moto
 
 func TestMain(m *testing.M) {
-	moto, err := testsvc.StartMoto()
-	if err != nil {
+	var err error
+	if moto, err = testsvc.StartMoto(); err != nil {
 		println(err.Error())
 		os.Exit(1)
 	}
-	motoURL = moto.URL
 	code := m.Run()
 	moto.Stop()
 	os.Exit(code)
 }
 
-func awsConfig() aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-}
-
 // playACKCreate makes the database in moto, as ACK's rds-controller would in AWS.
 func playACKCreate(t *testing.T, region, id string) {
 	t.Helper()
-	c := rds.NewFromConfig(awsConfig(), func(o *rds.Options) { o.Region, o.BaseEndpoint = region, aws.String(motoURL) })
-	_, err := c.CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
+	_, err := moto.RDS(region).CreateDBInstance(context.Background(), &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String(id), DBInstanceClass: aws.String("db.t4g.medium"), Engine: aws.String("mysql"),
 		EngineVersion: aws.String("8.0.39"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin"),
 		MasterUserPassword: aws.String("not-a-real-secret-1"), StorageEncrypted: aws.Bool(true), MultiAZ: aws.Bool(true),
@@ -49,22 +41,15 @@ func playACKCreate(t *testing.T, region, id string) {
 	}
 }
 
-func partnerKey(t *testing.T, region string) string {
-	t.Helper()
-	k := kms.NewFromConfig(awsConfig(), func(o *kms.Options) { o.Region, o.BaseEndpoint = region, aws.String(motoURL) })
-	out, err := k.CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("tenant copies")})
+func TestSnapshotsAcrossRegions(t *testing.T) {
+	ctx := context.Background()
+	c := &Client{Config: moto.Config(), EndpointURL: moto.URL}
+	const db, home, partner = "tenant-eu-west-1-a-acme", "eu-west-1", "eu-central-1"
+	playACKCreate(t, home, db)
+	key, err := moto.KMSKey(context.Background(), partner)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aws.ToString(out.KeyMetadata.Arn)
-}
-
-func TestSnapshotsAcrossRegions(t *testing.T) {
-	ctx := context.Background()
-	c := &Client{Config: awsConfig(), EndpointURL: motoURL}
-	const db, home, partner = "tenant-eu-west-1-a-acme", "eu-west-1", "eu-central-1"
-	playACKCreate(t, home, db)
-	key := partnerKey(t, partner)
 	tags := map[string]string{"tenantops:tenant": "acme", "tenantops:purpose": "disaster-recovery"}
 	prefix := recovery.SnapshotPrefix(db)
 
@@ -105,7 +90,7 @@ func TestSnapshotsAcrossRegions(t *testing.T) {
 		t.Errorf("the copy's ARN %s is not of %s", copies[0].ARN, partner)
 	}
 	// The copy is encrypted under the partner's key and carries the tags a failover finds it by.
-	r := rds.NewFromConfig(awsConfig(), func(o *rds.Options) { o.Region, o.BaseEndpoint = partner, aws.String(motoURL) })
+	r := moto.RDS(partner)
 	d, err := r.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(id)})
 	if err != nil || len(d.DBSnapshots) != 1 {
 		t.Fatal(d, err)
