@@ -91,15 +91,38 @@ func ForgetTenant(tenant string) {
 
 // SetRecoveryPoint reports a tenant's newest copy and how often it should come.
 func SetRecoveryPoint(tenant, cell string, at time.Time, interval time.Duration) {
+	recoveryMetrics.Lock()
+	defer recoveryMetrics.Unlock()
+	if was, ok := recoveryMetrics.cellOf[tenant]; ok && was != cell {
+		forgetRecoveryPointLocked(tenant)
+	}
+	recoveryMetrics.cellOf[tenant] = cell
 	recoveryPointTime.WithLabelValues(tenant, cell).Set(float64(at.Unix()))
 	recoveryInterval.WithLabelValues(tenant, cell).Set(interval.Seconds())
 }
 
-// ForgetRecoveryPoint removes a tenant's copy series (it makes no copies, or is gone).
+// ForgetRecoveryPoint removes a tenant's copy series (it makes no copies, or is gone). Every
+// reconcile of a tenant without copies calls it, so it costs nothing unless there are series:
+// a partial-match delete scans every tenant's.
 func ForgetRecoveryPoint(tenant string) {
+	recoveryMetrics.Lock()
+	defer recoveryMetrics.Unlock()
+	if _, ok := recoveryMetrics.cellOf[tenant]; ok {
+		forgetRecoveryPointLocked(tenant)
+	}
+}
+
+func forgetRecoveryPointLocked(tenant string) {
+	delete(recoveryMetrics.cellOf, tenant)
 	recoveryPointTime.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 	recoveryInterval.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 }
+
+// recoveryMetrics remembers the cell each tenant's recovery point is reported under.
+var recoveryMetrics = struct {
+	sync.Mutex
+	cellOf map[string]string
+}{cellOf: map[string]string{}}
 
 // ForgetCell removes the series of a cell that is gone.
 func ForgetCell(cell string) {

@@ -120,6 +120,28 @@ type tenantRun struct {
 // step is one stage of onboarding. done=false stops the stages after it: they depend on it.
 type step func(ctx context.Context, r *tenantRun) (done bool, err error)
 
+// namedStep is a step and the name its errors carry.
+type namedStep struct {
+	name string
+	run  step
+}
+
+// steps are the stages of onboarding, in order: what a reconcile runs.
+func (r *Reconciler) steps() []namedStep {
+	return []namedStep{
+		{"namespace", r.reconcileNamespace},
+		{"database", r.reconcileDatabase},
+		{"alarms", r.reconcileAlarms},
+		{"cache", r.reconcileCache},
+		{"config", r.reconcileConfig},
+		{"migrations", r.reconcileMigrations},
+		{"app", r.reconcileApp},
+		{"recommendations", r.reconcileRecommendations},
+		{"dns", r.reconcileDNS},
+		{"move", r.reconcileMove},
+	}
+}
+
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	t := &saasv1.Tenant{}
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
@@ -160,22 +182,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		_, err := r.standDown(ctx, run, f)
 		return ctrl.Result{RequeueAfter: run.requeueAfter}, err
 	}
-	steps := []struct {
-		name string
-		run  step
-	}{
-		{"namespace", r.reconcileNamespace},
-		{"database", r.reconcileDatabase},
-		{"alarms", r.reconcileAlarms},
-		{"cache", r.reconcileCache},
-		{"config", r.reconcileConfig},
-		{"migrations", r.reconcileMigrations},
-		{"app", r.reconcileApp},
-		{"recommendations", r.reconcileRecommendations},
-		{"dns", r.reconcileDNS},
-		{"move", r.reconcileMove},
-	}
-	for _, s := range steps {
+	for _, s := range r.steps() {
 		done, err := s.run(ctx, run)
 		if err != nil {
 			// Returned, not logged: controller-runtime logs it once, with the tenant.

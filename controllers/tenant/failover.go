@@ -93,17 +93,11 @@ func (r *Reconciler) standDown(ctx context.Context, run *tenantRun, f *recovery.
 	// so; the spec is never written from here.
 	t.Spec.Suspended = true
 	run.verdict.Phase = saasv1.PhaseFailedOver
-	for _, s := range []struct {
-		name string
-		run  step
-	}{
-		{"namespace", r.reconcileNamespace},
-		{"database", r.reconcileDatabase},
-		{"cache", r.reconcileCache},
-		{"config", r.reconcileConfig},
-		{"app", r.reconcileApp},
-		{"recommendations", r.reconcileRecommendations},
-	} {
+	for _, s := range r.steps() {
+		if notStandingDown[s.name] {
+			continue
+		}
+		// Every step runs, whatever the one before concluded: each only takes service away.
 		if _, err := s.run(ctx, run); err != nil {
 			return false, fmt.Errorf("standing down, step %s: %w", s.name, err)
 		}
@@ -116,6 +110,11 @@ func (r *Reconciler) standDown(ctx context.Context, run *tenantRun, f *recovery.
 		f.Region, f.At.Format(time.RFC3339), recovery.FenceName(b.Host(t, run.cell)), f.Epoch)))
 	return true, nil
 }
+
+// notStandingDown are the onboarding steps a region standing down skips: its alarms would page
+// for a database nobody uses, migrations would write to data the other region now owns, and the
+// DNS record and moves are the serving region's.
+var notStandingDown = map[string]bool{"alarms": true, "migrations": true, "dns": true, "move": true}
 
 // releaseRecord lets go of the tenant's RecordSet without deleting the Route53 record: ACK is
 // told to retain it, then the RecordSet goes, so this region's ACK never writes it again.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,4 +106,17 @@ func (m *Moto) HostedZone(ctx context.Context, name string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("moto made no hosted zone ID starting with Z in 1,000 tries")
+}
+
+// MainWithMoto is a TestMain for a package whose tests share one moto_server: it starts it into
+// *moto, runs the tests, stops it and exits with their code.
+func MainWithMoto(m *testing.M, moto **Moto) {
+	var err error
+	if *moto, err = StartMoto(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	(*moto).Stop()
+	os.Exit(code)
 }

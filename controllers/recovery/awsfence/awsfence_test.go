@@ -2,7 +2,6 @@ package awsfence
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -16,16 +15,7 @@ import (
 
 var moto *testsvc.Moto
 
-func TestMain(m *testing.M) {
-	var err error
-	if moto, err = testsvc.StartMoto(); err != nil {
-		println(err.Error())
-		os.Exit(1)
-	}
-	code := m.Run()
-	moto.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsvc.MainWithMoto(m, &moto) }
 
 func TestClaimIsACompareAndSwap(t *testing.T) {
 	ctx := context.Background()

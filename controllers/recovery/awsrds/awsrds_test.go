@@ -2,7 +2,6 @@ package awsrds
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,16 +16,7 @@ import (
 
 var moto *testsvc.Moto
 
-func TestMain(m *testing.M) {
-	var err error
-	if moto, err = testsvc.StartMoto(); err != nil {
-		println(err.Error())
-		os.Exit(1)
-	}
-	code := m.Run()
-	moto.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testsvc.MainWithMoto(m, &moto) }
 
 // playACKCreate makes the database in moto, as ACK's rds-controller would in AWS.
 func playACKCreate(t *testing.T, region, id string) {
