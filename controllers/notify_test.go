@@ -34,6 +34,9 @@ type receiver struct {
 	seen      int
 	accepted  map[string][]notify.Event // by receiver path
 	bad       []string
+	// hold, when set, is called before a request to path is answered (outside the lock, so
+	// other paths are answered meanwhile).
+	hold func(path string)
 }
 
 func newReceiver(key string, failFirst int) (*receiver, *httptest.Server) {
@@ -43,6 +46,12 @@ func newReceiver(key string, failFirst int) (*receiver, *httptest.Server) {
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	hold := r.hold
+	r.mu.Unlock()
+	if hold != nil {
+		hold(req.URL.Path)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if got, want := req.Header.Get(notify.HeaderSignature), notify.Sign(r.key, body); got != want {
@@ -164,6 +173,78 @@ func TestLifecycleEventsAreSignedRetriedAndDeliveredOnce(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A tenant deleted while its last event is being delivered (one receiver took it, the other has
+// not answered yet) hands the event to the outbox only once that delivery has ended, and with
+// what it delivered: the receiver that took it is not sent it again.
+func TestDeletionMidDeliveryDoesNotSendTheEventTwice(t *testing.T) {
+	ctx := context.Background()
+	rcv, srv := newReceiver("k4", 0)
+	defer srv.Close()
+	cell := servingCell(t, "apne2", "ap-northeast-2", func(c *saasv1.RegionCell) {
+		c.Spec.Notifications = &saasv1.Notifications{
+			Webhooks:      []saasv1.Webhook{{Name: "crm", URL: srv.URL + "/crm"}, {Name: "billing", URL: srv.URL + "/billing"}},
+			HMACSecretRef: hmacSecret(t, "notify-mid", "k4"),
+		}
+	})
+	tenant := newTenant("midway", "ap-northeast-2", func(tn *saasv1.Tenant) { tn.Spec.Database.DeletionPolicy = saasv1.DeletionRetain })
+	create(t, tenant)
+	onboard(t, cell, tenant)
+	waitTypes(t, rcv, "/billing", "io.tenantops.tenant.ready")
+
+	// Billing holds the suspension's delivery until the tenant's deletion has begun.
+	billingHeld, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	rcv.mu.Lock()
+	rcv.hold = func(path string) {
+		if path == "/billing" {
+			once.Do(func() { close(billingHeld); <-release })
+		}
+	}
+	rcv.mu.Unlock()
+	got := &saasv1.Tenant{}
+	must(t, get(t, got, "", "midway"))
+	got.Spec.Suspended = true
+	must(t, k8s.Update(ctx, got))
+	waitTypes(t, rcv, "/crm", "io.tenantops.tenant.ready", "io.tenantops.tenant.suspended")
+	select {
+	case <-billingHeld:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the suspension never reached billing")
+	}
+	must(t, k8s.Delete(ctx, got))
+	eventually(t, "the deletion under way", func() error {
+		cur := &saasv1.Tenant{}
+		if err := get(t, cur, "", "midway"); apierrors.IsNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if cur.Status.Phase != saasv1.PhaseDeleting {
+			return fmt.Errorf("phase %q", cur.Status.Phase)
+		}
+		return nil
+	})
+	time.Sleep(500 * time.Millisecond) // time for a deletion that does not wait to put the event in the outbox
+	close(release)
+
+	want := []string{"io.tenantops.tenant.ready", "io.tenantops.tenant.suspended", "io.tenantops.tenant.deleted"}
+	waitTypes(t, rcv, "/crm", want...)
+	waitTypes(t, rcv, "/billing", want...)
+	eventually(t, "tenant gone", func() error {
+		if err := get(t, &saasv1.Tenant{}, "", "midway"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+	// Whatever the outbox still had to do is done by now: nothing came twice.
+	time.Sleep(time.Second)
+	for _, path := range []string{"/crm", "/billing"} {
+		if _, err := rcv.typesAt(path); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // An operator that stopped mid-delivery left the event in status, with the receivers that took

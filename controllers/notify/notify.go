@@ -188,9 +188,15 @@ type Notifier struct {
 	Backoff  Backoff
 
 	mu       sync.Mutex
-	inFlight map[string]bool
+	inFlight map[string]*delivery // by event ID
 	ctx      context.Context
 	wg       sync.WaitGroup
+}
+
+// delivery is one event's delivery under way; closing stop ends it after its current attempt.
+type delivery struct {
+	stop    chan struct{}
+	stopped bool
 }
 
 // Start runs until ctx ends; deliveries started before then finish their current attempt.
@@ -198,7 +204,7 @@ func (n *Notifier) Start(ctx context.Context) error {
 	n.mu.Lock()
 	n.ctx = ctx
 	if n.inFlight == nil {
-		n.inFlight = map[string]bool{}
+		n.inFlight = map[string]*delivery{}
 	}
 	n.mu.Unlock()
 	<-ctx.Done()
@@ -218,13 +224,14 @@ func (n *Notifier) Enqueue(t *saasv1.Tenant, cell *saasv1.RegionCell) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.ctx == nil || n.ctx.Err() != nil || n.inFlight[p.ID] {
+	if n.ctx == nil || n.ctx.Err() != nil || n.inFlight[p.ID] != nil {
 		return
 	}
 	if n.inFlight == nil {
-		n.inFlight = map[string]bool{}
+		n.inFlight = map[string]*delivery{}
 	}
-	n.inFlight[p.ID] = true
+	d := &delivery{stop: make(chan struct{})}
+	n.inFlight[p.ID] = d
 	n.wg.Add(1)
 	go func(ctx context.Context) {
 		defer n.wg.Done()
@@ -233,8 +240,31 @@ func (n *Notifier) Enqueue(t *saasv1.Tenant, cell *saasv1.RegionCell) {
 			delete(n.inFlight, p.ID)
 			n.mu.Unlock()
 		}()
-		n.deliver(ctx, t.DeepCopy(), cell.DeepCopy())
+		n.deliver(ctx, t.DeepCopy(), cell.DeepCopy(), d.stop)
 	}(n.ctx)
+}
+
+// HandOver ends the delivery of event id under way in this process after its current attempt,
+// and says whether one is still under way. A deleting tenant's event moves to the cell's outbox
+// with the receivers that took it; moved while a delivery is between a receiver's answer and its
+// record in status, it would be sent again to that receiver. So the deletion comes back until
+// HandOver says none is under way, then reads what was delivered from the API server. (No new
+// delivery starts for a deleting tenant: deliver refuses one.)
+func (n *Notifier) HandOver(id string) bool {
+	if n == nil {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	d := n.inFlight[id]
+	if d == nil {
+		return false
+	}
+	if !d.stopped {
+		d.stopped = true
+		close(d.stop)
+	}
+	return true
 }
 
 func (n *Notifier) backoff() Backoff { return n.Backoff.orDefault() }
@@ -259,7 +289,8 @@ func (b Backoff) Delay(attempt int) time.Duration {
 // deliver sends the event to every receiver that has not taken it, retrying with backoff, and
 // records progress in status. The recorded Delivered list survives restarts, so a receiver
 // that took the event is not sent it again.
-func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) {
+// It ends early when stop is closed (HandOver), after recording what it delivered.
+func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell, stop <-chan struct{}) {
 	log := logf.FromContext(ctx).WithValues("tenant", t.Name, "event", t.Status.PendingNotification.ID)
 	// The caller's copy may come from a cache that has not seen an earlier delivery of the same
 	// event finish: start from the API server's view of what is still owed.
@@ -269,6 +300,9 @@ func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.R
 	}
 	if fp := fresh.Status.PendingNotification; fp == nil || fp.ID != t.Status.PendingNotification.ID {
 		return
+	}
+	if !fresh.DeletionTimestamp.IsZero() {
+		return // the deletion hands the event to the cell's outbox
 	}
 	t = fresh
 	p := t.Status.PendingNotification.DeepCopy()
@@ -308,6 +342,8 @@ func (n *Notifier) deliver(ctx context.Context, t *saasv1.Tenant, cell *saasv1.R
 		log.Info("lifecycle event not delivered yet; retrying", "attempt", p.Attempts, "in", delay.String(), "error", p.LastError)
 		select {
 		case <-ctx.Done():
+			return
+		case <-stop:
 			return
 		case <-time.After(delay):
 		}

@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"fmt"
+	"time"
 
 	ecv1 "github.com/aws-controllers-k8s/elasticache-controller/apis/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -93,8 +94,13 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cell
 	// AWS holds nothing of the tenant any more. The announcement goes into the cell's outbox,
 	// which outlives the tenant and delivers at the receivers' pace; the deletion does not wait.
 	if cell != nil && notify.HasReceivers(cell) {
-		if err := r.announceDeletion(ctx, t, cell); err != nil {
+		if waiting, err := r.announceDeletion(ctx, t, cell); err != nil {
 			return ctrl.Result{}, err
+		} else if waiting != "" {
+			if err := r.patchDeleting(ctx, t, before, "waiting for "+waiting); err != nil {
+				return ctrl.Result{}, err
+			}
+			return ctrl.Result{RequeueAfter: handOverPoll}, nil
 		}
 	}
 	// Deleted mid-move, it leaves both cells.
@@ -115,19 +121,36 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cell
 	return ctrl.Result{}, nil
 }
 
+// handOverPoll is how often a deletion looks whether the delivery it stopped has ended: at most
+// one attempt (an HTTP timeout per receiver).
+const handOverPoll = 250 * time.Millisecond
+
 // announceDeletion puts the Deleted event in the cell's outbox, and with it an event still owed
-// to some receivers when the tenant went.
-func (r *Reconciler) announceDeletion(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) error {
+// to some receivers when the tenant went, with the receivers that took it. A delivery of that
+// event under way is stopped first (it returns what it waits for): the receivers that took it
+// are known only once it has recorded them.
+func (r *Reconciler) announceDeletion(ctx context.Context, t *saasv1.Tenant, cell *saasv1.RegionCell) (string, error) {
 	ns := b.CellNamespace(cell)
-	if p := t.Status.PendingNotification; p != nil {
-		if err := notify.PutInOutbox(ctx, r.Client, r.Scheme, cell, ns, notify.NewEvent(t, cell, p), p.Delivered); err != nil {
-			return fmt.Errorf("outbox: %w", err)
+	if p := t.Status.PendingNotification; p != nil && r.Notifier.HandOver(p.ID) {
+		return "the delivery of " + p.Type + " under way to end", nil
+	}
+	// The cache may not hold the last delivery's record yet.
+	fresh := &saasv1.Tenant{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(t), fresh); err != nil {
+		return "", err
+	}
+	if p := fresh.Status.PendingNotification; p != nil {
+		if r.Notifier.HandOver(p.ID) {
+			return "the delivery of " + p.Type + " under way to end", nil
+		}
+		if err := notify.PutInOutbox(ctx, r.Client, r.Scheme, cell, ns, notify.NewEvent(fresh, cell, p), p.Delivered); err != nil {
+			return "", fmt.Errorf("outbox: %w", err)
 		}
 	}
 	if err := notify.PutInOutbox(ctx, r.Client, r.Scheme, cell, ns, notify.DeletedEvent(t, cell), nil); err != nil {
-		return fmt.Errorf("outbox: %w", err)
+		return "", fmt.Errorf("outbox: %w", err)
 	}
-	return nil
+	return "", nil
 }
 
 // patchDeleting says what the deletion waits for, through the same summary as every other
