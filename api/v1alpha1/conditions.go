@@ -42,6 +42,9 @@ const (
 	// cell's partner region checked against the jurisdictions); a side condition: copies never
 	// decide whether a tenant is served, but a copy late past twice its interval stalls it.
 	ConditionDisasterRecoveryReady = "DisasterRecoveryReady"
+	// ConditionStandbyReady reports a dedicated tenant's warm standby (a read replica in the
+	// partner region); a side condition: a lagging standby is news, not a reason not to serve.
+	ConditionStandbyReady = "StandbyReady"
 )
 
 // Phases summarise the conditions in one word for `kubectl get`.

@@ -120,6 +120,27 @@ type CellDisasterRecovery struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100
 	RetainCopies int32 `json:"retainCopies,omitempty"`
+
+	// StandbyDBSubnetGroupName is the RDS subnet group, in the partner region, that warm
+	// standbys (a dedicated tenant's spec.disasterRecovery.standby) are placed in: private
+	// subnets of the partner cell's VPC. Without it RDS uses the partner region's default VPC.
+	// +optional
+	// +kubebuilder:validation:MaxLength=255
+	StandbyDBSubnetGroupName string `json:"standbyDBSubnetGroupName,omitempty"`
+
+	// StandbySecurityGroupIDs are the partner region's security groups of the standbys: the
+	// partner cell's database groups (spec.network.dbSecurityGroupIDs there), so that its app
+	// reaches a promoted standby.
+	// +optional
+	// +kubebuilder:validation:MaxItems=5
+	StandbySecurityGroupIDs []string `json:"standbySecurityGroupIDs,omitempty"`
+
+	// StandbyMaxLag is the replica lag past which a standby is reported lagging (the tenant's
+	// StandbyReady condition False, an Event, and the TenantStandbyLagging alert).
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="spec.disasterRecovery.standbyMaxLag must be a duration between 1s and 24h, such as 5m"
+	StandbyMaxLag string `json:"standbyMaxLag,omitempty"`
 }
 
 // CellAssets is where the app's static files live and how they are served.

@@ -33,6 +33,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.tier == 'dedicated' || !has(self.cache)",message="spec.cache is only for tier dedicated: pooled tenants use the cell's shared cache"
 // +kubebuilder:validation:XValidation:rule="self.tier == 'dedicated' || !has(self.scaling)",message="spec.scaling is only for tier dedicated: pooled tenants scale with the cell's shared app"
 // +kubebuilder:validation:XValidation:rule="has(oldSelf.restoreFrom) == has(self.restoreFrom) && (!has(self.restoreFrom) || self.restoreFrom == oldSelf.restoreFrom)",message="spec.restoreFrom can only be set when the Tenant is created"
+// +kubebuilder:validation:XValidation:rule="!has(self.disasterRecovery) || !has(self.disasterRecovery.standby) || !self.disasterRecovery.standby || (self.tier == 'dedicated' && (!has(self.disasterRecovery.copies) || self.disasterRecovery.copies != 'Disabled'))",message="spec.disasterRecovery.standby is for tier dedicated tenants whose copies are not Disabled: the standby lives where the copies go, and the fencing record that keeps the home region from serving after a failover is kept with them"
 // +kubebuilder:validation:XValidation:rule="!has(self.restoreFrom) || !has(self.restoreFrom.failoverFrom) || self.restoreFrom.failoverFrom != self.region",message="spec.restoreFrom.failoverFrom must be the region the tenant is taken over from, not spec.region (the region that takes it over)"
 type TenantSpec struct {
 	// DisplayName is the customer's name as people read it.
@@ -149,6 +150,14 @@ type TenantDisasterRecovery struct {
 	// +kubebuilder:validation:MaxLength=16
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('10s') && duration(self) <= duration('24h')",message="spec.disasterRecovery.copyInterval must be a duration between 10s and 24h, such as 15m"
 	CopyInterval string `json:"copyInterval,omitempty"`
+
+	// Standby keeps a warm standby of a dedicated tenant's database: a cross-region read replica
+	// in the cell's partner region (spec.disasterRecovery of the RegionCell), its lag in
+	// status.standby. A failover promotes it, losing seconds of writes rather than a copy
+	// interval's, and is served once the promotion ends instead of after a restore. It costs a
+	// second instance; turning it off deletes the replica (the primary keeps the data).
+	// +optional
+	Standby bool `json:"standby,omitempty"`
 }
 
 // TenantApp pins the tenant's app version.
@@ -443,6 +452,10 @@ type TenantStatus struct {
 	// +optional
 	RestoredFrom *RestoredFrom `json:"restoredFrom,omitempty"`
 
+	// Standby is the tenant's warm standby in its partner region (spec.disasterRecovery.standby).
+	// +optional
+	Standby *StandbyStatus `json:"standby,omitempty"`
+
 	// ServedFrom is the region serving the tenant when it is not this one: the tenant failed
 	// over there, and this region stood down.
 	// +optional
@@ -465,13 +478,36 @@ type RecoveryPoint struct {
 	SnapshotTime metav1.Time `json:"snapshotTime"`
 }
 
-// RestoredFrom is the copy a failover restored.
+// StandbyStatus is a warm standby: a read replica of the tenant's database in another region.
+type StandbyStatus struct {
+	// Region holds the replica (the cell's partner region).
+	Region string `json:"region"`
+	// DBInstanceIdentifier of the replica in Region.
+	DBInstanceIdentifier string `json:"dbInstanceIdentifier"`
+	// LagSeconds is how far the replica trailed its source when last recorded (RDS's ReplicaLag
+	// metric). It is written when it moves by half or by 30 s, or crosses the alarm threshold;
+	// the metric tenantops_standby_lag_seconds follows it every minute.
+	// +optional
+	LagSeconds *int64 `json:"lagSeconds,omitempty"`
+	// LagObservedAt is when the recorded lag was measured.
+	// +optional
+	LagObservedAt *metav1.Time `json:"lagObservedAt,omitempty"`
+}
+
+// RestoredFrom is the copy a failover restored, or the standby it promoted.
 type RestoredFrom struct {
 	// Region the tenant was taken over from.
 	Region string `json:"region"`
-	// SnapshotIdentifier of the copy restored, in the tenant's region.
-	SnapshotIdentifier string `json:"snapshotIdentifier"`
-	// SnapshotTime is when the copy's source was taken: the data is as of then.
+	// SnapshotIdentifier of the copy restored, in the tenant's region (none when a standby was
+	// promoted).
+	// +optional
+	SnapshotIdentifier string `json:"snapshotIdentifier,omitempty"`
+	// PromotedStandby is the read replica promoted to be the tenant's database, when the home
+	// region kept a warm standby here.
+	// +optional
+	PromotedStandby string `json:"promotedStandby,omitempty"`
+	// SnapshotTime is when the copy's source was taken (for a promoted standby, when it was
+	// promoted): the data is as of then, less the standby's lag.
 	SnapshotTime metav1.Time `json:"snapshotTime"`
 	// Epoch of the fencing record this region wrote when it took the tenant over.
 	Epoch int64 `json:"epoch"`

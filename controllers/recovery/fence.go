@@ -105,14 +105,22 @@ func CopyTags(tenant, home string) map[string]string {
 }
 
 // FailoverRefusal says why a failover cannot go ahead, or "" when it can: newest is the newest
-// available copy of the tenant found in the region taking over (nil: none), homeInterval the
-// copy interval the home region made it at (from its tags; 0 when unknown).
-func FailoverRefusal(rf *saasv1.RestoreSource, region string, newest *Snapshot, homeInterval time.Duration, now time.Time) (reason, msg string) {
-	if newest == nil {
+// available copy of the tenant found in the region taking over (nil: none), standby the home
+// region's standby found there (nil: none), homeInterval the copy interval the home region made
+// the copy at (from its tags; 0 when unknown). The copies' age is how the home region is judged
+// still serving: it copies every interval while it does.
+func FailoverRefusal(rf *saasv1.RestoreSource, region string, newest *Snapshot, standby *Replica, homeInterval time.Duration, now time.Time) (reason, msg string) {
+	switch {
+	case newest == nil && standby == nil:
 		return "NoCopies", fmt.Sprintf("spec.restoreFrom.failoverFrom: %s made no copy of this tenant in %s to restore (its cell's spec.disasterRecovery, and the tenant's DisasterRecoveryReady there, say why)", rf.FailoverFrom, region)
+	case newest == nil && !rf.Force:
+		return "HomeStateUnknown", fmt.Sprintf("%s keeps a standby of this tenant here (%s) but made no copy, so whether it still serves cannot be told. Set spec.restoreFrom.force to promote the standby anyway: if %s still serves, the writes made there after the promotion are lost, and it may keep serving until its operator reads the fencing record",
+			rf.FailoverFrom, standby.ID, rf.FailoverFrom)
+	case newest == nil:
+		return "", ""
 	}
 	if age := now.Sub(newest.Created); homeInterval > 0 && age < 2*homeInterval && !rf.Force {
-		return "HomeStillServing", fmt.Sprintf("%s copied this tenant %s ago (copy %s), within two of its %s intervals: it is probably still serving. Set spec.restoreFrom.force to take it over anyway: the writes made there since that copy are lost, and it may keep serving the clients whose DNS answer has not changed until its operator reads the fencing record",
+		return "HomeStillServing", fmt.Sprintf("%s copied this tenant %s ago (copy %s), within two of its %s intervals: it is probably still serving. Set spec.restoreFrom.force to take it over anyway: the writes made there since that copy (or, with a standby, since its promotion) are lost, and it may keep serving the clients whose DNS answer has not changed until its operator reads the fencing record",
 			rf.FailoverFrom, age.Truncate(time.Second), newest.ID, homeInterval)
 	}
 	return "", ""

@@ -298,18 +298,33 @@ func TestFailoverRefusal(t *testing.T) {
 	rf := &saasv1.RestoreSource{FailoverFrom: "us-east-2"}
 	fresh := &Snapshot{ID: "x-dr-1", Status: "available", Created: now.Add(-30 * time.Minute)}
 	old := &Snapshot{ID: "x-dr-0", Status: "available", Created: now.Add(-3 * time.Hour)}
-	if r, msg := FailoverRefusal(rf, "us-west-1", nil, 0, now); r != "NoCopies" || !strings.Contains(msg, "spec.restoreFrom.failoverFrom") {
+	if r, msg := FailoverRefusal(rf, "us-west-1", nil, nil, 0, now); r != "NoCopies" || !strings.Contains(msg, "spec.restoreFrom.failoverFrom") {
 		t.Errorf("no copies: %s %s", r, msg)
 	}
-	if r, msg := FailoverRefusal(rf, "us-west-1", fresh, time.Hour, now); r != "HomeStillServing" || !strings.Contains(msg, "force") || !strings.Contains(msg, "lost") {
+	if r, msg := FailoverRefusal(rf, "us-west-1", fresh, nil, time.Hour, now); r != "HomeStillServing" || !strings.Contains(msg, "force") || !strings.Contains(msg, "lost") {
 		t.Errorf("a fresh copy: %s %s", r, msg)
 	}
-	if r, _ := FailoverRefusal(rf, "us-west-1", old, time.Hour, now); r != "" {
+	if r, _ := FailoverRefusal(rf, "us-west-1", old, nil, time.Hour, now); r != "" {
 		t.Errorf("an old copy: %s", r)
 	}
 	forced := &saasv1.RestoreSource{FailoverFrom: "us-east-2", Force: true}
-	if r, _ := FailoverRefusal(forced, "us-west-1", fresh, time.Hour, now); r != "" {
+	if r, _ := FailoverRefusal(forced, "us-west-1", fresh, nil, time.Hour, now); r != "" {
 		t.Errorf("forced: %s", r)
+	}
+	// A standby but no copy: whether the home still serves cannot be told, so only by force.
+	standby := &Replica{ID: "x-standby", Status: "available"}
+	if r, msg := FailoverRefusal(rf, "us-west-1", nil, standby, 0, now); r != "HomeStateUnknown" || !strings.Contains(msg, "x-standby") || !strings.Contains(msg, "force") {
+		t.Errorf("a standby without copies: %s %s", r, msg)
+	}
+	if r, _ := FailoverRefusal(forced, "us-west-1", nil, standby, 0, now); r != "" {
+		t.Errorf("a standby without copies, forced: %s", r)
+	}
+	// With copies, they judge the home, standby or not.
+	if r, _ := FailoverRefusal(rf, "us-west-1", fresh, standby, time.Hour, now); r != "HomeStillServing" {
+		t.Errorf("a standby and a fresh copy: %s", r)
+	}
+	if r, _ := FailoverRefusal(rf, "us-west-1", old, standby, time.Hour, now); r != "" {
+		t.Errorf("a standby and an old copy: %s", r)
 	}
 	if n := Newest([]Snapshot{*old, {ID: "c", Status: "copying", Created: now}, *fresh}); n == nil || n.ID != fresh.ID {
 		t.Errorf("newest %+v", n)

@@ -42,26 +42,32 @@ type SecretKeyReference struct {
 
 // DBInstanceSpec is the part of the upstream spec the operator sets.
 type DBInstanceSpec struct {
-	AllocatedStorage        *int64              `json:"allocatedStorage,omitempty"`
-	AutoMinorVersionUpgrade *bool               `json:"autoMinorVersionUpgrade,omitempty"`
-	BackupRetentionPeriod   *int64              `json:"backupRetentionPeriod,omitempty"`
-	CopyTagsToSnapshot      *bool               `json:"copyTagsToSnapshot,omitempty"`
-	DBInstanceClass         *string             `json:"dbInstanceClass"`
-	DBInstanceIdentifier    *string             `json:"dbInstanceIdentifier"`
-	DBName                  *string             `json:"dbName,omitempty"`
-	DBSnapshotIdentifier    *string             `json:"dbSnapshotIdentifier,omitempty"`
-	DBSubnetGroupName       *string             `json:"dbSubnetGroupName,omitempty"`
-	DeletionProtection      *bool               `json:"deletionProtection,omitempty"`
-	Engine                  *string             `json:"engine"`
-	EngineVersion           *string             `json:"engineVersion,omitempty"`
-	MasterUserPassword      *SecretKeyReference `json:"masterUserPassword,omitempty"`
-	MasterUsername          *string             `json:"masterUsername,omitempty"`
-	MultiAZ                 *bool               `json:"multiAZ,omitempty"`
-	PubliclyAccessible      *bool               `json:"publiclyAccessible,omitempty"`
-	StorageEncrypted        *bool               `json:"storageEncrypted,omitempty"`
-	StorageType             *string             `json:"storageType,omitempty"`
-	Tags                    []*Tag              `json:"tags,omitempty"`
-	VPCSecurityGroupIDs     []*string           `json:"vpcSecurityGroupIDs,omitempty"`
+	AllocatedStorage        *int64  `json:"allocatedStorage,omitempty"`
+	AutoMinorVersionUpgrade *bool   `json:"autoMinorVersionUpgrade,omitempty"`
+	BackupRetentionPeriod   *int64  `json:"backupRetentionPeriod,omitempty"`
+	CopyTagsToSnapshot      *bool   `json:"copyTagsToSnapshot,omitempty"`
+	DBInstanceClass         *string `json:"dbInstanceClass"`
+	DBInstanceIdentifier    *string `json:"dbInstanceIdentifier"`
+	DBName                  *string `json:"dbName,omitempty"`
+	DBSnapshotIdentifier    *string `json:"dbSnapshotIdentifier,omitempty"`
+	DBSubnetGroupName       *string `json:"dbSubnetGroupName,omitempty"`
+	DeletionProtection      *bool   `json:"deletionProtection,omitempty"`
+	Engine                  *string `json:"engine"`
+	// KMSKeyID encrypts the instance; for a cross-region read replica, a key of its region.
+	KMSKeyID           *string             `json:"kmsKeyID,omitempty"`
+	EngineVersion      *string             `json:"engineVersion,omitempty"`
+	MasterUserPassword *SecretKeyReference `json:"masterUserPassword,omitempty"`
+	MasterUsername     *string             `json:"masterUsername,omitempty"`
+	MultiAZ            *bool               `json:"multiAZ,omitempty"`
+	PubliclyAccessible *bool               `json:"publiclyAccessible,omitempty"`
+	// SourceDBInstanceIdentifier makes the instance a read replica of this one (its ARN, for
+	// a replica in another region than the source's, with SourceRegion).
+	SourceDBInstanceIdentifier *string   `json:"sourceDBInstanceIdentifier,omitempty"`
+	SourceRegion               *string   `json:"sourceRegion,omitempty"`
+	StorageEncrypted           *bool     `json:"storageEncrypted,omitempty"`
+	StorageType                *string   `json:"storageType,omitempty"`
+	Tags                       []*Tag    `json:"tags,omitempty"`
+	VPCSecurityGroupIDs        []*string `json:"vpcSecurityGroupIDs,omitempty"`
 }
 
 // Endpoint is where a DBInstance listens.
@@ -73,9 +79,11 @@ type Endpoint struct {
 
 // DBInstanceStatus is the part of the upstream status the operator reads.
 type DBInstanceStatus struct {
-	Conditions       []*ackv1alpha1.Condition `json:"conditions,omitempty"`
-	DBInstanceStatus *string                  `json:"dbInstanceStatus,omitempty"`
-	Endpoint         *Endpoint                `json:"endpoint,omitempty"`
+	// ACKResourceMetadata holds the instance's ARN once ACK made it.
+	ACKResourceMetadata *ackv1alpha1.ResourceMetadata `json:"ackResourceMetadata,omitempty"`
+	Conditions          []*ackv1alpha1.Condition      `json:"conditions,omitempty"`
+	DBInstanceStatus    *string                       `json:"dbInstanceStatus,omitempty"`
+	Endpoint            *Endpoint                     `json:"endpoint,omitempty"`
 }
 
 // DBInstance is an RDS database instance managed by the ACK RDS controller.

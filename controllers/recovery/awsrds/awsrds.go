@@ -166,3 +166,45 @@ func snapshotOf(s rdstypes.DBSnapshot) recovery.Snapshot {
 	}
 	return snap
 }
+
+// FindStandby is the DB instance of region carrying every tag of want (a failover's search for
+// the home region's standby: it does not know the home region's identifiers), or nil.
+func (c *Client) FindStandby(ctx context.Context, region string, want map[string]string) (*recovery.Replica, error) {
+	pages := rds.NewDescribeDBInstancesPaginator(c.in(region), &rds.DescribeDBInstancesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range page.DBInstances {
+			tags := map[string]string{}
+			for _, tg := range in.TagList {
+				tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+			}
+			matches := true
+			for k, v := range want {
+				matches = matches && tags[k] == v
+			}
+			if matches {
+				return &recovery.Replica{ID: aws.ToString(in.DBInstanceIdentifier), ARN: aws.ToString(in.DBInstanceArn),
+					Status: aws.ToString(in.DBInstanceStatus), Source: aws.ToString(in.ReadReplicaSourceDBInstanceIdentifier)}, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// Promote makes the read replica id of region a standalone instance (PromoteReadReplica: ACK
+// has none). One that is no longer a replica was promoted before (an operator restarted between
+// the call and its record): nothing to do.
+func (c *Client) Promote(ctx context.Context, region, id string) error {
+	out, err := c.in(region).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+	if err != nil {
+		return err
+	}
+	if len(out.DBInstances) == 1 && aws.ToString(out.DBInstances[0].ReadReplicaSourceDBInstanceIdentifier) == "" {
+		return nil
+	}
+	_, err = c.in(region).PromoteReadReplica(ctx, &rds.PromoteReadReplicaInput{DBInstanceIdentifier: aws.String(id)})
+	return err
+}

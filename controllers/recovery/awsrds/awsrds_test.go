@@ -118,3 +118,47 @@ func tagOf(tags []rdstypes.Tag, key string) string {
 	}
 	return ""
 }
+
+// The home region's ACK makes the standby (a cross-region read replica, played here as ACK
+// would call RDS); the partner region finds it by its tags and promotes it.
+func TestStandbyFoundAndPromoted(t *testing.T) {
+	ctx := context.Background()
+	c := &Client{Config: moto.Config(), EndpointURL: moto.URL}
+	const db, home, partner = "tenant-eu-west-1-a-globex", "eu-west-1", "eu-central-1"
+	playACKCreate(t, home, db)
+	src, err := moto.RDS(home).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(db)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := recovery.StandbyTags("globex", home)
+	if got, err := c.FindStandby(ctx, partner, tags); err != nil || got != nil {
+		t.Fatalf("a standby before one was made: %+v (%v)", got, err)
+	}
+	id := recovery.StandbyIdentifier(db)
+	if _, err := moto.RDS(partner).CreateDBInstanceReadReplica(ctx, &rds.CreateDBInstanceReadReplicaInput{
+		DBInstanceIdentifier: aws.String(id), SourceDBInstanceIdentifier: src.DBInstances[0].DBInstanceArn, SourceRegion: aws.String(home),
+		DBInstanceClass: aws.String("db.t4g.medium"), Tags: rdsTags(tags),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Another tenant's standby, and this tenant's standby from another home, are not it.
+	if got, _ := c.FindStandby(ctx, partner, recovery.StandbyTags("initech", home)); got != nil {
+		t.Errorf("found another tenant's: %+v", got)
+	}
+	if got, _ := c.FindStandby(ctx, partner, recovery.StandbyTags("globex", "eu-south-1")); got != nil {
+		t.Errorf("found another home's: %+v", got)
+	}
+	got, err := c.FindStandby(ctx, partner, tags)
+	if err != nil || got == nil || got.ID != id || !got.Available() || !strings.Contains(got.Source, ":"+home+":") || !strings.Contains(got.ARN, ":"+partner+":") {
+		t.Fatalf("standby %+v (%v)", got, err)
+	}
+	if err := c.Promote(ctx, partner, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Promote(ctx, partner, id); err != nil {
+		t.Errorf("promoting again (an operator restarted before recording it): %v", err)
+	}
+	if err := c.Promote(ctx, partner, "no-such-standby"); err == nil {
+		t.Error("promoting a replica that is not there succeeded")
+	}
+}
