@@ -23,6 +23,7 @@ import (
 	"github.com/tenantops/tenant-operator/controllers/kinds"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/recovery"
+	"github.com/tenantops/tenant-operator/controllers/recovery/awscw"
 	"github.com/tenantops/tenant-operator/controllers/recovery/awsfence"
 	"github.com/tenantops/tenant-operator/controllers/recovery/awsrds"
 	"github.com/tenantops/tenant-operator/controllers/tenant"
@@ -45,6 +46,7 @@ func main() {
 		jurisdictions          string
 		rdsEndpoint            string
 		route53Endpoint        string
+		cloudwatchEndpoint     string
 		copies                 bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint (HTTPS with authn/authz unless --metrics-secure=false); 0 disables it.")
@@ -73,6 +75,7 @@ func main() {
 		"The regions tenants' data may be copied between for disaster recovery, as jurisdictions: \"eu=eu-west-1,eu-central-1;us=us-east-1,us-west-2\" (the chart's disasterRecovery.jurisdictions). A cell's partner region outside its own region's jurisdiction is refused; empty refuses every partner.")
 	flag.StringVar(&rdsEndpoint, "rds-endpoint-url", "", "RDS endpoint for disaster-recovery copies, to use an RDS-compatible server instead of AWS.")
 	flag.StringVar(&route53Endpoint, "route53-endpoint-url", "", "Route53 endpoint for the fencing records of failovers, to use a Route53-compatible server instead of AWS.")
+	flag.StringVar(&cloudwatchEndpoint, "cloudwatch-endpoint-url", "", "CloudWatch endpoint for the standbys' replica lag, to use a CloudWatch-compatible server instead of AWS.")
 	flag.BoolVar(&copies, "disaster-recovery", true, "Make the copies cells ask for (spec.disasterRecovery) with the RDS API; false makes none, and their tenants say so.")
 	opts := zap.Options{Development: false, TimeEncoder: zapcore.ISO8601TimeEncoder}
 	opts.BindFlags(flag.CommandLine)
@@ -145,7 +148,11 @@ func main() {
 		// Credentials from the same chain; the role needs rds:CreateDBSnapshot, CopyDBSnapshot,
 		// DescribeDBSnapshots, DeleteDBSnapshot, AddTagsToResource and kms:CreateGrant on the
 		// partner's key (docs/operations.md, "Disaster recovery").
-		ctrlOpts.Copier = &awsrds.Client{Config: awsCfg, EndpointURL: rdsEndpoint}
+		// Standbys: rds:DescribeDBInstances and PromoteReadReplica in the partner regions.
+		rdsClient := &awsrds.Client{Config: awsCfg, EndpointURL: rdsEndpoint}
+		ctrlOpts.Copier, ctrlOpts.Standbys = rdsClient, rdsClient
+		// cloudwatch:GetMetricData, for the standbys' lag.
+		ctrlOpts.Lag = &awscw.Client{Config: awsCfg, EndpointURL: cloudwatchEndpoint}
 		// route53:ListResourceRecordSets and ChangeResourceRecordSets on the cells' zones.
 		ctrlOpts.Fences = &awsfence.Client{Config: awsCfg, EndpointURL: route53Endpoint}
 	}

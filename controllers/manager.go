@@ -100,6 +100,14 @@ type Options struct {
 	Jurisdictions recovery.Jurisdictions
 	// Fences reads and claims the fencing records of tenants that can fail over (awsfence.Client).
 	Fences recovery.Fences
+	// Standbys finds and promotes a home region's standby at a failover (awsrds.Client); Lag
+	// reads standbys' replica lag (awscw.Client). nil: failovers restore copies only, and
+	// standbys report no lag.
+	Standbys recovery.Standbys
+	Lag      recovery.LagReader
+	// StandbyLagPoll is how often a standby's lag is read (recovery.LagPoll when zero; tests
+	// shorten it).
+	StandbyLagPoll time.Duration
 }
 
 // SetupAll registers both controllers and the lifecycle notifier with the manager.
@@ -148,6 +156,9 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		Copier:                  opts.Copier,
 		Jurisdictions:           opts.Jurisdictions,
 		Fences:                  opts.Fences,
+		Standbys:                opts.Standbys,
+		Lag:                     opts.Lag,
+		LagPoll:                 opts.StandbyLagPoll,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -13,4 +13,6 @@ const (
 	AnnotationAdoptionFields = "services.k8s.aws/adoption-fields"
 	// AnnotationAdopted is what the runtime sets on a resource it adopted.
 	AnnotationAdopted = "services.k8s.aws/adopted"
+	// AnnotationRegion makes the resource in that region rather than the controller's own.
+	AnnotationRegion = "services.k8s.aws/region"
 )

@@ -33,6 +33,10 @@ func ResolveDatabase(t *saasv1.Tenant, c *saasv1.RegionCell, had *saasv1.Effecti
 	// the operator kept it is the same: no tenant had moved then).
 	if eff.Identifier == "" {
 		eff.Identifier = DBInstanceIdentifier(t, c)
+		if rf := t.Status.RestoredFrom; rf != nil && rf.PromotedStandby != "" {
+			// A failover that promoted the home region's standby: that instance is the database.
+			eff.Identifier = rf.PromotedStandby
+		}
 	}
 	if eff.Cell == "" {
 		eff.Cell = c.Name
@@ -179,6 +183,9 @@ func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.EffectiveDatab
 		// A database claimed from the cell's warm pool exists already: ACK adopts it by its
 		// identifier and makes it what this spec says, the tenant's password and tags included.
 		meta.Annotations = mergeMaps(meta.Annotations, ClaimAdoption(db.Identifier, db.ClaimedFrom))
+	}
+	if rf := t.Status.RestoredFrom; rf != nil && rf.PromotedStandby != "" && rf.PromotedStandby == db.Identifier {
+		meta.Annotations = mergeMaps(meta.Annotations, StandbyAdoption(db.Identifier))
 	}
 	if id := RestoreSnapshot(t); id != "" {
 		// A restored instance takes its name, user and data from the snapshot.

@@ -47,6 +47,14 @@ var (
 		Name: "tenantops_recovery_copy_interval_seconds",
 		Help: "How often a tenant's copies should reach its partner region; the TenantCopiesLate alert fires past twice it.",
 	}, []string{"tenant", "cell"})
+	standbyLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantops_standby_lag_seconds",
+		Help: "How far a dedicated tenant's warm standby (a read replica in its partner region) trails its database, as RDS last reported it (ReplicaLag).",
+	}, []string{"tenant", "cell"})
+	standbyMaxLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantops_standby_max_lag_seconds",
+		Help: "The standby lag past which the TenantStandbyLagging alert fires (the cell's spec.disasterRecovery.standbyMaxLag).",
+	}, []string{"tenant", "cell"})
 	tenantMonthlyCost = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tenantops_tenant_monthly_cost_usd",
 		Help: "Estimated monthly cost of a tenant in US dollars: its own parts and its share of its cell (docs/cost.md).",
@@ -59,7 +67,7 @@ var (
 
 func init() {
 	crmetrics.Registry.MustRegister(TenantsByPhase, OnboardingSeconds, tenantMonthlyCost, cellMonthlyCost, WarmPoolDatabases, WarmPoolClaims,
-		RecoveryCopyFailures, recoveryPointTime, recoveryInterval)
+		RecoveryCopyFailures, recoveryPointTime, recoveryInterval, standbyLag, standbyMaxLag)
 }
 
 // SetTenantCost sets the tenant's cost under the cell serving it, and under no other: a moved
@@ -87,6 +95,7 @@ func ForgetTenant(tenant string) {
 	delete(costMetrics.cellOf, tenant)
 	tenantMonthlyCost.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
 	ForgetRecoveryPoint(tenant)
+	ForgetStandbyLag(tenant)
 }
 
 // SetRecoveryPoint reports a tenant's newest copy and how often it should come.
@@ -120,6 +129,40 @@ func forgetRecoveryPointLocked(tenant string) {
 
 // recoveryMetrics remembers the cell each tenant's recovery point is reported under.
 var recoveryMetrics = struct {
+	sync.Mutex
+	cellOf map[string]string
+}{cellOf: map[string]string{}}
+
+// SetStandbyLag reports a tenant's standby lag and its alarm threshold.
+func SetStandbyLag(tenant, cell string, lag, maxLag time.Duration) {
+	standbyMetrics.Lock()
+	defer standbyMetrics.Unlock()
+	if was, ok := standbyMetrics.cellOf[tenant]; ok && was != cell {
+		forgetStandbyLagLocked(tenant)
+	}
+	standbyMetrics.cellOf[tenant] = cell
+	standbyLag.WithLabelValues(tenant, cell).Set(lag.Seconds())
+	standbyMaxLag.WithLabelValues(tenant, cell).Set(maxLag.Seconds())
+}
+
+// ForgetStandbyLag removes a tenant's standby series (it has none, or is gone); it costs nothing
+// for a tenant without them.
+func ForgetStandbyLag(tenant string) {
+	standbyMetrics.Lock()
+	defer standbyMetrics.Unlock()
+	if _, ok := standbyMetrics.cellOf[tenant]; ok {
+		forgetStandbyLagLocked(tenant)
+	}
+}
+
+func forgetStandbyLagLocked(tenant string) {
+	delete(standbyMetrics.cellOf, tenant)
+	standbyLag.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	standbyMaxLag.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+}
+
+// standbyMetrics remembers the cell each tenant's standby lag is reported under.
+var standbyMetrics = struct {
 	sync.Mutex
 	cellOf map[string]string
 }{cellOf: map[string]string{}}

@@ -70,8 +70,16 @@ type Reconciler struct {
 	// Fences reads and claims the fencing records that say which region serves a tenant that
 	// can fail over; nil reads none.
 	Fences recovery.Fences
+	// Standbys finds and promotes a home region's standby at a failover; Lag reads a standby's
+	// replica lag. nil: failovers restore copies only, and standbys report no lag.
+	Standbys recovery.Standbys
+	Lag      recovery.LagReader
+	// LagPoll is how often a standby's lag is read (recovery.LagPoll when zero).
+	LagPoll time.Duration
 
 	placements placement.Ledger
+	// lags holds each tenant's standby lag as last read (lagReading), by UID.
+	lags sync.Map
 	// fences holds each hosted zone's fencing records as last read (*zoneFences), by zone ID.
 	fences sync.Map
 }
@@ -194,6 +202,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	// Copies out of the region run whatever the steps concluded: they need only the database.
 	r.reconcileRecovery(ctx, run, cells)
+	r.reconcileStandby(ctx, run, cells)
 	return ctrl.Result{RequeueAfter: run.requeueAfter}, nil
 }
 

@@ -62,6 +62,13 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, t *saasv1.Tenant, cell
 		if err := r.releaseRecord(ctx, t); err != nil {
 			return ctrl.Result{}, err
 		}
+		if err := r.standbyRetained(ctx, t); err != nil {
+			return ctrl.Result{}, err
+		}
+	} else if _, err := r.applier().Absent(ctx, &rds.DBInstance{}, client.ObjectKey{Namespace: ns, Name: b.StandbyDBInstanceName}); err != nil {
+		// The standby goes first: it replicates a database about to go, and its data is that
+		// database's, which the deletion policy keeps or not.
+		return ctrl.Result{}, err
 	}
 	waitingFor, err := r.releaseDatabase(ctx, t)
 	for _, child := range []struct {

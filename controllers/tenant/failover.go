@@ -105,6 +105,10 @@ func (r *Reconciler) standDown(ctx context.Context, run *tenantRun, f *recovery.
 	if err := r.releaseRecord(ctx, t); err != nil {
 		return false, err
 	}
+	// The standby is the serving region's database now (or its to promote): never deleted here.
+	if err := r.standbyRetained(ctx, t); err != nil {
+		return false, err
+	}
 	run.verdict.Side(verdict.Stalled(saasv1.ConditionDisasterRecoveryReady, "FailedOver", fmt.Sprintf(
 		"%s serves this tenant since %s (fencing record %s, epoch %d): this region stands down and deletes nothing; delete this Tenant here (its deletion policy applies to this region's copy of the data) or fail it back from here (docs/operations.md)",
 		f.Region, f.At.Format(time.RFC3339), recovery.FenceName(b.Host(t, run.cell)), f.Epoch)))
@@ -116,25 +120,37 @@ func (r *Reconciler) standDown(ctx context.Context, run *tenantRun, f *recovery.
 // DNS record and moves are the serving region's.
 var notStandingDown = map[string]bool{"alarms": true, "migrations": true, "dns": true, "move": true}
 
-// releaseRecord lets go of the tenant's RecordSet without deleting the Route53 record: ACK is
-// told to retain it, then the RecordSet goes, so this region's ACK never writes it again.
+// releaseRecord lets go of the tenant's RecordSet without deleting the Route53 record: the
+// other region's now.
 func (r *Reconciler) releaseRecord(ctx context.Context, t *saasv1.Tenant) error {
-	rs := &route53.RecordSet{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: b.TenantNamespace(t), Name: b.RecordSetName}, rs); err != nil {
+	return r.letGo(ctx, &route53.RecordSet{}, client.ObjectKey{Namespace: b.TenantNamespace(t), Name: b.RecordSetName})
+}
+
+// letGo deletes the custom resource key of obj's kind without deleting what it stands for in
+// AWS: ACK is told to retain it, then the custom resource goes, so this region's ACK never
+// writes it again.
+func (r *Reconciler) letGo(ctx context.Context, obj client.Object, key client.ObjectKey) error {
+	if err := r.Get(ctx, key, obj); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if rs.Annotations[ack.AnnotationDeletionPolicy] != "retain" {
-		orig := rs.DeepCopy()
-		if rs.Annotations == nil {
-			rs.Annotations = map[string]string{}
+	if obj.GetAnnotations()[ack.AnnotationDeletionPolicy] != "retain" {
+		orig, ok := obj.DeepCopyObject().(client.Object)
+		if !ok {
+			return fmt.Errorf("%T is not a client.Object", obj)
 		}
-		rs.Annotations[ack.AnnotationDeletionPolicy] = "retain"
-		if err := r.Patch(ctx, rs, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		ann := obj.GetAnnotations()
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[ack.AnnotationDeletionPolicy] = "retain"
+		obj.SetAnnotations(ann)
+		if err := r.Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 			return client.IgnoreNotFound(err)
 		}
 	}
-	if rs.DeletionTimestamp.IsZero() {
-		return client.IgnoreNotFound(r.Delete(ctx, rs, client.Preconditions{ResourceVersion: &rs.ResourceVersion}))
+	if obj.GetDeletionTimestamp().IsZero() {
+		rv := obj.GetResourceVersion()
+		return client.IgnoreNotFound(r.Delete(ctx, obj, client.Preconditions{ResourceVersion: &rv}))
 	}
 	return nil
 }
@@ -160,8 +176,26 @@ func (r *Reconciler) takeOver(ctx context.Context, run *tenantRun) error {
 	if newest != nil {
 		homeInterval, _ = time.ParseDuration(newest.Tags[recovery.TagCopyInterval])
 	}
+	// A standby the home region kept here loses seconds, not a copy interval: it is promoted
+	// rather than a copy restored, once RDS reports it available (or at once when it was
+	// promoted before: an operator restarted between the promotion and its record).
+	var standby *recovery.Replica
+	if r.Standbys != nil {
+		if standby, err = r.Standbys.FindStandby(ctx, c.Spec.Region, recovery.StandbyTags(t.Name, rf.FailoverFrom)); err != nil {
+			return fmt.Errorf("finding the standby of %s from %s in %s: %w", t.Name, rf.FailoverFrom, c.Spec.Region, err)
+		}
+		if standby != nil && !standby.Available() && standby.Source != "" {
+			if newest == nil {
+				run.verdict.Add(verdict.Waiting(saasv1.ConditionDatabaseReady, "StandbyNotAvailable", fmt.Sprintf(
+					"spec.restoreFrom.failoverFrom: %s's standby %s here is %s, and there is no copy to restore: waiting for it to be available", rf.FailoverFrom, standby.ID, standby.Status)))
+				run.requeueIn(30 * time.Second)
+				return nil
+			}
+			standby = nil // being made, or broken: the newest copy is what there is
+		}
+	}
 	now := r.now()
-	if reason, msg := recovery.FailoverRefusal(rf, c.Spec.Region, newest, homeInterval, now); reason != "" {
+	if reason, msg := recovery.FailoverRefusal(rf, c.Spec.Region, newest, standby, homeInterval, now); reason != "" {
 		run.verdict.Add(verdict.Stalled(saasv1.ConditionDatabaseReady, reason, msg))
 		// Copies arrive by themselves: look again in a minute; a home region that stopped
 		// copying is taken over as soon as its newest copy is two intervals old.
@@ -186,21 +220,37 @@ func (r *Reconciler) takeOver(ctx context.Context, run *tenantRun) error {
 		}
 		claim = &next
 	}
-	msg := fmt.Sprintf("%s is served from %s now, taken over from %s (fencing record %s, epoch %d); restoring copy %s, the data as of %s",
-		t.Name, c.Spec.Region, rf.FailoverFrom, name, claim.Epoch, newest.ID, newest.Created.UTC().Format(time.RFC3339))
+	what := ""
+	if standby != nil {
+		// Promoted only once the fence is this region's: from then on the home region stands
+		// down when it comes back, whatever became of its database. Promoting twice is once.
+		if err := r.Standbys.Promote(ctx, c.Spec.Region, standby.ID); err != nil {
+			return fmt.Errorf("promoting the standby %s in %s: %w", standby.ID, c.Spec.Region, err)
+		}
+		what = standbyMessage(standby, rf.FailoverFrom)
+	} else {
+		what = fmt.Sprintf("restoring copy %s, the data as of %s", newest.ID, newest.Created.UTC().Format(time.RFC3339))
+	}
+	msg := fmt.Sprintf("%s is served from %s now, taken over from %s (fencing record %s, epoch %d); %s",
+		t.Name, c.Spec.Region, rf.FailoverFrom, name, claim.Epoch, what)
 	if claim == prev {
 		msg += " (claimed before a restart)"
 	}
 	r.Recorder.Eventf(t, nil, corev1.EventTypeNormal, "TookOver", "Failover", "%s", msg)
 	r.announce(ctx, run, notify.RecoveryEvent(t, c, notify.TypeFailedOver, fmt.Sprint(claim.Epoch), msg, now))
 	r.remember(c.Spec.HostedZoneID, name, claim)
-	t.Status.RestoredFrom = &saasv1.RestoredFrom{Region: rf.FailoverFrom, SnapshotIdentifier: newest.ID,
-		SnapshotTime: shared.StatusTime(newest.Created), Epoch: claim.Epoch}
+	if standby != nil {
+		t.Status.RestoredFrom = &saasv1.RestoredFrom{Region: rf.FailoverFrom, PromotedStandby: standby.ID,
+			SnapshotTime: shared.StatusTime(now), Epoch: claim.Epoch}
+	} else {
+		t.Status.RestoredFrom = &saasv1.RestoredFrom{Region: rf.FailoverFrom, SnapshotIdentifier: newest.ID,
+			SnapshotTime: shared.StatusTime(newest.Created), Epoch: claim.Epoch}
+	}
 	// Status changes do not wake the tenant's reconciler: it looks again once the cache holds
-	// what was recorded (and, should it not yet, finds the same copy and the fence its own).
+	// what was recorded (and, should it not yet, finds the same copy or standby and the fence
+	// its own).
 	run.requeueIn(time.Second)
-	run.verdict.Add(verdict.Waiting(saasv1.ConditionDatabaseReady, "Restoring", fmt.Sprintf(
-		"taking over from %s: restoring copy %s, the data as of %s", rf.FailoverFrom, newest.ID, newest.Created.UTC().Format(time.RFC3339))))
+	run.verdict.Add(verdict.Waiting(saasv1.ConditionDatabaseReady, "Restoring", "taking over from "+rf.FailoverFrom+": "+what))
 	return nil
 }
 

@@ -43,6 +43,7 @@ import (
 	b "github.com/tenantops/tenant-operator/controllers/builders"
 	"github.com/tenantops/tenant-operator/controllers/notify"
 	"github.com/tenantops/tenant-operator/controllers/recovery"
+	"github.com/tenantops/tenant-operator/controllers/recovery/awscw"
 	"github.com/tenantops/tenant-operator/controllers/recovery/awsfence"
 	recoveryrds "github.com/tenantops/tenant-operator/controllers/recovery/awsrds"
 	"github.com/tenantops/tenant-operator/controllers/verdict"
@@ -74,6 +75,29 @@ type region struct {
 	// fences, when set, wraps the operator's fencing records (a fault played between the claim
 	// and what follows it).
 	fences func(recovery.Fences) recovery.Fences
+	// promoted records the standbys this region's operator promoted: moto's promotion leaves a
+	// replica looking as it was (its source still named), so the test watches the call itself.
+	promoted *promotions
+}
+
+// promotions counts the standby promotions an operator asked of RDS.
+type promotions struct {
+	recovery.Standbys
+	mu  sync.Mutex
+	ids []string
+}
+
+func (p *promotions) Promote(ctx context.Context, region, id string) error {
+	p.mu.Lock()
+	p.ids = append(p.ids, region+"/"+id)
+	p.mu.Unlock()
+	return p.Standbys.Promote(ctx, region, id)
+}
+
+func (p *promotions) all() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.ids...)
 }
 
 func startRegion(t *testing.T, name string, rdsCreateTime time.Duration) *region {
@@ -91,11 +115,11 @@ func startRegion(t *testing.T, name string, rdsCreateTime time.Duration) *region
 	t.Cleanup(cancel)
 	// ACK in this region, playing its part against moto: a DBInstance is made there (restored
 	// from the snapshot it names, as ACK's rds-controller restores), then reported available.
-	_, err = testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreateTime: rdsCreateTime, RDSCreated: testenv.MakeInMoto(moto, name)})
+	_, err = testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreateTime: rdsCreateTime, RDSCreated: testenv.MakeInMoto(moto, name), Region: name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &region{name: name, env: env, k8s: k}
+	r := &region{name: name, env: env, k8s: k, promoted: &promotions{Standbys: &recoveryrds.Client{Config: moto.Config(), EndpointURL: moto.URL}}}
 	r.start(t)
 	return r
 }
@@ -115,8 +139,12 @@ func (r *region) start(t *testing.T) {
 	}
 	stopped, err := inprocess.StartOperator(ctx, r.env.Config, controllers.Options{
 		MaxConcurrentReconciles: 2, Jurisdictions: jur,
-		Copier: &recoveryrds.Client{Config: moto.Config(), EndpointURL: moto.URL},
-		Fences: fences,
+		Copier:   &recoveryrds.Client{Config: moto.Config(), EndpointURL: moto.URL},
+		Fences:   fences,
+		Standbys: r.promoted,
+		Lag:      &awscw.Client{Config: moto.Config(), EndpointURL: moto.URL},
+		// RDS publishes a replica's lag each minute; the played RDS publishes when told.
+		StandbyLagPoll: 200 * time.Millisecond,
 	}, func(o *ctrl.Options) { o.Controller.SkipNameValidation = &skip })
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +269,7 @@ type world struct {
 
 // homeServes sets up both regions and a tenant acme served at home with a first copy in the
 // partner region; the partner's RDS restores in restore.
-func homeServes(t *testing.T, restore time.Duration) *world {
+func homeServes(t *testing.T, restore time.Duration, tenant ...func(*saasv1.Tenant)) *world {
 	t.Helper()
 	ctx := context.Background()
 	var err error
@@ -265,12 +293,15 @@ func homeServes(t *testing.T, restore time.Duration) *world {
 	// The tenant, served at home; its copies reach the partner region.
 	acme := &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "acme"}, Spec: saasv1.TenantSpec{
 		DisplayName: "Acme", Region: home, Subdomain: "acme", AdminEmail: "it@acme.example"}}
+	for _, f := range tenant {
+		f(acme)
+	}
 	if err := east.k8s.Create(ctx, acme); err != nil {
 		t.Fatal(err)
 	}
 	served := east.waitFor(t, 2*time.Minute, "Ready with a recovery point", func(tn *saasv1.Tenant) error {
 		if tn.Status.Phase != saasv1.PhaseReady || tn.Status.RecoveryPoint == nil {
-			return fmt.Errorf("phase %s, recovery point %v, %s", tn.Status.Phase, tn.Status.RecoveryPoint, cond(tn, saasv1.ConditionDisasterRecoveryReady).Message)
+			return fmt.Errorf("phase %s (%s), recovery point %v, %s", tn.Status.Phase, cond(tn, saasv1.ConditionReady).Message, tn.Status.RecoveryPoint, cond(tn, saasv1.ConditionDisasterRecoveryReady).Message)
 		}
 		return nil
 	})

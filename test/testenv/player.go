@@ -81,6 +81,9 @@ type PlayerOptions struct {
 	// step makes the instance there too, restored from the DBInstance's snapshot when it names
 	// one. An error is retried, as ACK retries a failed create.
 	RDSCreated func(ctx context.Context, db *rds.DBInstance) error
+	// Region is the AWS region the played ACK controllers run in (us-east-1 when empty): the
+	// region of the ARNs it reports, unless a resource names its own (services.k8s.aws/region).
+	Region string
 }
 
 // Player stands in, event-driven, for the systems that cannot run beside envtest: it watches
@@ -94,8 +97,10 @@ type Player struct {
 	rds *Account
 	// rdsCreated is PlayerOptions.RDSCreated.
 	rdsCreated func(ctx context.Context, db *rds.DBInstance) error
-	played     atomic.Int64
-	mu         sync.Mutex
+	// region is PlayerOptions.Region.
+	region string
+	played atomic.Int64
+	mu     sync.Mutex
 	// generation of each ACK resource when it was last reported synced.
 	reported map[string]int64
 }
@@ -256,7 +261,10 @@ func StartPlayer(ctx context.Context, cfg *rest.Config, opts PlayerOptions) (*Pl
 	if err != nil {
 		return nil, err
 	}
-	p := &Player{c: c, reported: map[string]int64{}, rds: newAccount(opts.RDSCreateTime), rdsCreated: opts.RDSCreated}
+	p := &Player{c: c, reported: map[string]int64{}, rds: newAccount(opts.RDSCreateTime), rdsCreated: opts.RDSCreated, region: opts.Region}
+	if p.region == "" {
+		p.region = "us-east-1"
+	}
 	want := map[System]bool{}
 	for _, s := range opts.Systems {
 		want[s] = true

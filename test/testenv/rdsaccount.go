@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	ackv1alpha1 "github.com/aws-controllers-k8s/runtime/apis/core/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -103,7 +104,11 @@ func (p *Player) playDBInstance(ctx context.Context, c client.Client, o client.O
 	}
 	switch {
 	case !exists:
-		in = &Instance{Identifier: id, Owner: owner, password: password, ReadyAt: a.now().Add(a.createTime)}
+		ready := a.now().Add(a.createTime)
+		if adopts && p.rdsCreated != nil {
+			ready = a.now() // RDSCreated found it in the AWS stand-in: adopted, not made
+		}
+		in = &Instance{Identifier: id, Owner: owner, password: password, ReadyAt: ready}
 		a.instances[id] = in
 	case in.Owner != owner && adopts:
 		in.Owner = owner
@@ -123,8 +128,25 @@ func (p *Player) playDBInstance(ctx context.Context, c client.Client, o client.O
 	if adopts {
 		what = "RDS: " + id + " adopted by " + owner + ", available"
 	}
-	return what, PlayDBAvailable(ctx, c, db.Namespace, db.Name, id+".c0ffee.rds.amazonaws.com")
+	region := p.region
+	if r := db.Annotations[ack.AnnotationRegion]; r != "" {
+		region = r
+	}
+	arn := ackv1alpha1.AWSResourceName("arn:aws:rds:" + region + ":" + AccountID + ":db:" + id)
+	address, port := id+".c0ffee.rds.amazonaws.com", int64(3306)
+	d := &rds.DBInstance{}
+	return what, PlayStatus(ctx, c, d, db.Namespace, db.Name, func() {
+		st := rds.StatusAvailable
+		account, reg := ackv1alpha1.AWSAccountID(AccountID), ackv1alpha1.AWSRegion(region)
+		d.Status.ACKResourceMetadata = &ackv1alpha1.ResourceMetadata{ARN: &arn, OwnerAccountID: &account, Region: &reg}
+		d.Status.Conditions = ACKSynced()
+		d.Status.DBInstanceStatus = &st
+		d.Status.Endpoint = &rds.Endpoint{Address: &address, Port: &port}
+	})
 }
+
+// AccountID is the played AWS account (moto's too).
+const AccountID = "123456789012"
 
 // released is RDS on a DBInstance deleted: its instance stays when the deletion policy says
 // retain, and goes (after its final snapshot, unless skipped) otherwise. An instance another
