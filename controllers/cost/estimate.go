@@ -36,6 +36,9 @@ type TenantShape struct {
 	CacheNodes    int32
 	// CopiesIn is the partner region the tenant's database is copied to (disaster recovery).
 	CopiesIn string
+	// StandbyIn is the partner region of the tenant's warm standby (a single-AZ read replica
+	// of its class and storage), when it has one.
+	StandbyIn string
 }
 
 // Cell is a cell's own parts.
@@ -95,6 +98,15 @@ func TenantOwn(t Table, region string, tn TenantShape) Estimate {
 		// blocks changed since, which depend on the tenant's writes and are not estimated.
 		e.add(fmt.Sprintf("copies in %s: about one full snapshot, %d GiB", tn.CopiesIn, tn.StorageGiB),
 			float64(tn.StorageGiB)*t.For(tn.CopiesIn).SnapshotGiBMonth)
+	}
+	if tn.StandbyIn != "" {
+		sp := t.For(tn.StandbyIn)
+		name := fmt.Sprintf("standby in %s: %s single-AZ, %d GiB", tn.StandbyIn, tn.InstanceClass, tn.StorageGiB)
+		if price, ok := sp.RDSInstanceHour[tn.InstanceClass]; ok {
+			e.add(name, price*h+float64(tn.StorageGiB)*sp.RDSStorageGiBMonth)
+		} else {
+			e.missing("RDS instance class " + tn.InstanceClass + " in " + tn.StandbyIn)
+		}
 	}
 	return e
 }

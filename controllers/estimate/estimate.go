@@ -34,6 +34,9 @@ func tenantShape(t *saasv1.Tenant, c *saasv1.RegionCell) (cost.TenantShape, bool
 	if rp := t.Status.RecoveryPoint; rp != nil {
 		s.CopiesIn = rp.Region
 	}
+	if sb := t.Status.Standby; sb != nil {
+		s.StandbyIn = sb.Region
+	}
 	if t.Spec.Tier == saasv1.TierDedicated {
 		cache := b.DedicatedCache(t, c, nil)
 		s.Dedicated = true

@@ -120,3 +120,34 @@ func TestCopiesCost(t *testing.T) {
 		t.Errorf("the tenant's items do not name its copies: %+v", est.Items)
 	}
 }
+
+// A tenant with a warm standby pays for a second, single-AZ instance of its class and storage in
+// the standby's region.
+func TestStandbyCost(t *testing.T) {
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	prices := &cost.Source{}
+	db := &saasv1.EffectiveDatabase{InstanceClass: "db.t4g.medium", StorageGiB: 100, MultiAZ: true}
+	plain := tenantWith("a", "c1", db)
+	standby := tenantWith("a", "c1", db)
+	standby.Status.Standby = &saasv1.StandbyStatus{Region: "eu-central-1", DBInstanceIdentifier: "x-standby"}
+	_, without, _ := Tenant(&plain, cell(), prices, now)
+	est, with, _ := Tenant(&standby, cell(), prices, now)
+	// One instance and its storage at the standby region's prices (the primary is priced at
+	// its own region's, twice for Multi-AZ).
+	table, err := prices.Table(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := table.For("eu-central-1")
+	want := p.RDSInstanceHour["db.t4g.medium"]*table.HoursPerMonth + 100*p.RDSStorageGiBMonth
+	if diff := with - without; want <= 0 || fmt.Sprintf("%.2f", diff) != fmt.Sprintf("%.2f", want) {
+		t.Errorf("a standby costs $%.2f a month, want $%.2f", diff, want)
+	}
+	named := false
+	for _, it := range est.Items {
+		named = named || strings.Contains(it.Name, "standby in eu-central-1")
+	}
+	if !named {
+		t.Errorf("the tenant's items do not name its standby: %+v", est.Items)
+	}
+}
