@@ -1,7 +1,8 @@
 // Command app is the multi-tenant app the operator deploys: `app serve` answers tenants'
 // customers, `app migrate --tenant X` brings a tenant's schema to this version, and
 // `app recommend --tenant X` computes a tenant's recommendations (the nightly CronJob), and
-// `app publish-assets --bucket B` puts the pages' static files on S3 for the cell's CDN.
+// `app publish-assets --bucket B` puts the pages' static files on S3 for the cell's CDN, and
+// `app console` serves the signup console (docs/console.md).
 //
 // `go run ./app serve` with no flags runs the embedded default: SQLite files and an in-memory
 // cache, with two demo tenants, acme and globex, at acme.localhost and globex.localhost:
@@ -51,7 +52,7 @@ const (
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: app serve|migrate|recommend|publish-assets [flags]  (app <command> -h for flags)")
+		fmt.Fprintln(os.Stderr, "usage: app serve|migrate|recommend|publish-assets|console [flags]  (app <command> -h for flags)")
 		os.Exit(exitUsage)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -64,8 +65,10 @@ func main() {
 		code = batch(ctx, log, os.Args[1], os.Args[2:])
 	case "publish-assets":
 		code = publishAssets(ctx, log, os.Args[2:])
+	case "console":
+		code = runConsole(ctx, log, os.Args[2:])
 	default:
-		fmt.Fprintf(os.Stderr, "unknown command %q: app serve|migrate|recommend|publish-assets\n", os.Args[1])
+		fmt.Fprintf(os.Stderr, "unknown command %q: app serve|migrate|recommend|publish-assets|console\n", os.Args[1])
 		code = exitUsage
 	}
 	os.Exit(code)

@@ -28,6 +28,11 @@ const (
 	DeletionDelete = "Delete"
 )
 
+// ReservedSubdomains are the DNS labels the platform keeps for itself; spec.subdomain's
+// admission rule lists the same (a test holds the two together), and the signup console refuses
+// them before anything is written.
+var ReservedSubdomains = []string{"www", "api", "admin", "app", "mail", "status", "static"}
+
 // TenantSpec describes one customer of the SaaS.
 //
 // +kubebuilder:validation:XValidation:rule="self.tier == 'dedicated' || !has(self.cache)",message="spec.cache is only for tier dedicated: pooled tenants use the cell's shared cache"

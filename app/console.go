@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
+	"github.com/tenantops/tenant-operator/app/internal/console"
+	"github.com/tenantops/tenant-operator/app/internal/mail"
+)
+
+// listFlag is a flag that may be given several times.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// runConsole serves the signup console (docs/console.md): Tenants are created through the
+// Kubernetes API as the console's own ServiceAccount.
+func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
+	fs := flag.NewFlagSet("console", flag.ContinueOnError)
+	listen := fs.String("listen", ":8080", "address to serve the console on")
+	publicURL := fs.String("public-url", "http://localhost:8080", "where customers reach the console: the verification links' base")
+	baseDomain := fs.String("base-domain", "", "the domain stores are served under, as the signup page shows it")
+	mailFrom := fs.String("mail-from", "", "the SES-verified sender of the verification mail")
+	useSES := fs.Bool("ses", false, "send the verification mail through SES (AWS_ENDPOINT_URL_SESV2 points it elsewhere); otherwise it is written to the log")
+	keyFile := fs.String("token-key-file", "", "file holding the HMAC key that signs verification links (the chart mounts a Secret); required")
+	webhookKeyFile := fs.String("webhook-hmac-key-file", "", "file holding the HMAC key that signs the signup CloudEvents")
+	var webhooks listFlag
+	fs.Var(&webhooks, "webhook-url", "receiver of the signup CloudEvents (CRM, billing); repeat for more")
+	kubeconfig := fs.String("kubeconfig", "", "outside a cluster: the kubeconfig to create Tenants with")
+	trustXFF := fs.Bool("trust-forwarded-for", false, "take the client address from X-Forwarded-For (behind the Ingress), for the rate limits")
+	perClient := fs.Int("signups-per-client", 5, "signups allowed per client address per hour")
+	perDomain := fs.Int("signups-per-domain", 20, "signups allowed per e-mail domain per hour")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	key, err := os.ReadFile(*keyFile)
+	if err != nil || len(strings.TrimSpace(string(key))) < 16 {
+		log.Error("--token-key-file must name a file of at least 16 bytes", "error", err)
+		return exitUsage
+	}
+	var webhookKey []byte
+	if *webhookKeyFile != "" {
+		if webhookKey, err = os.ReadFile(*webhookKeyFile); err != nil {
+			log.Error("reading --webhook-hmac-key-file", "error", err)
+			return exitUsage
+		}
+	}
+	cfg, err := rest.InClusterConfig()
+	if *kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	}
+	if err != nil {
+		log.Error("the console needs the in-cluster configuration or --kubeconfig", "error", err)
+		return exitUsage
+	}
+	scheme, err := saasv1.SchemeBuilder.Build()
+	if err != nil {
+		log.Error("scheme", "error", err)
+		return exitFailed
+	}
+	kc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		log.Error("kubernetes client", "error", err)
+		return exitUsage
+	}
+	var mailer mail.Mailer = mail.Log{Logger: log}
+	if *useSES {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			log.Error("AWS configuration", "error", err)
+			return exitUsage
+		}
+		mailer = mail.SES{Client: sesv2.NewFromConfig(awsCfg)}
+	}
+	events := &console.Emitter{URLs: webhooks, Key: webhookKey, Log: log}
+	srv := console.New(console.Config{PublicURL: *publicURL, BaseDomain: *baseDomain, MailFrom: *mailFrom, TrustForwardedFor: *trustXFF,
+		PerClient: *perClient, PerDomain: *perDomain},
+		console.Direct{Client: kc}, mailer, console.Tokens{Key: []byte(strings.TrimSpace(string(key)))}, events, log)
+	go srv.Run(ctx)
+	hs := &http.Server{Addr: *listen, Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ListenAndServe() }()
+	log.Info("console serving", "address", *listen, "public", *publicURL)
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("serving", "error", err)
+			return exitFailed
+		}
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(shutdown)
+	events.Wait()
+	return exitOK
+}
