@@ -2,8 +2,10 @@ package testsvc
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,4 +121,44 @@ func MainWithMoto(m *testing.M, moto **Moto) {
 	code := m.Run()
 	(*moto).Stop()
 	os.Exit(code)
+}
+
+// SentMail is a mail SES accepted, as moto keeps it.
+type SentMail struct {
+	Source, Subject, Body string
+	To                    []string
+}
+
+// SentMail lists the mail moto's SES accepted (its moto-api data): a test reads the mail a
+// customer would find in their inbox.
+func (m *Moto) SentMail(ctx context.Context) ([]SentMail, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL+"/moto-api/data.json", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var data struct {
+		SES struct {
+			Message []struct {
+				Source       string `json:"source"`
+				Subject      string `json:"subject"`
+				Body         string `json:"body"`
+				Destinations struct {
+					ToAddresses []string `json:"ToAddresses"`
+				} `json:"destinations"`
+			} `json:"Message"`
+		} `json:"ses"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&data); err != nil {
+		return nil, fmt.Errorf("moto's data: %w", err)
+	}
+	out := make([]SentMail, 0, len(data.SES.Message))
+	for _, msg := range data.SES.Message {
+		out = append(out, SentMail{Source: msg.Source, Subject: msg.Subject, Body: msg.Body, To: msg.Destinations.ToAddresses})
+	}
+	return out, nil
 }

@@ -19,8 +19,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/tenantops/tenant-operator/app/internal/mail"
 )
+
+// signups counts signups by outcome: requested (a link mailed), verified (a Tenant created),
+// invalid, limited (a rate limit refused it), taken, abandoned (its link expired unused).
+var signups = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "console_signups_total",
+	Help: "Signups by outcome: requested, verified, invalid, limited, taken, abandoned.",
+}, []string{"outcome"})
 
 //go:embed templates/*.html static/*
 var files embed.FS
@@ -93,6 +104,7 @@ func New(cfg Config, tenants Tenants, mailer mail.Mailer, tokens Tokens, events 
 	s.mux.HandleFunc("POST /verify", s.verify)
 	s.mux.HandleFunc("GET /progress", s.progressPage)
 	s.mux.HandleFunc("GET /api/progress", s.progress)
+	s.mux.Handle("GET /metrics", promhttp.Handler())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	return s
 }
@@ -124,6 +136,7 @@ func (s *Server) Sweep() {
 	}
 	s.mu.Unlock()
 	for _, sg := range gone {
+		signups.WithLabelValues("abandoned").Inc()
 		s.events.Emit(NewEvent(EventAbandoned, sg, "the verification link expired unused", now))
 	}
 }
@@ -250,10 +263,12 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	var fe FieldErrors
 	if err := in.Validate(regions); errors.As(err, &fe) {
+		signups.WithLabelValues("invalid").Inc()
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "some answers need a change", "fields": fe})
 		return
 	}
 	if !s.perClient.Allow(s.clientAddr(r)) || !s.perDomain.Allow(in.EmailDomain()) {
+		signups.WithLabelValues("limited").Inc()
 		w.Header().Set("Retry-After", "3600")
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "too many signups from here or for this e-mail domain; try again in an hour"})
 		return
@@ -263,6 +278,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "cannot sign up now; try again shortly"})
 			return
 		}
+		signups.WithLabelValues("taken").Inc()
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "some answers need a change", "fields": FieldErrors{"subdomain": "someone has it already"}})
 		return
 	}
@@ -283,6 +299,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.pending[in.Subdomain] = pendingSignup{signup: in, expires: s.now().Add(s.cfg.VerifyFor)}
 	s.mu.Unlock()
+	signups.WithLabelValues("requested").Inc()
 	s.events.Emit(NewEvent(EventRequested, in, "verification mail sent", s.now()))
 	writeJSON(w, http.StatusAccepted, map[string]any{"status": "check your mail", "email": in.AdminEmail})
 }
@@ -331,6 +348,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		delete(s.pending, sg.Subdomain)
 		s.mu.Unlock()
+		signups.WithLabelValues("verified").Inc()
 		s.events.Emit(NewEvent(EventVerified, sg, "e-mail verified; tenant created", s.now()))
 	}
 	progress, err := s.tokens.Sign(sg, PurposeProgress, 24*time.Hour)
