@@ -116,7 +116,7 @@ func Browser(t *testing.T, scripts bool) (context.Context, *Trouble) {
 func artifacts(t *testing.T) string {
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "bin", "artifacts", "browser")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -128,7 +128,7 @@ func Screenshot(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(artifacts(t), name+".png"), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(artifacts(t), name+".png"), png, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
