@@ -11,6 +11,9 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -44,6 +47,13 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 	trustXFF := fs.Bool("trust-forwarded-for", false, "take the client address from X-Forwarded-For (behind the Ingress), for the rate limits")
 	perClient := fs.Int("signups-per-client", 5, "signups allowed per client address per hour")
 	perDomain := fs.Int("signups-per-domain", 20, "signups allowed per e-mail domain per hour")
+	mode := fs.String("mode", "direct", "direct: create Tenants through the Kubernetes API; git: commit their YAML to --git-url for Argo CD or Flux to apply")
+	gitURL := fs.String("git-url", "", "git mode: the repository (https:// or ssh://)")
+	gitBranch := fs.String("git-branch", "main", "git mode: the branch to commit to")
+	gitDir := fs.String("git-dir", "tenants", "git mode: the directory of the Tenant files in the repository")
+	gitUser := fs.String("git-username", "", "git mode over HTTPS: the user of --git-password-file's token")
+	gitPasswordFile := fs.String("git-password-file", "", "git mode over HTTPS: file holding the token to push with")
+	gitSSHKeyFile := fs.String("git-ssh-key-file", "", "git mode over SSH: file holding the private key to push with")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -77,6 +87,21 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 		log.Error("kubernetes client", "error", err)
 		return exitUsage
 	}
+	var tenants console.Tenants = console.Direct{Client: kc}
+	switch *mode {
+	case "direct":
+	case "git":
+		auth, err := gitAuth(*gitUser, *gitPasswordFile, *gitSSHKeyFile)
+		if err != nil || *gitURL == "" {
+			log.Error("git mode needs --git-url and its credentials", "error", err)
+			return exitUsage
+		}
+		tenants = &console.Git{Reader: console.Direct{Client: kc}, URL: *gitURL, Branch: *gitBranch, Dir: *gitDir, Auth: auth,
+			AuthorName: "signup console", AuthorEmail: *mailFrom}
+	default:
+		log.Error("--mode must be direct or git", "mode", *mode)
+		return exitUsage
+	}
 	var mailer mail.Mailer = mail.Log{Logger: log}
 	if *useSES {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
@@ -89,7 +114,7 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 	events := &console.Emitter{URLs: webhooks, Key: webhookKey, Log: log}
 	srv := console.New(console.Config{PublicURL: *publicURL, BaseDomain: *baseDomain, MailFrom: *mailFrom, TrustForwardedFor: *trustXFF,
 		PerClient: *perClient, PerDomain: *perDomain},
-		console.Direct{Client: kc}, mailer, console.Tokens{Key: []byte(strings.TrimSpace(string(key)))}, events, log)
+		tenants, mailer, console.Tokens{Key: []byte(strings.TrimSpace(string(key)))}, events, log)
 	go srv.Run(ctx)
 	hs := &http.Server{Addr: *listen, Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
@@ -108,4 +133,20 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 	_ = hs.Shutdown(shutdown)
 	events.Wait()
 	return exitOK
+}
+
+// gitAuth is how git mode pushes: a token over HTTPS, or a key over SSH (the host's key checked
+// against the known hosts, $SSH_KNOWN_HOSTS).
+func gitAuth(user, passwordFile, sshKeyFile string) (transport.AuthMethod, error) {
+	switch {
+	case sshKeyFile != "":
+		return gitssh.NewPublicKeysFromFile("git", sshKeyFile, "")
+	case passwordFile != "":
+		pw, err := os.ReadFile(passwordFile)
+		if err != nil {
+			return nil, err
+		}
+		return &githttp.BasicAuth{Username: user, Password: strings.TrimSpace(string(pw))}, nil
+	}
+	return nil, nil
 }
