@@ -85,7 +85,7 @@ func (g *Git) Create(ctx context.Context, t *saasv1.Tenant) error {
 	for attempt := 0; attempt < 6; attempt++ {
 		if attempt > 0 {
 			// Another writer pushed first: let it finish, then commit on top of it.
-			time.Sleep(time.Duration(50+rand.IntN(100*attempt)) * time.Millisecond)
+			time.Sleep(time.Duration(50+rand.IntN(100*attempt)) * time.Millisecond) //nolint:gosec // jitter, not a secret
 		}
 		repo, err := g.clone(ctx)
 		if err != nil {

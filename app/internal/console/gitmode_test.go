@@ -121,8 +121,7 @@ spec:
 
 	// Two console replicas committing at once: each push that lost the race commits again on
 	// top of the other's, and both Tenants land.
-	g2 := *g
-	g2.mu = sync.Mutex{}
+	g2 := &Git{Reader: g.Reader, URL: g.URL, Branch: g.Branch, Dir: g.Dir, Auth: g.Auth, AuthorName: g.AuthorName, AuthorEmail: g.AuthorEmail}
 	var wg sync.WaitGroup
 	errs := make([]error, 6)
 	for i := range errs {
@@ -131,7 +130,7 @@ spec:
 			defer wg.Done()
 			writer := g
 			if i%2 == 1 {
-				writer = &g2
+				writer = g2
 			}
 			errs[i] = writer.Create(ctx, Signup{Company: "Race", Subdomain: fmt.Sprintf("race-%d", i), Region: "us-west-2", Tier: "pooled",
 				AdminEmail: "r@race.example"}.Tenant())
@@ -149,9 +148,7 @@ spec:
 	}
 
 	// A wrong token: refused, and said.
-	bad := *g
-	bad.mu = sync.Mutex{}
-	bad.Auth = &githttp.BasicAuth{Username: "console", Password: "wrong"}
+	bad := &Git{Reader: g.Reader, URL: g.URL, Branch: g.Branch, Dir: g.Dir, Auth: &githttp.BasicAuth{Username: "console", Password: "wrong"}}
 	if err := bad.Create(ctx, Signup{Company: "X", Subdomain: "nope", Region: "us-west-2", Tier: "pooled", AdminEmail: "x@x.example"}.Tenant()); err == nil ||
 		!strings.Contains(err.Error(), "authentication") {
 		t.Errorf("a wrong token: %v", err)
