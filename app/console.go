@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,6 +49,13 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 	trustXFF := fs.Bool("trust-forwarded-for", false, "take the client address from X-Forwarded-For (behind the Ingress), for the rate limits")
 	perClient := fs.Int("signups-per-client", 5, "signups allowed per client address per hour")
 	perDomain := fs.Int("signups-per-domain", 20, "signups allowed per e-mail domain per hour")
+	role := fs.String("role", "signup", "signup: the public signup; admin: the platform team's view, behind OIDC sign-in")
+	oidcIssuer := fs.String("oidc-issuer", "", "admin: the OIDC provider's issuer URL")
+	oidcClientID := fs.String("oidc-client-id", "tenantops-console", "admin: this client's ID at the provider")
+	oidcSecretFile := fs.String("oidc-client-secret-file", "", "admin: file holding this client's secret")
+	var adminEmails listFlag
+	fs.Var(&adminEmails, "admin-email", "admin: an e-mail that may sign in; repeat for more")
+	adminGroup := fs.String("admin-group", "", "admin: members of this group (the ID token's groups claim) may sign in")
 	mode := fs.String("mode", "direct", "direct: create Tenants through the Kubernetes API; git: commit their YAML to --git-url for Argo CD or Flux to apply")
 	gitURL := fs.String("git-url", "", "git mode: the repository (https:// or ssh://)")
 	gitBranch := fs.String("git-branch", "main", "git mode: the branch to commit to")
@@ -77,8 +86,12 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 		log.Error("the console needs the in-cluster configuration or --kubeconfig", "error", err)
 		return exitUsage
 	}
-	scheme, err := saasv1.SchemeBuilder.Build()
-	if err != nil {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		log.Error("scheme", "error", err)
+		return exitFailed
+	}
+	if err := saasv1.AddToScheme(scheme); err != nil {
 		log.Error("scheme", "error", err)
 		return exitFailed
 	}
@@ -86,6 +99,21 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 	if err != nil {
 		log.Error("kubernetes client", "error", err)
 		return exitUsage
+	}
+	tokens := console.Tokens{Key: []byte(strings.TrimSpace(string(key)))}
+	if *role == "admin" {
+		secret, err := os.ReadFile(*oidcSecretFile)
+		if err != nil {
+			log.Error("admin: reading --oidc-client-secret-file", "error", err)
+			return exitUsage
+		}
+		admin, err := console.NewAdmin(ctx, console.AdminConfig{PublicURL: *publicURL, Issuer: *oidcIssuer, ClientID: *oidcClientID,
+			ClientSecret: strings.TrimSpace(string(secret)), Emails: adminEmails, Group: *adminGroup}, kc, tokens, log)
+		if err != nil {
+			log.Error("admin", "error", err)
+			return exitUsage
+		}
+		return serveConsole(ctx, log, *listen, *publicURL, admin, func() {})
 	}
 	var tenants console.Tenants = console.Direct{Client: kc}
 	switch *mode {
@@ -113,13 +141,17 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 	}
 	events := &console.Emitter{URLs: webhooks, Key: webhookKey, Log: log}
 	srv := console.New(console.Config{PublicURL: *publicURL, BaseDomain: *baseDomain, MailFrom: *mailFrom, TrustForwardedFor: *trustXFF,
-		PerClient: *perClient, PerDomain: *perDomain},
-		tenants, mailer, console.Tokens{Key: []byte(strings.TrimSpace(string(key)))}, events, log)
+		PerClient: *perClient, PerDomain: *perDomain}, tenants, mailer, tokens, events, log)
 	go srv.Run(ctx)
-	hs := &http.Server{Addr: *listen, Handler: srv, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, IdleTimeout: 2 * time.Minute}
+	return serveConsole(ctx, log, *listen, *publicURL, srv, events.Wait)
+}
+
+// serveConsole serves h until ctx ends, then stops gracefully and runs drain.
+func serveConsole(ctx context.Context, log *slog.Logger, listen, public string, h http.Handler, drain func()) int {
+	hs := &http.Server{Addr: listen, Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("console serving", "address", *listen, "public", *publicURL)
+	log.Info("console serving", "address", listen, "public", public)
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -131,7 +163,7 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(shutdown)
-	events.Wait()
+	drain()
 	return exitOK
 }
 

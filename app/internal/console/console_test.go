@@ -81,9 +81,16 @@ func TestMain(m *testing.M) {
 // ServiceAccount: the chart is rendered, its console RBAC applied, and the client is that user.
 func asConsole(t *testing.T) client.WithWatch {
 	t.Helper()
+	return asChartComponent(t, map[string]any{"enabled": true}, "console")
+}
+
+// asChartComponent is a client with the rights the chart, rendered with these console values,
+// gives the ServiceAccount of component (console, console-admin).
+func asChartComponent(t *testing.T, values map[string]any, component string) client.WithWatch {
+	t.Helper()
 	ctx := context.Background()
 	ns := "console-system"
-	objs, err := testenv.RenderChart(map[string]any{"console": map[string]any{"enabled": true}}, "tenant-operator", ns)
+	objs, err := testenv.RenderChart(map[string]any{"console": values}, "tenant-operator", ns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +99,7 @@ func asConsole(t *testing.T) client.WithWatch {
 	}
 	sa := ""
 	for _, o := range objs {
-		if o.GetLabels()["app.kubernetes.io/component"] != "console" {
+		if o.GetLabels()["app.kubernetes.io/component"] != component {
 			continue
 		}
 		switch o.GetKind() {
@@ -107,7 +114,7 @@ func asConsole(t *testing.T) client.WithWatch {
 		}
 	}
 	if sa == "" {
-		t.Fatal("the chart renders no console ServiceAccount")
+		t.Fatalf("the chart renders no %s ServiceAccount", component)
 	}
 	user, err := env.AddUser(envtest.User{Name: "system:serviceaccount:" + ns + ":" + sa,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}}, nil)

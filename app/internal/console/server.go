@@ -95,8 +95,9 @@ func New(cfg Config, tenants Tenants, mailer mail.Mailer, tokens Tokens, events 
 		now: tokens.now, pending: map[string]pendingSignup{}}
 	s.perClient = &Limiter{Max: cfg.PerClient, Per: time.Hour, Now: s.now}
 	s.perDomain = &Limiter{Max: cfg.PerDomain, Per: time.Hour, Now: s.now}
-	static, _ := fs.Sub(files, "static")
-	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.mux.Handle("GET /static/", staticMux)
+	s.mux.Handle("GET /metrics", staticMux)
+	s.mux.Handle("GET /healthz", staticMux)
 	s.mux.HandleFunc("GET /{$}", s.signupPage)
 	s.mux.HandleFunc("GET /api/subdomains/{name}", s.availability)
 	s.mux.HandleFunc("POST /api/signups", s.signup)
@@ -104,22 +105,35 @@ func New(cfg Config, tenants Tenants, mailer mail.Mailer, tokens Tokens, events 
 	s.mux.HandleFunc("POST /verify", s.verify)
 	s.mux.HandleFunc("GET /progress", s.progressPage)
 	s.mux.HandleFunc("GET /api/progress", s.progress)
-	s.mux.Handle("GET /metrics", promhttp.Handler())
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	return s
 }
 
 // ServeHTTP sets the strict headers on every answer, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	strictHeaders(w)
+	s.mux.ServeHTTP(w, r)
+}
+
+// staticMux serves what both views share: the pages' files, health and metrics.
+var staticMux = func() *http.ServeMux {
+	m := http.NewServeMux()
+	static, _ := fs.Sub(files, "static")
+	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	m.Handle("GET /metrics", promhttp.Handler())
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	return m
+}()
+
+// strictHeaders are the headers of every answer of the console: scripts and styles from its own
+// origin only, no framing, no Referer (tokens travel in URLs), HTTPS remembered, nothing cached.
+func strictHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	// Tokens travel in URLs: never in a Referer to another site.
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Strict-Transport-Security", "max-age=31536000")
 	h.Set("Cache-Control", "no-store")
-	s.mux.ServeHTTP(w, r)
 }
 
 // Sweep announces the signups whose link expired unverified (io.tenantops.signup.abandoned)

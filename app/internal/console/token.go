@@ -16,9 +16,11 @@ const (
 	PurposeProgress = "progress"
 )
 
-// Claims are what a token carries: the signup, what it is for, and until when.
+// Claims are what a token carries: the signup (or the signed-in user), what it is for, and until
+// when.
 type Claims struct {
 	Signup  Signup    `json:"signup"`
+	User    string    `json:"user,omitempty"`
 	Purpose string    `json:"purpose"`
 	Expires time.Time `json:"exp"`
 }
@@ -39,7 +41,17 @@ func (t Tokens) now() time.Time {
 
 // Sign is the token of signup for purpose, valid for ttl.
 func (t Tokens) Sign(s Signup, purpose string, ttl time.Duration) (string, error) {
-	body, err := json.Marshal(Claims{Signup: s, Purpose: purpose, Expires: t.now().Add(ttl).UTC().Truncate(time.Second)})
+	return t.sign(Claims{Signup: s, Purpose: purpose}, ttl)
+}
+
+// SignUser is the token of a user (an admin's session, a login under way) for purpose.
+func (t Tokens) SignUser(user, purpose string, ttl time.Duration) (string, error) {
+	return t.sign(Claims{User: user, Purpose: purpose}, ttl)
+}
+
+func (t Tokens) sign(c Claims, ttl time.Duration) (string, error) {
+	c.Expires = t.now().Add(ttl).UTC().Truncate(time.Second)
+	body, err := json.Marshal(c)
 	if err != nil {
 		return "", err
 	}
