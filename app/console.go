@@ -101,21 +101,7 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 		return exitUsage
 	}
 	tokens := console.Tokens{Key: []byte(strings.TrimSpace(string(key)))}
-	if *role == "admin" {
-		secret, err := os.ReadFile(*oidcSecretFile)
-		if err != nil {
-			log.Error("admin: reading --oidc-client-secret-file", "error", err)
-			return exitUsage
-		}
-		admin, err := console.NewAdmin(ctx, console.AdminConfig{PublicURL: *publicURL, Issuer: *oidcIssuer, ClientID: *oidcClientID,
-			ClientSecret: strings.TrimSpace(string(secret)), Emails: adminEmails, Group: *adminGroup}, kc, tokens, log)
-		if err != nil {
-			log.Error("admin", "error", err)
-			return exitUsage
-		}
-		return serveConsole(ctx, log, *listen, *publicURL, admin, func() {})
-	}
-	var tenants console.Tenants = console.Direct{Client: kc}
+	var repo *console.Git
 	switch *mode {
 	case "direct":
 	case "git":
@@ -124,11 +110,29 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 			log.Error("git mode needs --git-url and its credentials", "error", err)
 			return exitUsage
 		}
-		tenants = &console.Git{Reader: console.Direct{Client: kc}, URL: *gitURL, Branch: *gitBranch, Dir: *gitDir, Auth: auth,
+		repo = &console.Git{Reader: console.Direct{Client: kc}, URL: *gitURL, Branch: *gitBranch, Dir: *gitDir, Auth: auth,
 			AuthorName: "signup console", AuthorEmail: *mailFrom}
 	default:
 		log.Error("--mode must be direct or git", "mode", *mode)
 		return exitUsage
+	}
+	if *role == "admin" {
+		secret, err := os.ReadFile(*oidcSecretFile)
+		if err != nil {
+			log.Error("admin: reading --oidc-client-secret-file", "error", err)
+			return exitUsage
+		}
+		admin, err := console.NewAdmin(ctx, console.AdminConfig{PublicURL: *publicURL, Issuer: *oidcIssuer, ClientID: *oidcClientID,
+			ClientSecret: strings.TrimSpace(string(secret)), Emails: adminEmails, Group: *adminGroup, Git: repo}, kc, tokens, log)
+		if err != nil {
+			log.Error("admin", "error", err)
+			return exitUsage
+		}
+		return serveConsole(ctx, log, *listen, *publicURL, admin, func() {})
+	}
+	var tenants console.Tenants = console.Direct{Client: kc}
+	if repo != nil {
+		tenants = repo
 	}
 	var mailer mail.Mailer = mail.Log{Logger: log}
 	if *useSES {

@@ -36,6 +36,9 @@ type AdminConfig struct {
 	Group  string
 	// SessionFor is how long a sign-in lasts (8 h when zero).
 	SessionFor time.Duration
+	// Git, in git mode, takes the buttons' changes as commits to the Tenants' files; nil
+	// patches the Tenants.
+	Git *Git
 }
 
 // Admin is the platform team's view: cells with occupancy, cost and alarms; tenants by phase; a
@@ -344,6 +347,15 @@ func (a *Admin) act(w http.ResponseWriter, r *http.Request, user string) {
 		return
 	}
 	patch, _ := json.Marshal(map[string]any{"spec": spec})
+	if a.cfg.Git != nil {
+		if err := a.cfg.Git.Edit(r.Context(), name, spec, user); err != nil {
+			http.Error(w, "the change was not committed: "+err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		a.log.Info("admin committed a change of a tenant", "admin", user, "tenant", name, "change", string(patch))
+		http.Redirect(w, r, "/admin/tenants/"+url.PathEscape(name), http.StatusSeeOther)
+		return
+	}
 	t := &saasv1.Tenant{}
 	t.Name = name
 	if err := a.kube.Patch(r.Context(), t, client.RawPatch(types.MergePatchType, patch)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/memfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -111,6 +113,85 @@ func (g *Git) Create(ctx context.Context, t *saasv1.Tenant) error {
 	return fmt.Errorf("pushing %s: others kept pushing first: %w", t.Name, last)
 }
 
+// Edit sets spec fields of the Tenant's file (suspend, resume, move from the admin view) and
+// pushes the commit, on top of whatever others pushed meanwhile. A Tenant with no file here is
+// not the console's to change: ErrNotInGit.
+func (g *Git) Edit(ctx context.Context, name string, spec map[string]any, author string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var last error
+	for attempt := 0; attempt < 6; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(50+rand.IntN(100*attempt)) * time.Millisecond) //nolint:gosec // jitter, not a secret
+		}
+		repo, err := g.clone(ctx)
+		if err != nil {
+			return err
+		}
+		wt, err := repo.Worktree()
+		if err != nil {
+			return err
+		}
+		raw, err := readFile(wt.Filesystem, g.file(name))
+		if errors.Is(err, os.ErrNotExist) {
+			return ErrNotInGit
+		} else if err != nil {
+			return err
+		}
+		doc := map[string]any{}
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			return fmt.Errorf("%s: %w", g.file(name), err)
+		}
+		specOf, _ := doc["spec"].(map[string]any)
+		if specOf == nil {
+			specOf = map[string]any{}
+		}
+		for k, v := range spec {
+			if b, isBool := v.(bool); isBool && !b {
+				delete(specOf, k) // false is the default: the file says nothing, as a person would write it
+				continue
+			}
+			specOf[k] = v
+		}
+		doc["spec"] = specOf
+		body, err := yaml.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(wt, g.file(name), body); err != nil {
+			return err
+		}
+		if _, err := wt.Commit(fmt.Sprintf("Tenant %s: %s, from the console's admin view (%s)", name, describeEdit(spec), author),
+			&git.CommitOptions{Author: &object.Signature{Name: g.AuthorName, Email: g.AuthorEmail, When: time.Now()}}); err != nil {
+			return err
+		}
+		err = repo.PushContext(ctx, &git.PushOptions{Auth: g.Auth, RefSpecs: []config.RefSpec{g.refSpec()}})
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !errors.Is(err, git.ErrNonFastForwardUpdate) && !isRejected(err) {
+			return fmt.Errorf("pushing %s: %w", name, err)
+		}
+	}
+	return fmt.Errorf("pushing %s: others kept pushing first: %w", name, last)
+}
+
+// ErrNotInGit is a Tenant the repository has no file of.
+var ErrNotInGit = errors.New("the repository has no file of this tenant: change it where it is declared")
+
+func describeEdit(spec map[string]any) string {
+	switch {
+	case spec["suspended"] == true:
+		return "suspended"
+	case spec["suspended"] == false:
+		return "resumed"
+	case spec["cell"] != nil:
+		return fmt.Sprintf("moved to cell %v", spec["cell"])
+	}
+	return "changed"
+}
+
 // manifest is the Tenant as a file in Git: no status, no server fields.
 func manifest(t *saasv1.Tenant) map[string]any {
 	meta := map[string]any{"name": t.Name}
@@ -141,37 +222,33 @@ func (g *Git) read(repo *git.Repository, name string) (*saasv1.Tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := wt.Filesystem.Open(g.file(name))
+	raw, err := readFile(wt.Filesystem, g.file(name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := wt.Filesystem.Stat(g.file(name))
-	if err != nil {
-		return nil, err
-	}
-	buf := make([]byte, st.Size())
-	if _, err := f.Read(buf); err != nil {
-		return nil, err
-	}
 	t := &saasv1.Tenant{}
-	if err := yaml.Unmarshal(buf, t); err != nil {
+	if err := yaml.Unmarshal(raw, t); err != nil {
 		return nil, fmt.Errorf("%s in %s: %w", g.file(name), g.URL, err)
 	}
 	return t, nil
 }
 
-func (g *Git) commit(repo *git.Repository, t *saasv1.Tenant, body []byte) error {
-	wt, err := repo.Worktree()
+func readFile(fs billy.Filesystem, name string) ([]byte, error) {
+	f, err := fs.Open(name)
 	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+func writeFile(wt *git.Worktree, name string, body []byte) error {
+	if err := wt.Filesystem.MkdirAll(path.Dir(name), 0o750); err != nil {
 		return err
 	}
-	if err := wt.Filesystem.MkdirAll(g.Dir, 0o750); err != nil {
-		return err
-	}
-	f, err := wt.Filesystem.Create(g.file(t.Name))
+	f, err := wt.Filesystem.Create(name)
 	if err != nil {
 		return err
 	}
@@ -182,7 +259,16 @@ func (g *Git) commit(repo *git.Repository, t *saasv1.Tenant, body []byte) error 
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if _, err := wt.Add(g.file(t.Name)); err != nil {
+	_, err = wt.Add(name)
+	return err
+}
+
+func (g *Git) commit(repo *git.Repository, t *saasv1.Tenant, body []byte) error {
+	wt, err := repo.Worktree()
+	if err != nil {
+		return err
+	}
+	if err := writeFile(wt, g.file(t.Name), body); err != nil {
 		return err
 	}
 	_, err = wt.Commit(fmt.Sprintf("Tenant %s: signed up through the console (%s, %s)", t.Name, t.Spec.Region, t.Spec.Tier),

@@ -119,6 +119,35 @@ spec:
 		t.Errorf("a subdomain nobody has: %+v (%v)", tn, err)
 	}
 
+	// The admin view's buttons in git mode: commits that set (or, back to the default, drop)
+	// the same spec fields.
+	if err := g.Edit(ctx, "hooli", map[string]any{"suspended": true}, "ops@website.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Edit(ctx, "hooli", map[string]any{"cell": "usw2-b"}, "ops@website.com"); err != nil {
+		t.Fatal(err)
+	}
+	dir = cloneWithGit(t, url)
+	edited, _ := os.ReadFile(filepath.Join(dir, "tenants", "hooli.yaml"))
+	if !strings.Contains(string(edited), "  suspended: true\n") || !strings.Contains(string(edited), "  cell: usw2-b\n") ||
+		!strings.Contains(string(edited), "  adminEmail: gavin@hooli.example\n") {
+		t.Errorf("after suspend and move:\n%s", edited)
+	}
+	if out, _ := exec.Command("git", "-C", dir, "log", "-1", "--format=%s").CombinedOutput(); !strings.Contains(string(out), "moved to cell usw2-b") ||
+		!strings.Contains(string(out), "ops@website.com") {
+		t.Errorf("the move's commit: %s", out)
+	}
+	if err := g.Edit(ctx, "hooli", map[string]any{"suspended": false}, "ops@website.com"); err != nil {
+		t.Fatal(err)
+	}
+	dir = cloneWithGit(t, url)
+	if edited, _ := os.ReadFile(filepath.Join(dir, "tenants", "hooli.yaml")); strings.Contains(string(edited), "suspended") {
+		t.Errorf("after resume:\n%s", edited)
+	}
+	if err := g.Edit(ctx, "declared-elsewhere", map[string]any{"suspended": true}, "ops@website.com"); !errors.Is(err, ErrNotInGit) {
+		t.Errorf("a tenant without a file: %v", err)
+	}
+
 	// Two console replicas committing at once: each push that lost the race commits again on
 	// top of the other's, and both Tenants land.
 	g2 := &Git{Reader: g.Reader, URL: g.URL, Branch: g.Branch, Dir: g.Dir, Auth: g.Auth, AuthorName: g.AuthorName, AuthorEmail: g.AuthorEmail}
