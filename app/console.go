@@ -40,6 +40,7 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 	publicURL := fs.String("public-url", "http://localhost:8080", "where customers reach the console: the verification links' base")
 	baseDomain := fs.String("base-domain", "", "the domain stores are served under, as the signup page shows it")
 	mailFrom := fs.String("mail-from", "", "the SES-verified sender of the verification mail")
+	printLinks := fs.Bool("print-links", false, "without SES: write the whole verification mail, link included, to the log (local use only: a link creates a tenant)")
 	useSES := fs.Bool("ses", false, "send the verification mail through SES (AWS_ENDPOINT_URL_SESV2 points it elsewhere); otherwise it is written to the log")
 	keyFile := fs.String("token-key-file", "", "file holding the HMAC key that signs verification links (the chart mounts a Secret); required")
 	webhookKeyFile := fs.String("webhook-hmac-key-file", "", "file holding the HMAC key that signs the signup CloudEvents")
@@ -135,6 +136,9 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 		tenants = repo
 	}
 	var mailer mail.Mailer = mail.Log{Logger: log}
+	if *printLinks {
+		mailer = fullMailLog{log}
+	}
 	if *useSES {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
@@ -185,4 +189,12 @@ func gitAuth(user, passwordFile, sshKeyFile string) (transport.AuthMethod, error
 		return &githttp.BasicAuth{Username: user, Password: strings.TrimSpace(string(pw))}, nil
 	}
 	return nil, nil
+}
+
+// fullMailLog writes whole mails to the log, for a console run locally (make demo).
+type fullMailLog struct{ log *slog.Logger }
+
+func (l fullMailLog) Send(_ context.Context, m mail.Message) error {
+	l.log.Info("mail (not sent: no SES configured; --print-links)", "from", m.From, "to", m.To, "subject", m.Subject, "text", m.Text)
+	return nil
 }

@@ -144,6 +144,14 @@ func run(playAWS, exit bool, wait time.Duration) error {
 			}()
 		}
 	}
+	if cmd, logPath, err := startConsole(env, dir); err != nil {
+		say("signup console: %v", err)
+	} else {
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		if err := signUpThroughConsole(logPath, "hooli", "eu-west-1"); err != nil {
+			say("signup console: %v", err)
+		}
+	}
 	if playAWS {
 		if err := signUpFromWarmPool(ctx, c); err != nil {
 			say("warm pool: %v", err)
@@ -188,6 +196,9 @@ func run(playAWS, exit bool, wait time.Duration) error {
 		fmt.Println("Route53 records above are requested but never created, and tenants wait at DatabaseReady.")
 		fmt.Println("Run `make demo DEMO_ARGS=--play-aws` to watch the test suite's stand-ins take them to Ready.")
 	}
+	fmt.Println()
+	fmt.Printf("The signup console (app console) serves %s: sign up in a browser; the verification mail, link included,\n", consoleURL)
+	fmt.Printf("is written to its log, %s/console.log (no SES here).\n", dir)
 	fmt.Println()
 	kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
 	fmt.Printf("Look around (while this runs):\n  export KUBECONFIG=%s\n  %s get saas\n  %s get tenant acme -o yaml\n  %s get all,dbinstances,recordsets,secrets -n tenant-initech\n",
@@ -425,7 +436,8 @@ func installChart(ctx context.Context, env *testenv.Env) (*rest.Config, builders
 		"pod-security.kubernetes.io/enforce": "restricted"}}}); err != nil {
 		return nil, none, err
 	}
-	objs, err := testenv.RenderChart(map[string]any{}, "tenant-operator", ns)
+	// The signup console too: the demo runs it as its ServiceAccount (startConsole).
+	objs, err := testenv.RenderChart(map[string]any{"console": map[string]any{"enabled": true, "publicURL": consoleURL}}, "tenant-operator", ns)
 	if err != nil {
 		return nil, none, err
 	}
@@ -435,8 +447,11 @@ func installChart(ctx context.Context, env *testenv.Env) (*rest.Config, builders
 	}
 	sa := ""
 	for _, o := range objs {
-		if o.GetKind() == "ServiceAccount" {
+		if o.GetKind() == "ServiceAccount" && o.GetLabels()["app.kubernetes.io/component"] == "" {
 			sa = o.GetName()
+		}
+		if o.GetKind() == "ServiceAccount" && o.GetLabels()["app.kubernetes.io/component"] == "console" {
+			consoleSA = "system:serviceaccount:" + ns + ":" + o.GetName()
 		}
 		if err := c.Create(ctx, o); err != nil {
 			return nil, none, fmt.Errorf("installing %s %s: %w", o.GetKind(), o.GetName(), err)
