@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -28,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -90,6 +92,9 @@ func TestEndToEnd(t *testing.T) {
 		}},
 		{"a new tenant claims a database from the cell's warm pool: served in seconds, with its own password only", func(t *testing.T) {
 			claimFromWarmPool(ctx, t, cell)
+		}},
+		{"a customer signs up through the console the chart runs: the Tenant it creates goes Ready", func(t *testing.T) {
+			consoleSignup(ctx, t, cell)
 		}},
 	}
 	for _, s := range steps {
@@ -559,9 +564,16 @@ func restartSteady(ctx context.Context, t *testing.T) {
 
 // restartOperator deletes the operator's pod, as a node drain or an OOM kill would, and waits
 // until its replacement holds the leader lease; it returns when the old pod was gone.
+// operatorOnly selects the operator's own pods and Deployment in its namespace: the chart's
+// console is there too, labelled with its component.
+func operatorOnly() client.ListOption {
+	sel, _ := labels.Parse("!app.kubernetes.io/component")
+	return client.MatchingLabelsSelector{Selector: sel}
+}
+
 func restartOperator(ctx context.Context, t *testing.T) time.Time {
 	var pods corev1.PodList
-	must(t, k.List(ctx, &pods, client.InNamespace(operatorNS)))
+	must(t, k.List(ctx, &pods, client.InNamespace(operatorNS), operatorOnly()))
 	if len(pods.Items) != 1 {
 		t.Fatalf("%d operator pods, want 1", len(pods.Items))
 	}
@@ -599,7 +611,7 @@ func restartOperator(ctx context.Context, t *testing.T) time.Time {
 // ServiceAccount made since a moment, by resource/namespace/name[/subresource].
 func operatorWrites(t *testing.T, since time.Time) map[string]int {
 	dep := &appsv1.DeploymentList{}
-	must(t, k.List(context.Background(), dep, client.InNamespace(operatorNS)))
+	must(t, k.List(context.Background(), dep, client.InNamespace(operatorNS), operatorOnly()))
 	user := "system:serviceaccount:" + operatorNS + ":" + dep.Items[0].Spec.Template.Spec.ServiceAccountName
 	f, err := os.Open(filepath.Join(clusterDir, "logs", "audit.log"))
 	must(t, err)
@@ -1150,5 +1162,88 @@ func claimFromWarmPool(ctx context.Context, t *testing.T, cell *saasv1.RegionCel
 	}
 	if err := login(string(pw.Data[b.DBPasswordKey])); err != nil {
 		t.Errorf("after the pool emptied, hooli's password no longer logs in: %v", err)
+	}
+}
+
+// consoleSignup is a customer signing up through the signup console the chart runs in the
+// cluster (its image, its ServiceAccount): the page's CSRF token, the signup, the link from the
+// mail (written to the console's log: no SES here), the confirmation; then the Tenant it created
+// goes Ready like any other, and is deleted again.
+func consoleSignup(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
+	svc := client.ObjectKey{Namespace: operatorNS, Name: "tenant-operator-console"}
+	s := &corev1.Service{}
+	must(t, k.Get(ctx, svc, s))
+	base := "http://" + s.Spec.ClusterIP
+	hc := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Get(base + "/")
+	must(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	token := regexp.MustCompile(`data-csrf="([^"]+)"`).FindSubmatch(page)
+	cookie := resp.Header.Get("Set-Cookie")
+	if resp.StatusCode != http.StatusOK || token == nil || cookie == "" || !strings.Contains(string(page), cell.Spec.Region) {
+		t.Fatalf("the signup page: %d, csrf %v, cookie %q, offers %s: %v", resp.StatusCode, token != nil, cookie, cell.Spec.Region, strings.Contains(string(page), cell.Spec.Region))
+	}
+	cookie, _, _ = strings.Cut(cookie, ";")
+	post := func(path, contentType, body string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(body))
+		must(t, err)
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("X-CSRF-Token", string(token[1]))
+		req.Header.Set("Cookie", cookie)
+		resp, err := hc.Do(req)
+		must(t, err)
+		return resp
+	}
+	resp = post("/api/signups", "application/json",
+		`{"company":"Hooli","subdomain":"hooli","region":"`+cell.Spec.Region+`","tier":"pooled","adminEmail":"gavin@hooli.example"}`)
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("signup: %d %s", resp.StatusCode, answer)
+	}
+	if err := k.Get(ctx, client.ObjectKey{Name: "hooli"}, &saasv1.Tenant{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("a Tenant before the link was followed: %v", err)
+	}
+	var link string
+	if err := waitFor(ctx, 30*time.Second, "the verification mail in the console's log", func() (bool, string) {
+		var pods corev1.PodList
+		must(t, k.List(ctx, &pods, client.InNamespace(operatorNS), client.MatchingLabels{"app.kubernetes.io/component": "console"}))
+		for _, p := range pods.Items {
+			logs, err := cs.CoreV1().Pods(operatorNS).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, line := range strings.Split(string(logs), "\n") {
+				if strings.Contains(line, "gavin@hooli.example") {
+					if m := regexp.MustCompile(`verify\?token=([A-Za-z0-9_.%-]+)`).FindStringSubmatch(line); m != nil {
+						link = m[1]
+					}
+				}
+			}
+		}
+		return link != "", "no mail logged yet"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := url.QueryUnescape(link)
+	must(t, err)
+	resp = post("/verify", "application/x-www-form-urlencoded", url.Values{"csrf": {string(token[1])}, "token": {tok}}.Encode())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/progress?token=") {
+		t.Fatalf("confirming: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	tn := mustTenant(ctx, t, "hooli")
+	if tn.Spec.Region != cell.Spec.Region || tn.Spec.Subdomain != "hooli" || tn.Labels["saas.tenantops.io/signup"] != "console" {
+		t.Errorf("the Tenant the console made: %+v %v", tn.Spec, tn.Labels)
+	}
+	waitTenantReady(ctx, t, "hooli", 3*time.Minute)
+	must(t, k.Delete(ctx, tn))
+	if err := waitFor(ctx, 3*time.Minute, "the console's tenant deleted", func() (bool, string) {
+		err := k.Get(ctx, client.ObjectKey{Name: "hooli"}, &saasv1.Tenant{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -258,6 +258,11 @@ func installChart(ctx context.Context) error {
 	if err := k.Create(ctx, ns); err != nil {
 		return err
 	}
+	// The signup console's keys, as the platform team makes them (docs/console.md).
+	if err := k.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNS, Name: "tenant-operator-console-keys"},
+		StringData: map[string]string{"token-key": "e2e-console-token-key-0123456789"}}); err != nil {
+		return err
+	}
 	values := filepath.Join(os.TempDir(), "tenantops-e2e-values.yaml")
 	if err := os.WriteFile(values, []byte(`image:
   tag: `+imageTag+`
@@ -269,6 +274,15 @@ resources:
 move:
   warmup: 5s
   drain: 15s
+console:
+  enabled: true
+  replicas: 1
+  image:
+    tag: `+imageTag+`
+    pullPolicy: Never
+  publicURL: http://console.`+baseDomain+`
+  baseDomain: `+baseDomain+`
+  printLinks: true
 `), 0o644); err != nil {
 		return err
 	}
@@ -280,11 +294,13 @@ move:
 		return fmt.Errorf("helm install: %w; pods: %s", err, podStates(ctx, operatorNS))
 	}
 	var list appsv1.DeploymentList
-	if err := k.List(ctx, &list, client.InNamespace(operatorNS)); err != nil || len(list.Items) != 1 {
-		return fmt.Errorf("the chart made %d Deployments (%v)", len(list.Items), err)
+	if err := k.List(ctx, &list, client.InNamespace(operatorNS)); err != nil || len(list.Items) != 2 {
+		return fmt.Errorf("the chart made %d Deployments, want the operator's and the console's (%v)", len(list.Items), err)
 	}
-	if d := list.Items[0]; d.Status.AvailableReplicas < 1 {
-		return fmt.Errorf("helm install returned with the operator unavailable: %s", podStates(ctx, operatorNS))
+	for _, d := range list.Items {
+		if d.Status.AvailableReplicas < 1 {
+			return fmt.Errorf("helm install returned with %s unavailable: %s", d.Name, podStates(ctx, operatorNS))
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tenantops/tenant-operator/test/testenv"
@@ -222,5 +223,59 @@ func TestChartGitMode(t *testing.T) {
 	}
 	if _, err := testenv.RenderChart(map[string]any{"console": map[string]any{"enabled": true, "mode": "git"}}, "r", "ns"); err == nil {
 		t.Error("git mode without a repository was rendered")
+	}
+}
+
+// The console's pods are no one else's: no selector of the operator's (its Deployment, Service,
+// PodDisruptionBudget) matches them, and theirs match only their own.
+func TestChartConsolePodsAreTheirOwn(t *testing.T) {
+	objs, err := testenv.RenderChart(map[string]any{"console": map[string]any{"enabled": true,
+		"admin": map[string]any{"enabled": true, "group": "platform", "oidc": map[string]any{"issuerURL": "https://login.example.com"}}}}, "tenant-operator", "ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	podLabels := map[string]map[string]any{} // by Deployment
+	var selectors []struct {
+		owner string
+		sel   map[string]any
+	}
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "Deployment":
+			tpl, _, _ := unstructured.NestedMap(o.Object, "spec", "template", "metadata", "labels")
+			podLabels[o.GetName()] = tpl
+			sel, _, _ := unstructured.NestedMap(o.Object, "spec", "selector", "matchLabels")
+			selectors = append(selectors, struct {
+				owner string
+				sel   map[string]any
+			}{"Deployment " + o.GetName(), sel})
+		case "Service", "PodDisruptionBudget":
+			sel, _, _ := unstructured.NestedMap(o.Object, "spec", "selector")
+			if m, ok, _ := unstructured.NestedMap(o.Object, "spec", "selector", "matchLabels"); ok {
+				sel = m
+			}
+			selectors = append(selectors, struct {
+				owner string
+				sel   map[string]any
+			}{o.GetKind() + " " + o.GetName(), sel})
+		}
+	}
+	if len(podLabels) != 3 {
+		t.Fatalf("Deployments %v, want the operator's, the console's and its admin view's", podLabels)
+	}
+	for _, s := range selectors {
+		var matches []string
+		for dep, labels := range podLabels {
+			all := len(s.sel) > 0
+			for k, v := range s.sel {
+				all = all && labels[k] == v
+			}
+			if all {
+				matches = append(matches, dep)
+			}
+		}
+		if len(matches) != 1 {
+			t.Errorf("%s selects the pods of %v, want exactly one Deployment's", s.owner, matches)
+		}
 	}
 }

@@ -41,3 +41,14 @@ The --jurisdictions flag from disasterRecovery.jurisdictions: "eu=eu-west-1,eu-c
 {{- end -}}
 {{- join ";" $parts -}}
 {{- end -}}
+
+{{/*
+Selector labels of a console component's pods (console, console-admin): their own name, so that
+no selector of the operator's (its Deployment, Service, PodDisruptionBudget) matches them.
+*/}}
+{{- define "tenant-operator.consoleSelectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "tenant-operator.name" $root }}-{{ index . 1 }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
