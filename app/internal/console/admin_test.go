@@ -156,8 +156,15 @@ func TestAdminViewInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#resume"))); err != nil {
 		t.Fatalf("moving: %v", err)
 	}
-	if err := admin.Get(ctx, client.ObjectKey{Name: "piedpiper"}, got); err != nil || got.Spec.Cell != "sae1-admin-b" {
-		t.Errorf("after Move: spec.cell %q (%v)", got.Spec.Cell, err)
+	// The page before the click has the same buttons: wait for the write, not for the page.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := admin.Get(ctx, client.ObjectKey{Name: "piedpiper"}, got)
+		if err == nil && got.Spec.Cell == "sae1-admin-b" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Move: spec.cell %q (%v)", got.Spec.Cell, err)
+		}
 	}
 	time.Sleep(300 * time.Millisecond)
 	browsertest.Screenshot(t, bctx, "admin-suspended")
