@@ -109,7 +109,7 @@ func signUpThroughConsole(logPath, subdomain, region string) error {
 	if m == nil {
 		return fmt.Errorf("the signup page carries no CSRF token")
 	}
-	body, _ := json.Marshal(map[string]string{"company": "Hooli", "subdomain": subdomain, "region": region, "tier": "pooled", "adminEmail": "gavin@hooli.example"})
+	body, _ := json.Marshal(map[string]string{"company": "Pied Piper", "subdomain": subdomain, "region": region, "tier": "pooled", "adminEmail": "richard@piedpiper.example"})
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/signups", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-CSRF-Token", string(m[1]))
@@ -131,7 +131,7 @@ func signUpThroughConsole(logPath, subdomain, region string) error {
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if l := linkRE.FindString(sc.Text()); l != "" && strings.Contains(sc.Text(), "gavin@hooli.example") {
+			if l := linkRE.FindString(sc.Text()); l != "" && strings.Contains(sc.Text(), "richard@piedpiper.example") {
 				link = l
 			}
 		}

@@ -148,7 +148,7 @@ func run(playAWS, exit bool, wait time.Duration) error {
 		say("signup console: %v", err)
 	} else {
 		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-		if err := signUpThroughConsole(logPath, "hooli", "eu-west-1"); err != nil {
+		if err := signUpThroughConsole(logPath, "piedpiper", "eu-west-1"); err != nil {
 			say("signup console: %v", err)
 		}
 	}

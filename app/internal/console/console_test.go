@@ -373,9 +373,9 @@ func TestSignupFromMailToTenant(t *testing.T) {
 		got.Spec.AdminEmail != s.AdminEmail || got.Labels[LabelSignup] != "console" {
 		t.Errorf("the Tenant: %+v %v", got.Spec, got.Labels)
 	}
-	// A second click is the same store, not an error.
-	if resp := confirm(); resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("a second click: %d", resp.StatusCode)
+	// The link used again (a second click, a replay): refused, nothing made again.
+	if resp := confirm(); resp.StatusCode != http.StatusConflict {
+		t.Errorf("the link used twice: %d", resp.StatusCode)
 	}
 	// The subdomain is taken now, for everyone.
 	if code, out := postSignup(t, c, w.url, csrf, s); code != http.StatusConflict || !strings.Contains(fmt.Sprint(out["fields"]), "someone has it") {
@@ -543,5 +543,92 @@ func TestTheConsoleMayOnlyCreateAndReadTenants(t *testing.T) {
 		if !apierrors.IsForbidden(err) {
 			t.Errorf("%s: %v, want Forbidden", what, err)
 		}
+	}
+}
+
+// Every field refused with a message naming it, at the JSON API: what Validate refuses (its
+// table test), and what only the wire can carry: invalid UTF-8, control characters, unknown
+// fields, an oversized body.
+func TestSignupBadInputOnTheWire(t *testing.T) {
+	cell(t, "euw3-console", "eu-west-3")
+	w := newWorld(t, Config{PerClient: 100, PerDomain: 100})
+	c := browserless(t)
+	csrf := pageCSRF(t, c, w.url)
+	raw := func(body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, w.url+"/api/signups", strings.NewReader(body))
+		req.Header.Set("X-CSRF-Token", csrf)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	good := `"subdomain":"wire","region":"eu-west-3","tier":"pooled","adminEmail":"a@wire.example"`
+	cases := []struct {
+		name, body string
+		code       int
+		says       string
+	}{
+		{"invalid UTF-8 in the company", "{\"company\":\"Caf\xe9\"," + good + "}", 422, `"company":"not valid UTF-8 text"`},
+		{"an escaped lone surrogate", `{"company":"\udc00x",` + good + `}`, 422, `"company":"not valid UTF-8 text"`},
+		{"a control character", `{"company":"Acme\u0007",` + good + `}`, 422, `"company":"holds control characters"`},
+		{"an oversized company", `{"company":"` + strings.Repeat("x", 200) + `",` + good + `}`, 422, `"company":"at most 128 characters"`},
+		{"an oversized e-mail", `{"company":"Wire","subdomain":"wire","region":"eu-west-3","tier":"pooled","adminEmail":"` + strings.Repeat("a", 250) + `@wire.example"}`, 422, `"adminEmail"`},
+		{"a number for a field", `{"company":7,` + good + `}`, 422, `"company":"must be text"`},
+		{"an unknown field", `{"company":"Wire","admin":true,` + good + `}`, 400, `unknown field \"admin\"`},
+		{"an unknown region", `{"company":"Wire","subdomain":"wire","region":"xx-nowhere-1","tier":"pooled","adminEmail":"a@wire.example"}`, 422, `"region"`},
+		{"a body over 4 KiB", `{"company":"` + strings.Repeat("x", 5000) + `",` + good + `}`, 400, "not a signup"},
+		{"not JSON", `company=Wire`, 400, "not a signup"},
+	}
+	for _, tc := range cases {
+		if code, out := raw(tc.body); code != tc.code || !strings.Contains(out, tc.says) {
+			t.Errorf("%s: %d %s, want %d saying %s", tc.name, code, out, tc.code, tc.says)
+		}
+	}
+}
+
+// Two people ask for one subdomain at once: both get a link (nothing exists yet), both confirm
+// at the same moment; one store is made, for one of them, and the other is told it was taken.
+func TestOneSubdomainAskedTwiceAtOnce(t *testing.T) {
+	ctx := context.Background()
+	cell(t, "euw3-console", "eu-west-3")
+	w := newWorld(t, Config{PerClient: 100, PerDomain: 100})
+	type person struct {
+		c     *http.Client
+		csrf  string
+		email string
+	}
+	people := []*person{{email: "first@one.example"}, {email: "second@two.example"}}
+	for _, p := range people {
+		p.c = browserless(t)
+		p.csrf = pageCSRF(t, p.c, w.url)
+		if code, out := postSignup(t, p.c, w.url, p.csrf, Signup{Company: "Dup", Subdomain: "dup", Region: "eu-west-3", AdminEmail: p.email}); code != http.StatusAccepted {
+			t.Fatalf("%s: %d %v", p.email, code, out)
+		}
+	}
+	codes := make(chan int, 2)
+	for _, p := range people {
+		link := mailedLink(t, p.email)
+		tok, _ := url.QueryUnescape(strings.SplitN(link, "token=", 2)[1])
+		go func(p *person) {
+			resp, err := p.c.PostForm(w.url+"/verify", url.Values{"csrf": {p.csrf}, "token": {tok}})
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}(p)
+	}
+	got := []int{<-codes, <-codes}
+	slices.Sort(got)
+	if !slices.Equal(got, []int{http.StatusSeeOther, http.StatusConflict}) {
+		t.Errorf("two confirmations of one subdomain: %v, want one store made and one refusal", got)
+	}
+	tn := &saasv1.Tenant{}
+	if err := admin.Get(ctx, client.ObjectKey{Name: "dup"}, tn); err != nil || (tn.Spec.AdminEmail != people[0].email && tn.Spec.AdminEmail != people[1].email) {
+		t.Errorf("the store: %+v (%v)", tn.Spec, err)
 	}
 }

@@ -262,10 +262,14 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, map[string]any{"error": "reload the page and try again (the form's security token is missing or stale)"})
 		return
 	}
-	var in Signup
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	in, err := decodeSignup(http.MaxBytesReader(w, r.Body, 4<<10))
+	var fe FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		signups.WithLabelValues("invalid").Inc()
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "some answers need a change", "fields": fe})
+		return
+	case err != nil:
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "the request is not a signup: " + err.Error()})
 		return
 	}
@@ -275,7 +279,6 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "cannot sign up now; try again shortly"})
 		return
 	}
-	var fe FieldErrors
 	if err := in.Validate(regions); errors.As(err, &fe) {
 		signups.WithLabelValues("invalid").Inc()
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "some answers need a change", "fields": fe})
@@ -345,14 +348,23 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sg := c.Signup
+	progress, err := s.tokens.Sign(sg, PurposeProgress, 24*time.Hour)
+	if err != nil {
+		http.Error(w, "cannot follow the progress", http.StatusInternalServerError)
+		return
+	}
 	switch err := s.tenants.Create(r.Context(), sg.Tenant()); {
 	case errors.Is(err, ErrTaken):
-		// Created already: by this very link (a second click), or someone else was faster.
-		if !s.ownedBy(r.Context(), sg) {
-			w.WriteHeader(http.StatusConflict)
-			s.render(w, "message.html", map[string]any{"Title": "That address was taken", "Message": sg.Subdomain + " was taken meanwhile: sign up again with another."})
+		// Created already: by this very link (used twice: refused, nothing made again, the
+		// store's progress offered), or someone else was faster.
+		w.WriteHeader(http.StatusConflict)
+		if s.ownedBy(r.Context(), sg) {
+			s.render(w, "message.html", map[string]any{"Title": "This link was used already", "Message": "Your store " + sg.Subdomain + " exists; nothing was made again.",
+				"Link": "/progress?token=" + url.QueryEscape(progress), "LinkText": "Follow your store"})
 			return
 		}
+		s.render(w, "message.html", map[string]any{"Title": "That address was taken", "Message": sg.Subdomain + " was taken meanwhile: sign up again with another."})
+		return
 	case err != nil:
 		s.log.Error("creating the tenant", "subdomain", sg.Subdomain, "error", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -364,11 +376,6 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		signups.WithLabelValues("verified").Inc()
 		s.events.Emit(NewEvent(EventVerified, sg, "e-mail verified; tenant created", s.now()))
-	}
-	progress, err := s.tokens.Sign(sg, PurposeProgress, 24*time.Hour)
-	if err != nil {
-		http.Error(w, "cannot follow the progress", http.StatusInternalServerError)
-		return
 	}
 	http.Redirect(w, r, "/progress?token="+url.QueryEscape(progress), http.StatusSeeOther)
 }

@@ -6,10 +6,14 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -47,6 +51,40 @@ var (
 	// email is the Tenant's spec.adminEmail rule, as admission checks it.
 	email = regexp.MustCompile(`^[^@\s]+@([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$`)
 )
+
+// decodeSignup reads a signup from JSON, refusing unknown fields and, naming the field, text
+// that is not valid UTF-8 or holds control characters (encoding/json would quietly replace
+// invalid bytes with U+FFFD).
+func decodeSignup(r io.Reader) (Signup, error) {
+	var raw map[string]json.RawMessage
+	if err := json.NewDecoder(r).Decode(&raw); err != nil {
+		return Signup{}, err
+	}
+	fe := FieldErrors{}
+	for name, v := range raw {
+		switch name {
+		case "company", "subdomain", "region", "tier", "adminEmail":
+		default:
+			return Signup{}, fmt.Errorf("unknown field %q", name)
+		}
+		var text string
+		if !utf8.Valid(v) {
+			fe[name] = "not valid UTF-8 text"
+		} else if err := json.Unmarshal(v, &text); err == nil && strings.ContainsRune(text, utf8.RuneError) {
+			fe[name] = "not valid UTF-8 text" // an escaped lone surrogate decodes to U+FFFD
+		} else if err := json.Unmarshal(v, &text); err != nil {
+			fe[name] = "must be text"
+		} else if strings.ContainsFunc(text, unicode.IsControl) {
+			fe[name] = "holds control characters"
+		}
+	}
+	if len(fe) > 0 {
+		return Signup{}, fe
+	}
+	body, _ := json.Marshal(raw)
+	var s Signup
+	return s, json.Unmarshal(body, &s)
+}
 
 // Normalize trims what people type around their answers and lower-cases the subdomain.
 func (s Signup) Normalize() Signup {
