@@ -72,100 +72,79 @@ func init() {
 
 // SetTenantCost sets the tenant's cost under the cell serving it, and under no other: a moved
 // tenant is counted once.
-func SetTenantCost(tenant, cell string, usd float64) {
-	costMetrics.Lock()
-	defer costMetrics.Unlock()
-	if was, ok := costMetrics.cellOf[tenant]; ok && was != cell {
-		tenantMonthlyCost.DeleteLabelValues(tenant, was)
-	}
-	costMetrics.cellOf[tenant] = cell
-	tenantMonthlyCost.WithLabelValues(tenant, cell).Set(usd)
+func SetTenantCost(tenant, cell string, usd float64) { costSeries.set(tenant, cell, usd) }
+
+// tenantSeries are gauges with one series per tenant, labelled tenant and cell. They remember
+// the cell each tenant's series are under: a tenant that moves is reported under its new cell
+// only, and forgetting a tenant without series costs nothing (a partial-match delete scans every
+// tenant's series, so it runs only for a tenant that has some).
+type tenantSeries struct {
+	sync.Mutex
+	gauges []*prometheus.GaugeVec
+	cellOf map[string]string
 }
 
-// costMetrics remembers the cell each tenant's cost is reported under.
-var costMetrics = struct {
-	sync.Mutex
-	cellOf map[string]string
-}{cellOf: map[string]string{}}
+func newTenantSeries(gauges ...*prometheus.GaugeVec) *tenantSeries {
+	return &tenantSeries{gauges: gauges, cellOf: map[string]string{}}
+}
+
+// set sets the tenant's gauges, in their order, under cell.
+func (s *tenantSeries) set(tenant, cell string, values ...float64) {
+	s.Lock()
+	defer s.Unlock()
+	if was, ok := s.cellOf[tenant]; ok && was != cell {
+		s.forgetLocked(tenant)
+	}
+	s.cellOf[tenant] = cell
+	for i, v := range values[:min(len(values), len(s.gauges))] {
+		s.gauges[i].WithLabelValues(tenant, cell).Set(v)
+	}
+}
+
+func (s *tenantSeries) forget(tenant string) {
+	s.Lock()
+	defer s.Unlock()
+	if _, ok := s.cellOf[tenant]; ok {
+		s.forgetLocked(tenant)
+	}
+}
+
+func (s *tenantSeries) forgetLocked(tenant string) {
+	delete(s.cellOf, tenant)
+	for _, g := range s.gauges {
+		g.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	}
+}
+
+var (
+	costSeries     = newTenantSeries(tenantMonthlyCost)
+	recoverySeries = newTenantSeries(recoveryPointTime, recoveryInterval)
+	standbySeries  = newTenantSeries(standbyLag, standbyMaxLag)
+)
 
 // ForgetTenant removes the series of a tenant that is gone.
 func ForgetTenant(tenant string) {
-	costMetrics.Lock()
-	defer costMetrics.Unlock()
-	delete(costMetrics.cellOf, tenant)
-	tenantMonthlyCost.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-	ForgetRecoveryPoint(tenant)
-	ForgetStandbyLag(tenant)
+	costSeries.forget(tenant)
+	recoverySeries.forget(tenant)
+	standbySeries.forget(tenant)
 }
 
 // SetRecoveryPoint reports a tenant's newest copy and how often it should come.
 func SetRecoveryPoint(tenant, cell string, at time.Time, interval time.Duration) {
-	recoveryMetrics.Lock()
-	defer recoveryMetrics.Unlock()
-	if was, ok := recoveryMetrics.cellOf[tenant]; ok && was != cell {
-		forgetRecoveryPointLocked(tenant)
-	}
-	recoveryMetrics.cellOf[tenant] = cell
-	recoveryPointTime.WithLabelValues(tenant, cell).Set(float64(at.Unix()))
-	recoveryInterval.WithLabelValues(tenant, cell).Set(interval.Seconds())
+	recoverySeries.set(tenant, cell, float64(at.Unix()), interval.Seconds())
 }
 
-// ForgetRecoveryPoint removes a tenant's copy series (it makes no copies, or is gone). Every
-// reconcile of a tenant without copies calls it, so it costs nothing unless there are series:
-// a partial-match delete scans every tenant's.
-func ForgetRecoveryPoint(tenant string) {
-	recoveryMetrics.Lock()
-	defer recoveryMetrics.Unlock()
-	if _, ok := recoveryMetrics.cellOf[tenant]; ok {
-		forgetRecoveryPointLocked(tenant)
-	}
-}
-
-func forgetRecoveryPointLocked(tenant string) {
-	delete(recoveryMetrics.cellOf, tenant)
-	recoveryPointTime.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-	recoveryInterval.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-}
-
-// recoveryMetrics remembers the cell each tenant's recovery point is reported under.
-var recoveryMetrics = struct {
-	sync.Mutex
-	cellOf map[string]string
-}{cellOf: map[string]string{}}
+// ForgetRecoveryPoint removes a tenant's copy series (it makes no copies, or is gone); every
+// reconcile of a tenant without copies calls it, at no cost.
+func ForgetRecoveryPoint(tenant string) { recoverySeries.forget(tenant) }
 
 // SetStandbyLag reports a tenant's standby lag and its alarm threshold.
 func SetStandbyLag(tenant, cell string, lag, maxLag time.Duration) {
-	standbyMetrics.Lock()
-	defer standbyMetrics.Unlock()
-	if was, ok := standbyMetrics.cellOf[tenant]; ok && was != cell {
-		forgetStandbyLagLocked(tenant)
-	}
-	standbyMetrics.cellOf[tenant] = cell
-	standbyLag.WithLabelValues(tenant, cell).Set(lag.Seconds())
-	standbyMaxLag.WithLabelValues(tenant, cell).Set(maxLag.Seconds())
+	standbySeries.set(tenant, cell, lag.Seconds(), maxLag.Seconds())
 }
 
-// ForgetStandbyLag removes a tenant's standby series (it has none, or is gone); it costs nothing
-// for a tenant without them.
-func ForgetStandbyLag(tenant string) {
-	standbyMetrics.Lock()
-	defer standbyMetrics.Unlock()
-	if _, ok := standbyMetrics.cellOf[tenant]; ok {
-		forgetStandbyLagLocked(tenant)
-	}
-}
-
-func forgetStandbyLagLocked(tenant string) {
-	delete(standbyMetrics.cellOf, tenant)
-	standbyLag.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-	standbyMaxLag.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-}
-
-// standbyMetrics remembers the cell each tenant's standby lag is reported under.
-var standbyMetrics = struct {
-	sync.Mutex
-	cellOf map[string]string
-}{cellOf: map[string]string{}}
+// ForgetStandbyLag removes a tenant's standby series (it has none, or is gone).
+func ForgetStandbyLag(tenant string) { standbySeries.forget(tenant) }
 
 // ForgetCell removes the series of a cell that is gone.
 func ForgetCell(cell string) {

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -41,5 +42,32 @@ func TestCostMetricsFollowTenantsAndCells(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(TenantsByPhase); n != 0 {
 		t.Errorf("tenants-by-phase series after the cell went: %d, want 0", n)
+	}
+}
+
+// A tenant's copy and standby series follow its cell, and go with it; forgetting a tenant
+// that has none touches nothing.
+func TestRecoveryAndStandbySeriesFollowTheTenant(t *testing.T) {
+	recoveryPointTime.Reset()
+	recoveryInterval.Reset()
+	standbyLag.Reset()
+	standbyMaxLag.Reset()
+	SetRecoveryPoint("copied", "cell-a", time.Unix(1000, 0), time.Hour)
+	SetStandbyLag("copied", "cell-a", 3*time.Second, 5*time.Minute)
+	SetStandbyLag("other", "cell-a", time.Second, 5*time.Minute)
+	SetRecoveryPoint("copied", "cell-b", time.Unix(2000, 0), time.Hour) // its database's cell changed
+	if n := testutil.CollectAndCount(recoveryPointTime); n != 1 {
+		t.Errorf("recovery point series after a move: %d, want 1", n)
+	}
+	if v := testutil.ToFloat64(recoveryPointTime.WithLabelValues("copied", "cell-b")); v != 2000 {
+		t.Errorf("the recovery point under the new cell: %v", v)
+	}
+	if v := testutil.ToFloat64(standbyMaxLag.WithLabelValues("copied", "cell-a")); v != 300 {
+		t.Errorf("the standby's threshold: %v", v)
+	}
+	ForgetStandbyLag("nobody")
+	ForgetTenant("copied")
+	if n := testutil.CollectAndCount(recoveryPointTime) + testutil.CollectAndCount(standbyLag); n != 1 {
+		t.Errorf("series after the tenant went: %d, want the other tenant's standby lag only", n)
 	}
 }

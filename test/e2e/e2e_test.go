@@ -1197,13 +1197,13 @@ func consoleSignup(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 		return resp
 	}
 	resp = post("/api/signups", "application/json",
-		`{"company":"Hooli","subdomain":"hooli","region":"`+cell.Spec.Region+`","tier":"pooled","adminEmail":"gavin@hooli.example"}`)
+		`{"company":"Pied Piper","subdomain":"piedpiper","region":"`+cell.Spec.Region+`","tier":"pooled","adminEmail":"richard@piedpiper.example"}`)
 	answer, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("signup: %d %s", resp.StatusCode, answer)
 	}
-	if err := k.Get(ctx, client.ObjectKey{Name: "hooli"}, &saasv1.Tenant{}); !apierrors.IsNotFound(err) {
+	if err := k.Get(ctx, client.ObjectKey{Name: "piedpiper"}, &saasv1.Tenant{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("a Tenant before the link was followed: %v", err)
 	}
 	var link string
@@ -1216,7 +1216,7 @@ func consoleSignup(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 				return false, err.Error()
 			}
 			for _, line := range strings.Split(string(logs), "\n") {
-				if strings.Contains(line, "gavin@hooli.example") {
+				if strings.Contains(line, "richard@piedpiper.example") {
 					if m := regexp.MustCompile(`verify\?token=([A-Za-z0-9_.%-]+)`).FindStringSubmatch(line); m != nil {
 						link = m[1]
 					}
@@ -1234,14 +1234,14 @@ func consoleSignup(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/progress?token=") {
 		t.Fatalf("confirming: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	tn := mustTenant(ctx, t, "hooli")
-	if tn.Spec.Region != cell.Spec.Region || tn.Spec.Subdomain != "hooli" || tn.Labels["saas.tenantops.io/signup"] != "console" {
+	tn := mustTenant(ctx, t, "piedpiper")
+	if tn.Spec.Region != cell.Spec.Region || tn.Spec.Subdomain != "piedpiper" || tn.Labels["saas.tenantops.io/signup"] != "console" {
 		t.Errorf("the Tenant the console made: %+v %v", tn.Spec, tn.Labels)
 	}
-	waitTenantReady(ctx, t, "hooli", 3*time.Minute)
+	waitTenantReady(ctx, t, "piedpiper", 3*time.Minute)
 	must(t, k.Delete(ctx, tn))
 	if err := waitFor(ctx, 3*time.Minute, "the console's tenant deleted", func() (bool, string) {
-		err := k.Get(ctx, client.ObjectKey{Name: "hooli"}, &saasv1.Tenant{})
+		err := k.Get(ctx, client.ObjectKey{Name: "piedpiper"}, &saasv1.Tenant{})
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	}); err != nil {
 		t.Fatal(err)

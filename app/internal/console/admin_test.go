@@ -73,14 +73,8 @@ func TestAdminSignInIsChecked(t *testing.T) {
 	if r, _ := c.Get(u.String()); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("a forged state: %d", r.StatusCode)
 	}
-	r, err := c.Get(back)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(r.Body)
-	r.Body.Close()
-	if r.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "intruder@website.com may not use") {
-		t.Errorf("a person not named: %d %s", r.StatusCode, body)
+	if code, body := fetch(t, c, back); code != http.StatusForbidden || !strings.Contains(body, "intruder@website.com may not use") {
+		t.Errorf("a person not named: %d %s", code, body)
 	}
 	if r, _ := noFollow.PostForm(srv.URL+"/admin/tenants/x/suspend", url.Values{"csrf": {"x"}}); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("an action without a session: %d", r.StatusCode)

@@ -227,19 +227,26 @@ func browserless(t *testing.T) *http.Client {
 
 var csrfAttr = regexp.MustCompile(`data-csrf="([^"]+)"`)
 
-func pageCSRF(t *testing.T, c *http.Client, base string) string {
+// fetch GETs url with c and returns the status and the body.
+func fetch(t *testing.T, c *http.Client, url string) (int, string) {
 	t.Helper()
-	resp, err := c.Get(base + "/")
+	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := csrfAttr.FindSubmatch(body)
-	if resp.StatusCode != 200 || m == nil {
-		t.Fatalf("signup page: %d %s", resp.StatusCode, body)
+	return resp.StatusCode, string(body)
+}
+
+func pageCSRF(t *testing.T, c *http.Client, base string) string {
+	t.Helper()
+	code, body := fetch(t, c, base+"/")
+	m := csrfAttr.FindStringSubmatch(body)
+	if code != 200 || m == nil {
+		t.Fatalf("signup page: %d %s", code, body)
 	}
-	return string(m[1])
+	return m[1]
 }
 
 func postSignup(t *testing.T, c *http.Client, base, csrf string, s Signup) (int, map[string]any) {
@@ -336,14 +343,8 @@ func TestSignupFromMailToTenant(t *testing.T) {
 		t.Fatalf("link %s", link)
 	}
 	// Following the link (a mail scanner does) creates nothing: it asks for a click.
-	resp, err := c.Get(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(page), "Create my store") {
-		t.Fatalf("verify page: %d %s", resp.StatusCode, page)
+	if code, page := fetch(t, c, link); code != 200 || !strings.Contains(page, "Create my store") {
+		t.Fatalf("verify page: %d %s", code, page)
 	}
 	if err := admin.Get(ctx, client.ObjectKey{Name: "initech"}, &saasv1.Tenant{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("a Tenant from following the link alone: %v", err)
@@ -359,7 +360,7 @@ func TestSignupFromMailToTenant(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	resp = confirm()
+	resp := confirm()
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/progress?token=") {
 		t.Fatalf("confirm: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -490,15 +491,8 @@ func TestRateLimitsAndAbandonedSignups(t *testing.T) {
 		}
 	}
 	// Its link no longer works.
-	link := mailedLink(t, "a@one.example")
-	resp, err := c1.Get(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "expired") {
-		t.Errorf("an expired link: %d %s", resp.StatusCode, body)
+	if code, body := fetch(t, c1, mailedLink(t, "a@one.example")); code != http.StatusBadRequest || !strings.Contains(body, "expired") {
+		t.Errorf("an expired link: %d %s", code, body)
 	}
 }
 

@@ -74,49 +74,29 @@ func (g *Git) Get(ctx context.Context, name string) (*saasv1.Tenant, error) {
 	return g.read(repo, name)
 }
 
-// Create commits the Tenant's file and pushes it; a push another writer got in before is met by
-// cloning again and committing on top, a few times.
+// Create commits the Tenant's file and pushes it.
 func (g *Git) Create(ctx context.Context, t *saasv1.Tenant) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	body, err := yaml.Marshal(manifest(t))
 	if err != nil {
 		return err
 	}
-	var last error
-	for attempt := 0; attempt < 6; attempt++ {
-		if attempt > 0 {
-			// Another writer pushed first: let it finish, then commit on top of it.
-			time.Sleep(time.Duration(50+rand.IntN(100*attempt)) * time.Millisecond) //nolint:gosec // jitter, not a secret
-		}
-		repo, err := g.clone(ctx)
-		if err != nil {
-			return err
-		}
+	return g.change(ctx, t.Name, func(repo *git.Repository, wt *git.Worktree) (string, error) {
 		if had, err := g.read(repo, t.Name); err != nil {
-			return err
+			return "", err
 		} else if had != nil {
-			return ErrTaken
+			return "", ErrTaken
 		}
-		if err := g.commit(repo, t, body); err != nil {
-			return err
+		if err := writeFile(wt, g.file(t.Name), body); err != nil {
+			return "", err
 		}
-		err = repo.PushContext(ctx, &git.PushOptions{Auth: g.Auth, RefSpecs: []config.RefSpec{g.refSpec()}})
-		if err == nil {
-			return nil
-		}
-		last = err
-		if !errors.Is(err, git.ErrNonFastForwardUpdate) && !isRejected(err) {
-			return fmt.Errorf("pushing %s: %w", t.Name, err)
-		}
-	}
-	return fmt.Errorf("pushing %s: others kept pushing first: %w", t.Name, last)
+		return fmt.Sprintf("Tenant %s: signed up through the console (%s, %s)", t.Name, t.Spec.Region, t.Spec.Tier), nil
+	})
 }
 
-// Edit sets spec fields of the Tenant's file (suspend, resume, move from the admin view) and
-// pushes the commit, on top of whatever others pushed meanwhile. A Tenant with no file here is
-// not the console's to change: ErrNotInGit.
-func (g *Git) Edit(ctx context.Context, name string, spec map[string]any, author string) error {
+// change clones the branch, lets edit change the worktree (it returns the commit message, or an
+// error that ends the change), commits and pushes; a push another writer got in before is met by
+// cloning again and editing on top of theirs, a few times, with jitter.
+func (g *Git) change(ctx context.Context, name string, edit func(*git.Repository, *git.Worktree) (string, error)) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var last error
@@ -132,15 +112,38 @@ func (g *Git) Edit(ctx context.Context, name string, spec map[string]any, author
 		if err != nil {
 			return err
 		}
+		msg, err := edit(repo, wt)
+		if err != nil {
+			return err
+		}
+		if _, err := wt.Commit(msg, &git.CommitOptions{Author: &object.Signature{Name: g.AuthorName, Email: g.AuthorEmail, When: time.Now()}}); err != nil {
+			return err
+		}
+		err = repo.PushContext(ctx, &git.PushOptions{Auth: g.Auth, RefSpecs: []config.RefSpec{g.refSpec()}})
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !errors.Is(err, git.ErrNonFastForwardUpdate) && !isRejected(err) {
+			return fmt.Errorf("pushing %s: %w", name, err)
+		}
+	}
+	return fmt.Errorf("pushing %s: others kept pushing first: %w", name, last)
+}
+
+// Edit sets spec fields of the Tenant's file (suspend, resume, move from the admin view) and
+// pushes the commit. A Tenant with no file here is not the console's to change: ErrNotInGit.
+func (g *Git) Edit(ctx context.Context, name string, spec map[string]any, author string) error {
+	return g.change(ctx, name, func(_ *git.Repository, wt *git.Worktree) (string, error) {
 		raw, err := readFile(wt.Filesystem, g.file(name))
 		if errors.Is(err, os.ErrNotExist) {
-			return ErrNotInGit
+			return "", ErrNotInGit
 		} else if err != nil {
-			return err
+			return "", err
 		}
 		doc := map[string]any{}
 		if err := yaml.Unmarshal(raw, &doc); err != nil {
-			return fmt.Errorf("%s: %w", g.file(name), err)
+			return "", fmt.Errorf("%s: %w", g.file(name), err)
 		}
 		specOf, _ := doc["spec"].(map[string]any)
 		if specOf == nil {
@@ -156,25 +159,13 @@ func (g *Git) Edit(ctx context.Context, name string, spec map[string]any, author
 		doc["spec"] = specOf
 		body, err := yaml.Marshal(doc)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if err := writeFile(wt, g.file(name), body); err != nil {
-			return err
+			return "", err
 		}
-		if _, err := wt.Commit(fmt.Sprintf("Tenant %s: %s, from the console's admin view (%s)", name, describeEdit(spec), author),
-			&git.CommitOptions{Author: &object.Signature{Name: g.AuthorName, Email: g.AuthorEmail, When: time.Now()}}); err != nil {
-			return err
-		}
-		err = repo.PushContext(ctx, &git.PushOptions{Auth: g.Auth, RefSpecs: []config.RefSpec{g.refSpec()}})
-		if err == nil {
-			return nil
-		}
-		last = err
-		if !errors.Is(err, git.ErrNonFastForwardUpdate) && !isRejected(err) {
-			return fmt.Errorf("pushing %s: %w", name, err)
-		}
-	}
-	return fmt.Errorf("pushing %s: others kept pushing first: %w", name, last)
+		return fmt.Sprintf("Tenant %s: %s, from the console's admin view (%s)", name, describeEdit(spec), author), nil
+	})
 }
 
 // ErrNotInGit is a Tenant the repository has no file of.
@@ -260,19 +251,6 @@ func writeFile(wt *git.Worktree, name string, body []byte) error {
 		return err
 	}
 	_, err = wt.Add(name)
-	return err
-}
-
-func (g *Git) commit(repo *git.Repository, t *saasv1.Tenant, body []byte) error {
-	wt, err := repo.Worktree()
-	if err != nil {
-		return err
-	}
-	if err := writeFile(wt, g.file(t.Name), body); err != nil {
-		return err
-	}
-	_, err = wt.Commit(fmt.Sprintf("Tenant %s: signed up through the console (%s, %s)", t.Name, t.Spec.Region, t.Spec.Tier),
-		&git.CommitOptions{Author: &object.Signature{Name: g.AuthorName, Email: g.AuthorEmail, When: time.Now()}})
 	return err
 }
 
