@@ -1208,10 +1208,14 @@ func consoleSignup(ctx context.Context, t *testing.T, cell *saasv1.RegionCell) {
 	}
 	var link string
 	if err := waitFor(ctx, 30*time.Second, "the verification mail in the console's log", func() (bool, string) {
-		var pods corev1.PodList
-		must(t, k.List(ctx, &pods, client.InNamespace(operatorNS), client.MatchingLabels{"app.kubernetes.io/component": "console"}))
-		for _, p := range pods.Items {
-			logs, err := cs.CoreV1().Pods(operatorNS).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+		// The container's log as the kubelet writes it on the node (this host): the API server
+		// of the e2e cluster is not set up to proxy logs from the kubelet.
+		files, _ := filepath.Glob(filepath.Join(clusterDir, "pod-logs", operatorNS+"_tenant-operator-console-*", "console", "*.log"))
+		if len(files) == 0 {
+			return false, "no log file of the console's container under " + filepath.Join(clusterDir, "pod-logs")
+		}
+		for _, f := range files {
+			logs, err := os.ReadFile(f)
 			if err != nil {
 				return false, err.Error()
 			}
