@@ -89,7 +89,7 @@ bench-onboarding: envtest ## New tenant to Ready with a warm pool of databases a
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/onboarding
 
 .PHONY: bench-recovery
-bench-recovery: envtest test-deps ## Disaster recovery on two control planes and moto: RPO of 20 tenants' copies, writes at rest, RTO of a failover.
+bench-recovery: envtest test-deps ## Disaster recovery on two control planes and moto: RPO of 20 tenants' copies, writes at rest, RTO of a failover from a copy and from a standby.
 	KUBEBUILDER_ASSETS="$(KUBE_BINS)" go run ./hack/recovery
 
 .PHONY: chaos

@@ -11,7 +11,9 @@
 // RTO: then one tenant is failed over (forced: the home is declared lost at once) in the
 // partner's control plane with RDS's restore played at -restore-minutes scaled by -scale;
 // reported: from the failover Tenant applied to Ready, and the operator's own part of it (the
-// time not spent in the played restore).
+// time not spent in the played restore). Then a dedicated tenant with a warm standby (a read
+// replica the home's ACK stand-in made in moto) is failed over: its standby promoted, the
+// promotion played at -promote-minutes scaled the same way, and adopted.
 //
 //	go run ./hack/recovery -tenants 20 -interval 10s -duration 2m
 package main
@@ -53,9 +55,12 @@ func main() {
 	duration := flag.Duration("duration", 2*time.Minute, "how long the recovery points are sampled")
 	sample := flag.Duration("sample", time.Second, "how often")
 	restoreMinutes := flag.Float64("restore-minutes", 15, "RDS's restore of a Multi-AZ instance from a snapshot being played, in real minutes")
-	scale := flag.Float64("scale", 60, "how much faster than real the restore is played")
+	scale := flag.Float64("scale", 60, "how much faster than real the restore and the promotion are played")
+	promoteMinutes := flag.Float64("promote-minutes", 5, "RDS's promotion of a cross-region read replica being played, in real minutes")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	promote = time.Duration(*promoteMinutes * float64(time.Minute) / *scale)
+	promoteMinutesFlag = *promoteMinutes
 	if err := run(*tenants, *interval, *duration, *sample, time.Duration(*restoreMinutes*float64(time.Minute) / *scale), *restoreMinutes, *scale); err != nil {
 		fmt.Fprintln(os.Stderr, "recovery:", err)
 		os.Exit(1)
@@ -63,6 +68,22 @@ func main() {
 }
 
 var moto *testsvc.Moto
+
+// promote is how long the played promotion of a standby takes (-promote-minutes, scaled).
+var (
+	promote            time.Duration
+	promoteMinutesFlag float64
+)
+
+// slowPromotion plays RDS's promotion of a read replica: the call returns once the played
+// promotion time has passed (in AWS it returns at once and the instance is modifying meanwhile;
+// either way the tenant is served only after it).
+type slowPromotion struct{ recovery.Standbys }
+
+func (s slowPromotion) Promote(ctx context.Context, region, id string) error {
+	time.Sleep(promote)
+	return s.Standbys.Promote(ctx, region, id)
+}
 
 // countingCopier counts the operator's RDS calls.
 type countingCopier struct {
@@ -106,7 +127,7 @@ func startRegion(ctx context.Context, name string, restore time.Duration) (*regi
 	if err != nil {
 		return nil, err
 	}
-	if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreateTime: restore, RDSCreated: testenv.MakeInMoto(moto, name)}); err != nil {
+	if _, err := testenv.StartPlayer(ctx, env.Config, testenv.PlayerOptions{RDSCreateTime: restore, RDSCreated: testenv.MakeInMoto(moto, name), Region: name}); err != nil {
 		return nil, err
 	}
 	jur, err := recovery.ParseJurisdictions("eu=" + home + "," + partner)
@@ -119,7 +140,8 @@ func startRegion(ctx context.Context, name string, restore time.Duration) (*regi
 	skip := true
 	stopped, err := inprocess.StartOperator(octx, env.Config, controllers.Options{
 		MaxConcurrentReconciles: controllers.DefaultMaxConcurrentReconciles, Jurisdictions: jur, Copier: r.copier,
-		Fences: &awsfence.Client{Config: moto.Config(), EndpointURL: moto.URL},
+		Fences:   &awsfence.Client{Config: moto.Config(), EndpointURL: moto.URL},
+		Standbys: slowPromotion{&awsrds.Client{Config: moto.Config(), EndpointURL: moto.URL}},
 	}, func(o *ctrl.Options) {
 		o.Controller.SkipNameValidation = &skip
 		o.NewClient = func(cfg *rest.Config, opts client.Options) (client.Client, error) {
@@ -180,13 +202,22 @@ func run(n int, interval, duration, sample, restore time.Duration, restoreMinute
 			return err
 		}
 	}
+	// One dedicated tenant with a warm standby, for the second failover (not one of the n).
+	const standbyTenant = "sb-standby"
+	if err := east.c.Create(ctx, &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: standbyTenant}, Spec: saasv1.TenantSpec{
+		DisplayName: standbyTenant, Region: home, Subdomain: standbyTenant, AdminEmail: "it@example.com", Tier: saasv1.TierDedicated,
+		DisasterRecovery: &saasv1.TenantDisasterRecovery{Standby: true}}}); err != nil {
+		return err
+	}
 	start := time.Now()
 	points := func() map[string]*saasv1.RecoveryPoint {
 		var list saasv1.TenantList
 		out := map[string]*saasv1.RecoveryPoint{}
 		if east.c.List(ctx, &list) == nil {
 			for i := range list.Items {
-				out[list.Items[i].Name] = list.Items[i].Status.RecoveryPoint
+				if strings.HasPrefix(list.Items[i].Name, "dr-") {
+					out[list.Items[i].Name] = list.Items[i].Status.RecoveryPoint
+				}
 			}
 		}
 		return out
@@ -282,6 +313,31 @@ func run(n int, interval, duration, sample, restore time.Duration, restoreMinute
 	fmt.Printf("RTO: %s taken over in %s: Ready %s after the failover Tenant was applied, of which %s the played restore (%.0f minutes at 1:%.0f) and %s the operator's own; data as of %s before the failover\n",
 		lost, partner, total.Round(10*time.Millisecond), restore, restoreMinutes, scale, (total - restore).Round(10*time.Millisecond),
 		applied.Sub(rf.SnapshotTime.Time).Round(time.Second))
+
+	// RTO with a warm standby: promoted and adopted instead of a copy restored.
+	applied = time.Now()
+	if err := west.c.Create(ctx, &saasv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: standbyTenant}, Spec: saasv1.TenantSpec{
+		DisplayName: standbyTenant, Region: partner, Subdomain: standbyTenant, AdminEmail: "it@example.com", Tier: saasv1.TierDedicated,
+		RestoreFrom: &saasv1.RestoreSource{FailoverFrom: home, Force: true}}}); err != nil {
+		return err
+	}
+	rf = nil
+	if !waitFor(restore+promote+2*time.Minute, func() bool {
+		tn := &saasv1.Tenant{}
+		if west.c.Get(ctx, client.ObjectKey{Name: standbyTenant}, tn) != nil || tn.Status.Phase != saasv1.PhaseReady {
+			return false
+		}
+		rf = tn.Status.RestoredFrom
+		return true
+	}) {
+		return fmt.Errorf("the failover of %s not Ready", standbyTenant)
+	}
+	total = time.Since(applied)
+	if rf == nil || rf.PromotedStandby == "" {
+		return fmt.Errorf("%s was not taken over by promoting its standby: %+v", standbyTenant, rf)
+	}
+	fmt.Printf("RTO with a standby: %s taken over in %s by promoting %s: Ready %s after the failover Tenant was applied, of which %s the played promotion (%.0f minutes at 1:%.0f) and %s the operator's own; data as of the replica's last write\n",
+		standbyTenant, partner, rf.PromotedStandby, total.Round(10*time.Millisecond), promote, promoteMinutesFlag, scale, (total - promote).Round(10*time.Millisecond))
 	return nil
 }
 
