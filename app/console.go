@@ -17,8 +17,6 @@ import (
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	saasv1 "github.com/tenantops/tenant-operator/api/v1alpha1"
@@ -79,10 +77,7 @@ func runConsole(ctx context.Context, log *slog.Logger, args []string) int {
 			return exitUsage
 		}
 	}
-	cfg, err := rest.InClusterConfig()
-	if *kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", *kubeconfig)
-	}
+	cfg, err := restConfig(*kubeconfig)
 	if err != nil {
 		log.Error("the console needs the in-cluster configuration or --kubeconfig", "error", err)
 		return exitUsage

@@ -119,10 +119,7 @@ func serve(ctx context.Context, log *slog.Logger, args []string) int {
 
 	switch {
 	case *namespace != "":
-		cfg, err := rest.InClusterConfig()
-		if *kubeconfig != "" {
-			cfg, err = clientcmd.BuildConfigFromFlags("", *kubeconfig)
-		}
+		cfg, err := restConfig(*kubeconfig)
 		if err != nil {
 			log.Error("watching tenant Secrets needs the in-cluster configuration or --kubeconfig", "error", err)
 			return exitUsage
@@ -331,4 +328,13 @@ func publishAssets(ctx context.Context, log *slog.Logger, args []string) int {
 	}
 	log.Info("assets published", "bucket", *bucket, "prefix", *prefix, "uploaded", p.Uploaded, "alreadyThere", len(p.Present))
 	return exitOK
+}
+
+// restConfig is the Kubernetes client configuration: the kubeconfig file named, or the pod's
+// in-cluster configuration.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	return rest.InClusterConfig()
 }

@@ -185,7 +185,7 @@ func DBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.EffectiveDatab
 		meta.Annotations = mergeMaps(meta.Annotations, ClaimAdoption(db.Identifier, db.ClaimedFrom))
 	}
 	if rf := t.Status.RestoredFrom; rf != nil && rf.PromotedStandby != "" && rf.PromotedStandby == db.Identifier {
-		meta.Annotations = mergeMaps(meta.Annotations, StandbyAdoption(db.Identifier))
+		meta.Annotations = mergeMaps(meta.Annotations, Adoption(db.Identifier))
 	}
 	if id := RestoreSnapshot(t); id != "" {
 		// A restored instance takes its name, user and data from the snapshot.

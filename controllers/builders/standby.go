@@ -75,11 +75,11 @@ func StandbyDBInstance(t *saasv1.Tenant, c *saasv1.RegionCell, db saasv1.Effecti
 	}
 }
 
-// StandbyAdoption are the annotations of a failover's DBInstance that takes over the standby it
-// promoted: ACK adopts it by its identifier and makes it what the spec says (the partner
-// region's password, Multi-AZ, the tenant's tags). The identifier is only ever named once the
-// promotion succeeded, so the instance is there to adopt.
-func StandbyAdoption(identifier string) map[string]string {
+// Adoption are the annotations of a DBInstance that takes over the RDS instance identifier
+// (a warm-pool claim, a failover's promoted standby): ACK adopts it by its identifier and makes
+// it what the spec says (the tenant's password, Multi-AZ, tags). The operator names only
+// instances that exist, so adopt-or-create never creates here.
+func Adoption(identifier string) map[string]string {
 	fields, _ := json.Marshal(map[string]string{"dbInstanceIdentifier": identifier})
 	return map[string]string{ack.AnnotationAdoptionPolicy: "adopt-or-create", ack.AnnotationAdoptionFields: string(fields)}
 }

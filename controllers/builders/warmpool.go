@@ -3,7 +3,6 @@ package builders
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -136,12 +135,7 @@ func IsWarmPoolClaimed(pooled *rds.DBInstance) bool {
 // instance claimedFrom: ACK adopts the AWS instance by its identifier, or makes it should it be
 // gone, and then makes it what the tenant's spec says.
 func ClaimAdoption(identifier, claimedFrom string) map[string]string {
-	fields, _ := json.Marshal(map[string]string{"dbInstanceIdentifier": identifier})
-	return map[string]string{
-		ack.AnnotationAdoptionPolicy: "adopt-or-create",
-		ack.AnnotationAdoptionFields: string(fields),
-		AnnotationClaimedFrom:        claimedFrom,
-	}
+	return mergeMaps(Adoption(identifier), map[string]string{AnnotationClaimedFrom: claimedFrom})
 }
 
 func mergeMaps(a, b map[string]string) map[string]string {
